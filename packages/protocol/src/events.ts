@@ -1,0 +1,41 @@
+import type { ChangesMessage } from './messages/changes.js';
+import type { Hello } from './messages/handshake.js';
+import type { HashRequest, HashResponse } from './messages/scope-hash.js';
+import type { HistoryRequest, HistoryResponse } from './messages/history.js';
+import type { PullRequest, PullResponse } from './messages/pull.js';
+import type { PushRequest, PushResponse } from './messages/push.js';
+import type {
+  SubscribeRequest,
+  SubscribeResponse,
+  UnsubscribeRequest,
+  UnsubscribeResponse,
+} from './messages/subscribe.js';
+import type { SyncError } from './error-codes.js';
+
+/** Events a client emits; each carries one request and expects one acknowledgement. */
+export interface ClientToServerEvents {
+  push: (req: PushRequest, ack: (res: PushResponse) => void) => void;
+  pull: (req: PullRequest, ack: (res: PullResponse) => void) => void;
+  subscribe: (req: SubscribeRequest, ack: (res: SubscribeResponse) => void) => void;
+  unsubscribe: (req: UnsubscribeRequest, ack: (res: UnsubscribeResponse) => void) => void;
+  history: (req: HistoryRequest, ack: (res: HistoryResponse) => void) => void;
+  hash: (req: HashRequest, ack: (res: HashResponse) => void) => void;
+}
+
+/** Event names a client may emit. Anything else is answered with `unknown_event`. */
+export const CLIENT_EVENTS = ['push', 'pull', 'subscribe', 'unsubscribe', 'history', 'hash'] as const satisfies readonly (keyof ClientToServerEvents)[];
+export type ClientEventName = (typeof CLIENT_EVENTS)[number];
+
+/**
+ * The server's view of the same events: nothing inbound is trusted until validated, so every
+ * argument is `unknown` here.
+ */
+export type InboundEvents = { [K in ClientEventName]: (...args: unknown[]) => void };
+
+/** Events the server emits. */
+export interface ServerToClientEvents {
+  hello: (msg: Hello) => void;
+  changes: (msg: ChangesMessage) => void;
+  /** An event that could not be acknowledged (no ack callback, unknown event) was refused. */
+  protocol_error: (error: SyncError & { event: string }) => void;
+}

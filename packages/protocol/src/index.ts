@@ -1,0 +1,108 @@
+export { PROTOCOL_VERSION } from './protocol-version.js';
+export {
+  ClientIdSchema,
+  ScopeIdSchema,
+  CollectionNameSchema,
+  RecordIdSchema,
+  VersionSchema,
+  MidSchema,
+  TxnIdSchema,
+  asVersion,
+  asMid,
+  asClientId,
+  asScopeId,
+} from './ids.js';
+export type { ClientId, ScopeId, CollectionName, RecordId, Version, Mid } from './ids.js';
+export { ERROR_CODES, ErrorCodeSchema, SyncErrorSchema, syncError, isRetryable } from './error-codes.js';
+export type { ErrorCode, SyncError } from './error-codes.js';
+export { DEFAULT_LIMITS, ENVELOPE_DEPTH } from './limits.js';
+export type { Limits } from './limits.js';
+export {
+  FORBIDDEN_KEYS,
+  JsonValueSchema,
+  JsonObjectSchema,
+  inspectJson,
+  jsonEqual,
+  cloneJson,
+  isJsonObject,
+} from './json.js';
+export type { JsonPrimitive, JsonValue, JsonObject, InspectLimits, InspectResult } from './json.js';
+export { canonicalJson } from './canonical-json.js';
+export { ScopeHasher, scopeHash } from './scope-hash.js';
+export { parseKeyPath, isKeyPathError, getAtPath, setAtPath, unsetAtPath } from './key-path.js';
+export type { KeyPathError } from './key-path.js';
+export {
+  MUTATION_OPS,
+  MutationSchema,
+  PutMutationSchema,
+  PatchMutationSchema,
+  PatchSchema,
+  DeleteMutationSchema,
+  IncMutationSchema,
+  RestoreMutationSchema,
+} from './mutation.js';
+export type {
+  MutationOp,
+  Mutation,
+  Patch,
+  PutMutation,
+  PatchMutation,
+  DeleteMutation,
+  IncMutation,
+  RestoreMutation,
+} from './mutation.js';
+export { ChangeSchema, RecordStateSchema } from './record.js';
+export type { Change, RecordState } from './record.js';
+export {
+  CONFLICT_STRATEGIES,
+  MutationResultSchema,
+  AppliedResultSchema,
+  MergedResultSchema,
+  ConflictResultSchema,
+  RejectedResultSchema,
+  DuplicateResultSchema,
+} from './mutation-result.js';
+export type {
+  ConflictStrategy,
+  MutationResult,
+  MutationStatus,
+  AppliedResult,
+  MergedResult,
+  ConflictResult,
+  RejectedResult,
+  DuplicateResult,
+} from './mutation-result.js';
+export { ErrorResponseSchema } from './messages/response.js';
+export type { ErrorResponse } from './messages/response.js';
+export { HandshakeSchema, HelloSchema } from './messages/handshake.js';
+export type { Handshake, Hello } from './messages/handshake.js';
+export { PushRequestSchema, PushResponseSchema } from './messages/push.js';
+export type { PushRequest, PushResponse } from './messages/push.js';
+export { PullRequestSchema, PullResponseSchema } from './messages/pull.js';
+export type { PullRequest, PullResponse } from './messages/pull.js';
+export {
+  SubscribeRequestSchema,
+  SubscribeResponseSchema,
+  ScopeSubscriptionSchema,
+  UnsubscribeRequestSchema,
+  UnsubscribeResponseSchema,
+} from './messages/subscribe.js';
+export type {
+  SubscribeRequest,
+  SubscribeResponse,
+  ScopeSubscription,
+  UnsubscribeRequest,
+  UnsubscribeResponse,
+} from './messages/subscribe.js';
+export { ChangesMessageSchema } from './messages/changes.js';
+export type { ChangesMessage } from './messages/changes.js';
+export { HistoryRequestSchema, HistoryResponseSchema, HistoryEntrySchema } from './messages/history.js';
+export type { HistoryRequest, HistoryResponse, HistoryEntry } from './messages/history.js';
+export { HashRequestSchema, HashResponseSchema } from './messages/scope-hash.js';
+export type { HashRequest, HashResponse } from './messages/scope-hash.js';
+export { CLIENT_EVENTS } from './events.js';
+export type { ClientToServerEvents, ServerToClientEvents, InboundEvents, ClientEventName } from './events.js';
+export { applyMutation, applyPatch, applyInc } from './apply-mutation.js';
+export type { ApplyOutcome } from './apply-mutation.js';
+export { validateMessage, validatePushRequest } from './validate.js';
+export type { Validated } from './validate.js';

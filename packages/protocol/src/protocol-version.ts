@@ -1,0 +1,9 @@
+/**
+ * Wire protocol version, sent by the client in the handshake and checked by the server.
+ * A client whose version differs is refused with `unsupported_protocol`.
+ *
+ * Bump log (one line per bump, newest last):
+ * - 1: initial protocol — push/pull/subscribe/unsubscribe/history/hash, live `changes` broadcasts
+ *      carrying `after` for gap detection, `restore` as a mutation op.
+ */
+export const PROTOCOL_VERSION = 1;

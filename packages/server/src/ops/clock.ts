@@ -1,0 +1,7 @@
+/** Injected time source, so tests can move time without sleeping. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

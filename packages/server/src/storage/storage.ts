@@ -1,0 +1,165 @@
+import type {
+  ClientId,
+  CollectionName,
+  HistoryEntry,
+  JsonObject,
+  Mid,
+  RecordId,
+  ScopeId,
+  Version,
+} from '@syncline/protocol';
+
+/**
+ * The storage contract every backend implements (memory, SQLite, PostgreSQL). The sync logic
+ * (conflicts, exactly-once, retention rules) lives above it; storage only has to keep these
+ * promises, which the shared conformance suite (`storage-conformance.ts`) checks.
+ *
+ * Atomicity: everything written through one `StorageTx` commits together or not at all.
+ * Ordering: transactions touching the same scope are serialized; within a scope, versions are
+ *   allocated by `nextVersion` inside the transaction and a later version never becomes visible
+ *   before an earlier one, so "all records with version > N" is always a complete answer.
+ * Durability: when `transaction()` resolves, the commit survives a crash of the process.
+ */
+export interface SyncStorage {
+  /** A short name for logs and health checks: `memory`, `sqlite`, `postgres`. */
+  readonly kind: string;
+
+  /**
+   * Runs `fn` in one atomic, serializable transaction and commits when it resolves. If `fn`
+   * throws (or the commit fails), every write is undone — including version allocations, so
+   * no gap is left — and the error is rethrown. `fn` must only await calls on `tx`.
+   */
+  transaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T>;
+
+  /**
+   * Binds `clientId` to `userId` if it is unbound (with `lastMid` 0) and returns the stored row.
+   * A row owned by another user is returned unchanged: the caller refuses the connection.
+   */
+  bindClient(clientId: ClientId, userId: string): Promise<ClientRow>;
+
+  /**
+   * One consistent snapshot of a scope: up to `limit` records (tombstones included) with
+   * `version > after`, ascending by version, with the scope's head and retention horizon at
+   * that same instant. An unknown scope has head 0 and horizon 0.
+   */
+  pull(scope: ScopeId, after: Version, limit: number): Promise<PullPage>;
+
+  /** The scope's head version (0 for an unknown scope). */
+  head(scope: ScopeId): Promise<Version>;
+
+  /** A record's latest state, tombstone included, or undefined. */
+  getRecord(scope: ScopeId, collection: CollectionName, id: RecordId): Promise<StoredRecord | undefined>;
+
+  /** A record's history, newest first, versions strictly below `before` when given. */
+  history(
+    scope: ScopeId,
+    collection: CollectionName,
+    id: RecordId,
+    opts: { before?: Version; limit: number },
+  ): Promise<StoredHistoryEntry[]>;
+
+  /** Every live (non-tombstone) record of a scope, in no particular order. */
+  liveRecords(scope: ScopeId): AsyncIterable<StoredRecord>;
+
+  /**
+   * Applies a retention policy at server time `now`:
+   * - a history entry is removed when it is older than `maxAgeMs` or not among the newest
+   *   `keepVersions` entries of its record — except the entry of the record's current version,
+   *   which is always kept;
+   * - a tombstone whose deletion is older than `maxAgeMs` is removed with all its history, and
+   *   the scope's horizon rises to that tombstone's version (pulls from below it must reset).
+   * An unset limit removes nothing on its own. Atomic per scope; safe to run while serving.
+   */
+  prune(policy: RetentionPolicy, now: number): Promise<PruneStats>;
+
+  /** Cheap liveness probe of the backend (throws when unreachable). */
+  ping(): Promise<void>;
+
+  /** Releases the backend. Pending transactions finish first. */
+  close(): Promise<void>;
+}
+
+/** Operations available inside one transaction. Reads see the transaction's own writes. */
+export interface StorageTx {
+  getClient(clientId: ClientId): Promise<ClientRow | undefined>;
+  /** Creates or replaces the client row. */
+  putClient(row: ClientRow): Promise<void>;
+
+  getRecord(scope: ScopeId, collection: CollectionName, id: RecordId): Promise<StoredRecord | undefined>;
+  /** Creates or replaces the record's latest state (keyed by scope, collection, id). */
+  putRecord(record: StoredRecord): Promise<void>;
+
+  /**
+   * Allocates the scope's next version (the first is 1), creating the scope if needed. The
+   * counter is part of the transaction: a rollback returns the allocated versions.
+   */
+  nextVersion(scope: ScopeId): Promise<Version>;
+
+  /** Appends one history entry. (scope, collection, id, version) is unique. */
+  appendHistory(entry: StoredHistoryEntry): Promise<void>;
+  /** One history entry, or undefined if it never existed or was pruned. */
+  getHistoryEntry(
+    scope: ScopeId,
+    collection: CollectionName,
+    id: RecordId,
+    version: Version,
+  ): Promise<StoredHistoryEntry | undefined>;
+  /** The record's history entries with `version > after`, ascending. */
+  historyAfter(
+    scope: ScopeId,
+    collection: CollectionName,
+    id: RecordId,
+    after: Version,
+  ): Promise<StoredHistoryEntry[]>;
+
+  /**
+   * Runs `fn` as a nested atomic unit: if it throws, the writes it made (versions included)
+   * are undone, the error is rethrown, and the outer transaction can go on.
+   */
+  savepoint<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** A record's latest state. `value: null` is a tombstone. */
+export interface StoredRecord {
+  readonly scope: ScopeId;
+  readonly collection: CollectionName;
+  readonly id: RecordId;
+  readonly version: Version;
+  readonly value: JsonObject | null;
+  readonly clientId: ClientId | null;
+  readonly mid: Mid | null;
+  /** Server time of the last change, ms since the epoch. */
+  readonly updatedAt: number;
+}
+
+export interface StoredHistoryEntry extends HistoryEntry {
+  readonly scope: ScopeId;
+  readonly collection: CollectionName;
+  readonly id: RecordId;
+}
+
+/** A client id, the principal it is bound to, and the last `mid` applied (or rejected) for it. */
+export interface ClientRow {
+  readonly clientId: ClientId;
+  readonly userId: string;
+  readonly lastMid: number;
+}
+
+export interface PullPage {
+  readonly records: StoredRecord[];
+  readonly head: Version;
+  /** Highest version of a tombstone removed by retention; cursors below it must reset. */
+  readonly horizon: Version;
+  /** True when records with a higher version than the last returned one exist. */
+  readonly hasMore: boolean;
+}
+
+export interface RetentionPolicy {
+  readonly keepVersions?: number;
+  readonly maxAgeMs?: number;
+}
+
+export interface PruneStats {
+  readonly historyRemoved: number;
+  readonly tombstonesRemoved: number;
+}

@@ -1,0 +1,230 @@
+import {
+  inspectJson,
+  syncError,
+  type ClientId,
+  type JsonObject,
+  type Limits,
+  type Mutation,
+  type MutationResult,
+  type ScopeId,
+  type SyncError,
+} from '@syncline/protocol';
+import type { StorageTx, StoredRecord, SyncStorage } from '../storage/storage.js';
+import type { CollectionsConfig } from './collections.js';
+import { decide, type Decision } from './decide.js';
+import { writeChange } from './write-change.js';
+
+export interface PushContext {
+  readonly clientId: ClientId;
+  readonly userId: string;
+  /** Server time for this commit, ms since the epoch. */
+  readonly now: number;
+  readonly collections: CollectionsConfig;
+  readonly limits: Pick<Limits, 'maxRecordBytes' | 'maxDepth'>;
+  /** May this principal push to this scope? */
+  readonly canPush: (scope: ScopeId) => boolean | Promise<boolean>;
+}
+
+export type PushOutcome =
+  | { readonly ok: true; readonly results: MutationResult[]; readonly committed: StoredRecord[] }
+  | { readonly ok: false; readonly error: SyncError };
+
+/** Thrown inside a txn's savepoint to undo it; carries the result that aborted it. */
+class TxnAbort extends Error {
+  constructor(
+    readonly index: number,
+    readonly result: MutationResult,
+  ) {
+    super('txn aborted');
+  }
+}
+
+/**
+ * Applies a validated push in one storage transaction, in order, exactly once per
+ * (client id, mid): a mid at or below the client's last is a duplicate; a first mid above
+ * last + 1 refuses the whole push (`mid_gap`); a rejected mutation still advances the client's
+ * last mid, so one bad mutation never blocks the queue. Mutations sharing a `txn` commit
+ * all-or-nothing inside a savepoint. Returns the committed changes for fan-out.
+ */
+export async function applyPush(
+  storage: SyncStorage,
+  ctx: PushContext,
+  mutations: readonly Mutation[],
+): Promise<PushOutcome> {
+  return storage.transaction(async (tx) => {
+    const client = await tx.getClient(ctx.clientId);
+    const lastMid = client?.lastMid ?? 0;
+    const first = mutations[0]!.mid;
+    if (first > lastMid + 1) {
+      return {
+        ok: false,
+        error: syncError('mid_gap', `mid ${first} follows ${lastMid}; resend from ${lastMid + 1}`, {
+          expectedMid: lastMid + 1,
+        }),
+      };
+    }
+    const results: MutationResult[] = [];
+    const committed: StoredRecord[] = [];
+    for (const group of groupByTxn(mutations)) {
+      const fresh = group.filter((m) => m.mid > lastMid);
+      for (const m of group) if (m.mid <= lastMid) results.push({ mid: m.mid, status: 'duplicate' });
+      if (fresh.length === 0) continue;
+      if (fresh.length === 1 && fresh[0]!.txn === undefined) {
+        results.push(await applyOne(tx, ctx, fresh[0]!, committed));
+        continue;
+      }
+      results.push(...(await applyTxn(tx, ctx, fresh, committed)));
+    }
+    const newLast = Math.max(lastMid, mutations[mutations.length - 1]!.mid);
+    await tx.putClient({ clientId: ctx.clientId, userId: client?.userId ?? ctx.userId, lastMid: newLast });
+    return { ok: true, results, committed };
+  });
+}
+
+async function applyTxn(
+  tx: StorageTx,
+  ctx: PushContext,
+  group: readonly Mutation[],
+  committed: StoredRecord[],
+): Promise<MutationResult[]> {
+  const staged: StoredRecord[] = [];
+  try {
+    const results = await tx.savepoint(async () => {
+      const out: MutationResult[] = [];
+      for (let i = 0; i < group.length; i++) {
+        const r = await applyOne(tx, ctx, group[i]!, staged);
+        if (r.status === 'rejected' || r.status === 'conflict') throw new TxnAbort(i, r);
+        out.push(r);
+      }
+      return out;
+    });
+    committed.push(...staged);
+    return results;
+  } catch (err) {
+    if (!(err instanceof TxnAbort)) throw err;
+    const reason = err.result.status === 'rejected' ? err.result.error.code : 'conflict';
+    return group.map((m, i) =>
+      i === err.index
+        ? err.result
+        : {
+            mid: m.mid,
+            status: 'rejected' as const,
+            error: syncError('txn_aborted', `txn "${m.txn}" aborted: mid ${group[err.index]!.mid} ${reason}`),
+          },
+    );
+  }
+}
+
+function groupByTxn(mutations: readonly Mutation[]): Mutation[][] {
+  const groups: Mutation[][] = [];
+  for (const m of mutations) {
+    const last = groups[groups.length - 1];
+    if (last && m.txn !== undefined && last[0]!.txn === m.txn) last.push(m);
+    else groups.push([m]);
+  }
+  return groups;
+}
+
+/** True when someone other than this client changed the record after `base`. */
+async function isConcurrent(tx: StorageTx, ctx: PushContext, m: Mutation, current: StoredRecord | undefined) {
+  const currentVersion = current?.version ?? 0;
+  if (currentVersion === m.base) return false;
+  const after = await tx.historyAfter(m.scope, m.collection, m.id, m.base);
+  // If history no longer reaches back to base (retention), assume another writer.
+  const covered = after.length > 0 && after[0]!.prevVersion === m.base;
+  return !covered || after.some((e) => e.clientId !== ctx.clientId);
+}
+
+async function applyOne(
+  tx: StorageTx,
+  ctx: PushContext,
+  m: Mutation,
+  committed: StoredRecord[],
+): Promise<MutationResult> {
+  const rejected = (error: SyncError): MutationResult => ({ mid: m.mid, status: 'rejected', error });
+  if (!(await ctx.canPush(m.scope))) {
+    return rejected(syncError('forbidden', `no push access to scope "${m.scope}"`));
+  }
+  const config = ctx.collections[m.collection] ?? {};
+  const current = await tx.getRecord(m.scope, m.collection, m.id);
+  const currentValue = current?.value ?? null;
+
+  let decision: Decision;
+  let restoredFrom: number | null = null;
+  if (m.op === 'restore') {
+    const entry = await tx.getHistoryEntry(m.scope, m.collection, m.id, m.version);
+    if (!entry) return rejected(syncError('version_not_found', `version ${m.version} is not in this record's history`));
+    decision = { kind: 'write', value: entry.value };
+    restoredFrom = m.version;
+  } else {
+    const concurrent = await isConcurrent(tx, ctx, m, current);
+    const baseEntry = concurrent && m.base > 0 ? await tx.getHistoryEntry(m.scope, m.collection, m.id, m.base) : undefined;
+    const base = m.base === 0 ? null : baseEntry?.value;
+    decision = await decide({ mutation: m, config, current: currentValue, concurrent, base, userId: ctx.userId });
+  }
+
+  const stateOf = (r: StoredRecord) => ({
+    scope: r.scope,
+    collection: r.collection,
+    id: r.id,
+    version: r.version,
+    value: r.value,
+    clientId: r.clientId,
+    mid: r.mid,
+  });
+  switch (decision.kind) {
+    case 'reject':
+      return rejected(decision.error);
+    case 'conflict':
+    case 'keep': {
+      // The client's copy is stale: answer with the current record (a deleted one if none).
+      const record = current ?? tombstoneOf(m);
+      return decision.kind === 'conflict'
+        ? { mid: m.mid, status: 'conflict', record: stateOf(record) }
+        : { mid: m.mid, status: 'merged', strategy: decision.strategy, record: stateOf(record) };
+    }
+    case 'write': {
+      const problem = await checkValue(ctx, m, decision.value, currentValue);
+      if (problem) return rejected(problem);
+      const record = await writeChange(tx, {
+        mutation: m,
+        value: decision.value,
+        prevVersion: current?.version ?? 0,
+        clientId: ctx.clientId,
+        userId: ctx.userId,
+        now: ctx.now,
+        conflict: decision.resolved ?? null,
+        restoredFrom,
+      });
+      committed.push(record);
+      return decision.resolved
+        ? { mid: m.mid, status: 'merged', strategy: decision.resolved.strategy, record: stateOf(record) }
+        : { mid: m.mid, status: 'applied', version: record.version };
+    }
+  }
+}
+
+function tombstoneOf(m: Mutation): StoredRecord {
+  return { scope: m.scope, collection: m.collection, id: m.id, version: 0 as StoredRecord['version'], value: null, clientId: null, mid: null, updatedAt: 0 };
+}
+
+async function checkValue(
+  ctx: PushContext,
+  m: Mutation,
+  value: JsonObject | null,
+  previous: JsonObject | null,
+): Promise<SyncError | undefined> {
+  if (value === null) return undefined;
+  const size = inspectJson(value, { maxDepth: ctx.limits.maxDepth, maxBytes: ctx.limits.maxRecordBytes });
+  if (!size.ok) {
+    return syncError(size.code === 'payload_too_large' ? 'record_too_large' : size.code, `resulting record: ${size.message}`);
+  }
+  const validate = ctx.collections[m.collection]?.validate;
+  if (!validate) return undefined;
+  try {
+    const message = await validate(value, { scope: m.scope, collection: m.collection, id: m.id, userId: ctx.userId, previous });
+    return message === undefined ? undefined : syncError('validation_failed', message);
+  } catch (err) {
+    return syncError('validation_failed', `validation hook failed: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,140 @@
+import {
+  applyMutation,
+  applyPatch,
+  isJsonObject,
+  jsonEqual,
+  syncError,
+  type ConflictStrategy,
+  type JsonObject,
+  type Mutation,
+  type SyncError,
+} from '@syncline/protocol';
+import type { CollectionConfig, ResolveContext } from './collections.js';
+import { threeWayMerge } from './three-way-merge.js';
+
+/** What to do with one mutation, decided before anything is written. */
+export type Decision =
+  | {
+      readonly kind: 'write';
+      /** The resulting value; null writes a tombstone. */
+      readonly value: JsonObject | null;
+      /** Set when the mutation was concurrent and auto-resolved. */
+      readonly resolved?: { readonly strategy: ConflictStrategy; readonly overwritten: string[] };
+    }
+  /** Concurrent and auto-resolved to "keep the current record" (e.g. delete wins). */
+  | { readonly kind: 'keep'; readonly strategy: ConflictStrategy }
+  /** Concurrent under the manual strategy. */
+  | { readonly kind: 'conflict' }
+  | { readonly kind: 'reject'; readonly error: SyncError };
+
+export interface DecideInput {
+  readonly mutation: Exclude<Mutation, { op: 'restore' }>;
+  readonly config: CollectionConfig;
+  /** Current value (null = absent or tombstone). */
+  readonly current: JsonObject | null;
+  /** True when another client changed the record after the mutation's base. */
+  readonly concurrent: boolean;
+  /** The value at the mutation's base, when it is known (null = did not exist). */
+  readonly base: JsonObject | null | undefined;
+  readonly userId: string;
+}
+
+const reject = (code: Parameters<typeof syncError>[0], message: string): Decision => ({
+  kind: 'reject',
+  error: syncError(code, message),
+});
+
+function plain(input: DecideInput): Decision {
+  const out = applyMutation(input.current, input.mutation);
+  return out.ok ? { kind: 'write', value: out.value } : reject(out.code, out.message);
+}
+
+/** Top-level fields whose value differs between two versions of a record. */
+function changedFields(a: JsonObject | null, b: JsonObject | null): string[] {
+  const keys = new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})]);
+  return [...keys].filter((k) => !jsonEqual(a?.[k], b?.[k])).sort();
+}
+
+/**
+ * Decides a mutation against the current record, per DESIGN.md: non-concurrent changes apply;
+ * `inc` always merges; update-vs-delete lets delete win unless the strategy is manual or custom;
+ * otherwise the collection's strategy decides.
+ */
+export async function decide(input: DecideInput): Promise<Decision> {
+  const { mutation: m, current, config } = input;
+  if (!input.concurrent) return plain(input);
+
+  const strategy = config.strategy ?? 'merge';
+  const strategyName: ConflictStrategy = typeof strategy === 'function' ? 'custom' : strategy;
+
+  if (m.op === 'inc') {
+    if (current === null) return { kind: 'keep', strategy: 'merge' };
+    const out = plain(input);
+    return out.kind === 'write' ? { ...out, resolved: { strategy: 'merge', overwritten: [] } } : out;
+  }
+  if (strategy === 'manual') return { kind: 'conflict' };
+  if (typeof strategy === 'function') return resolveCustom(input, strategy);
+
+  // Update against a concurrent delete: delete wins.
+  if (current === null && m.op !== 'delete') return { kind: 'keep', strategy: strategyName };
+  if (m.op === 'delete') {
+    return { kind: 'write', value: null, resolved: { strategy: strategyName, overwritten: [] } };
+  }
+  // From here current is a live record and the op is put or patch.
+  if (strategy === 'lww') {
+    const out = plain(input);
+    if (out.kind !== 'write') return out;
+    return { ...out, resolved: { strategy: 'lww', overwritten: changedFields(current, out.value) } };
+  }
+  const cur = current!;
+  if (m.op === 'patch') {
+    const out = applyPatch(cur, m.patch);
+    if (!out.ok) return reject(out.code, out.message);
+    // Fields the patch touches that the other side had also changed since base.
+    const touched = [...Object.keys(m.patch.set ?? {}), ...(m.patch.unset ?? [])].map((p) => p.split('.')[0]!);
+    const overwritten = [...new Set(touched)].filter(
+      (k) => input.base === undefined || !jsonEqual(input.base?.[k], cur[k]),
+    );
+    return { kind: 'write', value: out.value, resolved: { strategy: 'merge', overwritten: overwritten.sort() } };
+  }
+  const merged = threeWayMerge(input.base ?? undefined, cur, m.value);
+  return { kind: 'write', value: merged.value, resolved: { strategy: 'merge', overwritten: merged.overwritten } };
+}
+
+async function resolveCustom(
+  input: DecideInput,
+  resolver: Extract<CollectionConfig['strategy'], (...args: never[]) => unknown>,
+): Promise<Decision> {
+  const { mutation: m } = input;
+  const onto = input.base === undefined ? input.current : input.base;
+  const proposed = applyMutation(onto, m);
+  const ctx: ResolveContext = {
+    scope: m.scope,
+    collection: m.collection,
+    id: m.id,
+    base: input.base ?? null,
+    current: input.current,
+    incoming: proposed.ok ? proposed.value : null,
+    mutation: m,
+    userId: input.userId,
+  };
+  let decision;
+  try {
+    decision = await resolver(ctx);
+  } catch (err) {
+    return reject('validation_failed', `custom resolver failed: ${(err as Error).message}`);
+  }
+  switch (decision.action) {
+    case 'reject':
+      return reject('validation_failed', decision.message);
+    case 'delete':
+      return { kind: 'write', value: null, resolved: { strategy: 'custom', overwritten: [] } };
+    case 'write':
+      if (!isJsonObject(decision.value)) return reject('validation_failed', 'custom resolver returned a non-object');
+      return {
+        kind: 'write',
+        value: decision.value,
+        resolved: { strategy: 'custom', overwritten: changedFields(input.current, decision.value) },
+      };
+  }
+}

@@ -1,0 +1,52 @@
+import type { ClientId, ConflictStrategy, JsonObject, Mutation } from '@syncline/protocol';
+import type { StorageTx, StoredRecord } from '../storage/storage.js';
+
+export interface ChangeToWrite {
+  readonly mutation: Mutation;
+  /** The new value; null writes a tombstone. */
+  readonly value: JsonObject | null;
+  readonly prevVersion: number;
+  readonly clientId: ClientId | null;
+  readonly userId: string | null;
+  readonly now: number;
+  readonly conflict: { readonly strategy: ConflictStrategy; readonly overwritten: string[] } | null;
+  readonly restoredFrom: number | null;
+}
+
+/**
+ * Commits one change inside a transaction: allocates the scope's next version, replaces the
+ * record's latest state and appends the history entry. Every write path goes through here, so
+ * latest state and history can never disagree.
+ */
+export async function writeChange(tx: StorageTx, c: ChangeToWrite): Promise<StoredRecord> {
+  const m = c.mutation;
+  const version = await tx.nextVersion(m.scope);
+  const mid = c.clientId === null ? null : m.mid;
+  const record: StoredRecord = {
+    scope: m.scope,
+    collection: m.collection,
+    id: m.id,
+    version,
+    value: c.value,
+    clientId: c.clientId,
+    mid,
+    updatedAt: c.now,
+  };
+  await tx.putRecord(record);
+  await tx.appendHistory({
+    scope: m.scope,
+    collection: m.collection,
+    id: m.id,
+    version,
+    prevVersion: c.prevVersion as StoredRecord['version'],
+    op: m.op,
+    value: c.value,
+    clientId: c.clientId,
+    mid,
+    userId: c.userId,
+    serverTime: c.now,
+    conflict: c.conflict,
+    restoredFrom: c.restoredFrom as StoredRecord['version'] | null,
+  });
+  return record;
+}

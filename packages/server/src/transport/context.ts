@@ -1,0 +1,34 @@
+import type { Server, Socket } from 'socket.io';
+import type { ClientId, InboundEvents, Limits, ScopeId, ServerToClientEvents } from '@syncline/protocol';
+import type { AuthHooks, Principal } from '../auth/auth.js';
+import type { Clock } from '../ops/clock.js';
+import type { Logger } from '../ops/logger.js';
+import type { SyncStorage } from '../storage/storage.js';
+import type { CollectionsConfig } from '../sync/collections.js';
+
+/** What the server keeps on each accepted socket. */
+export interface SocketData {
+  principal: Principal;
+  clientId: ClientId;
+}
+
+export type SyncIo = Server<InboundEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type SyncSocket = Socket<InboundEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+/** Everything event handlers need, built once per server. */
+export interface ServerContext {
+  readonly io: SyncIo;
+  readonly storage: SyncStorage;
+  readonly auth: AuthHooks;
+  readonly collections: CollectionsConfig;
+  readonly limits: Limits;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly nodeId: string;
+  readonly devMode: boolean;
+  /** True once shutdown started: new events are refused with `shutting_down`. */
+  readonly isClosing: () => boolean;
+}
+
+/** The Socket.IO room of a scope's live changes. */
+export const scopeRoom = (scope: ScopeId): string => `scope:${scope}`;

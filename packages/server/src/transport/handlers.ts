@@ -1,0 +1,134 @@
+import {
+  HashRequestSchema,
+  HistoryRequestSchema,
+  PullRequestSchema,
+  ScopeHasher,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  asVersion,
+  syncError,
+  validateMessage,
+  validatePushRequest,
+  type ClientEventName,
+  type HashResponse,
+  type HistoryResponse,
+  type PullResponse,
+  type PushResponse,
+  type ScopeId,
+  type ScopeSubscription,
+  type SubscribeResponse,
+  type UnsubscribeResponse,
+} from '@syncline/protocol';
+import type { ScopeAction } from '../auth/auth.js';
+import { applyPush } from '../sync/apply-push.js';
+import { broadcastCommit, toChange } from './broadcast.js';
+import { scopeRoom, type ServerContext, type SyncSocket } from './context.js';
+
+type Handler = (payload: unknown) => Promise<{ ok: boolean }>;
+
+const DEFAULT_PULL_LIMIT = 500;
+
+/** One handler per protocol event. Each validates its payload and authorizes before storage. */
+export function createHandlers(ctx: ServerContext, socket: SyncSocket): Record<ClientEventName, Handler> {
+  const { storage, limits } = ctx;
+  const principal = socket.data.principal;
+  const can = async (scope: ScopeId, action: ScopeAction) => ctx.auth.authorize(principal, scope, action);
+  const forbidden = (scope: ScopeId, action: ScopeAction) =>
+    ({ ok: false, error: syncError('forbidden', `no ${action} access to scope "${scope}"`) }) as const;
+
+  const push = async (payload: unknown): Promise<PushResponse> => {
+    const req = validatePushRequest(payload, limits);
+    if (!req.ok) return req;
+    const allowed = new Map<ScopeId, boolean | Promise<boolean>>();
+    const out = await applyPush(
+      storage,
+      {
+        clientId: socket.data.clientId,
+        userId: principal.id,
+        now: ctx.clock.now(),
+        collections: ctx.collections,
+        limits,
+        canPush: (scope) => {
+          if (!allowed.has(scope)) allowed.set(scope, can(scope, 'push'));
+          return allowed.get(scope)!;
+        },
+      },
+      req.value.mutations,
+    );
+    if (!out.ok) return out;
+    broadcastCommit(ctx.io, out.committed);
+    return { ok: true, results: out.results };
+  };
+
+  const pull = async (payload: unknown): Promise<PullResponse> => {
+    const req = validateMessage(PullRequestSchema, payload, limits);
+    if (!req.ok) return req;
+    const { scope, after } = req.value;
+    if (!(await can(scope, 'pull'))) return forbidden(scope, 'pull');
+    const limit = Math.min(req.value.limit ?? DEFAULT_PULL_LIMIT, limits.maxPullLimit);
+    let page = await storage.pull(scope, after, limit);
+    // A cursor below the horizon may have missed purged tombstones; one above head comes from
+    // another history (e.g. a restored database). Either way the client must start over.
+    const reset = after > 0 && (after < page.horizon || after > page.head);
+    if (reset) page = await storage.pull(scope, asVersion(0), limit);
+    const last = page.records[page.records.length - 1];
+    return {
+      ok: true,
+      scope,
+      changes: page.records.map(toChange),
+      upTo: page.hasMore && last ? last.version : page.head,
+      head: page.head,
+      hasMore: page.hasMore,
+      reset,
+    };
+  };
+
+  const subscribe = async (payload: unknown): Promise<SubscribeResponse> => {
+    const req = validateMessage(SubscribeRequestSchema, payload, limits);
+    if (!req.ok) return req;
+    const scopes: ScopeSubscription[] = [];
+    for (const scope of new Set(req.value.scopes)) {
+      if (!(await can(scope, 'subscribe'))) {
+        scopes.push({ scope, ok: false, error: forbidden(scope, 'subscribe').error });
+        continue;
+      }
+      await socket.join(scopeRoom(scope));
+      scopes.push({ scope, ok: true, head: await storage.head(scope) });
+    }
+    return { ok: true, scopes };
+  };
+
+  const unsubscribe = async (payload: unknown): Promise<UnsubscribeResponse> => {
+    const req = validateMessage(UnsubscribeRequestSchema, payload, limits);
+    if (!req.ok) return req;
+    for (const scope of req.value.scopes) await socket.leave(scopeRoom(scope));
+    return { ok: true };
+  };
+
+  const history = async (payload: unknown): Promise<HistoryResponse> => {
+    const req = validateMessage(HistoryRequestSchema, payload, limits);
+    if (!req.ok) return req;
+    const { scope, collection, id, before, limit } = req.value;
+    if (!(await can(scope, 'pull'))) return forbidden(scope, 'pull');
+    const entries = await storage.history(scope, collection, id, {
+      ...(before !== undefined ? { before } : {}),
+      limit: limit ?? 100,
+    });
+    return {
+      ok: true,
+      entries: entries.map(({ scope: _s, collection: _c, id: _i, ...entry }) => entry),
+    };
+  };
+
+  const hash = async (payload: unknown): Promise<HashResponse> => {
+    const req = validateMessage(HashRequestSchema, payload, limits);
+    if (!req.ok) return req;
+    const { scope } = req.value;
+    if (!(await can(scope, 'pull'))) return forbidden(scope, 'pull');
+    const hasher = new ScopeHasher();
+    for await (const r of storage.liveRecords(scope)) if (r.value) hasher.add(r.collection, r.id, r.value);
+    return { ok: true, scope, hash: hasher.digest(), count: hasher.count, head: await storage.head(scope) };
+  };
+
+  return { push, pull, subscribe, unsubscribe, history, hash };
+}

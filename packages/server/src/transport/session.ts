@@ -1,0 +1,76 @@
+import { CLIENT_EVENTS, syncError, type ClientEventName, type SyncError } from '@syncline/protocol';
+import { TokenBucket } from './rate-limiter.js';
+import { createHandlers } from './handlers.js';
+import type { ServerContext, SyncSocket } from './context.js';
+
+const isClientEvent = (e: string): e is ClientEventName => (CLIENT_EVENTS as readonly string[]).includes(e);
+
+/** Maps an unexpected failure to a wire error without leaking internals. */
+function failureOf(err: unknown): SyncError {
+  const e = err as { name?: unknown; code?: unknown };
+  const storageFailure =
+    e.name === 'SqliteError' || (typeof e.code === 'string' && /^(SQLITE_|ECONN|57P|08)/.test(e.code));
+  return storageFailure
+    ? syncError('storage_unavailable', 'storage failed; nothing was applied, retry later')
+    : syncError('internal', 'internal error; nothing was applied, retry later');
+}
+
+/**
+ * Wires one accepted socket: every protocol event goes through the same gate (ack present,
+ * one payload, rate limit, credential expiry, shutdown) before its handler runs, and every
+ * failure becomes an error reply, never an exception that could take the process down.
+ * `track` registers in-flight work so shutdown can wait for it.
+ */
+export function attachSession(ctx: ServerContext, socket: SyncSocket, track: (p: Promise<unknown>) => void): void {
+  const handlers = createHandlers(ctx, socket);
+  const bucket = new TokenBucket(ctx.limits.eventsPerSecond, ctx.limits.eventBurst, ctx.clock);
+  const log = { clientId: socket.data.clientId, userId: socket.data.principal.id, socketId: socket.id };
+
+  const dispatch = (event: string, args: unknown[]): void => {
+    const ack = args[args.length - 1];
+    if (typeof ack !== 'function') {
+      socket.emit('protocol_error', {
+        ...syncError('invalid_message', `"${event}" needs an acknowledgement callback`),
+        event,
+      });
+      return;
+    }
+    const reply = (res: unknown) => {
+      try {
+        (ack as (r: unknown) => void)(res);
+      } catch (err) {
+        ctx.logger.warn('ack failed', { ...log, event, err });
+      }
+    };
+    const refuse = (error: SyncError) => reply({ ok: false, error });
+
+    if (!bucket.tryTake()) return refuse(syncError('rate_limited', 'too many events per second on this socket'));
+    if (!isClientEvent(event)) return refuse(syncError('unknown_event', `unknown event "${event.slice(0, 64)}"`));
+    if (args.length !== 2) return refuse(syncError('invalid_message', `"${event}" takes exactly one request`));
+    const expiresAt = socket.data.principal.expiresAt;
+    if (expiresAt !== undefined && ctx.clock.now() >= expiresAt) {
+      refuse(syncError('auth_expired', 'credentials expired; reconnect with fresh ones'));
+      socket.disconnect(true);
+      return;
+    }
+    if (ctx.isClosing()) return refuse(syncError('shutting_down', 'server is shutting down'));
+
+    const started = performance.now();
+    const work = handlers[event](args[0]).then(
+      (res) => {
+        reply(res);
+        ctx.logger.debug('event', { ...log, event, ok: res.ok, ms: Math.round(performance.now() - started) });
+      },
+      (err: unknown) => {
+        ctx.logger.error('event failed', { ...log, event, err });
+        refuse(failureOf(err));
+      },
+    );
+    track(work);
+  };
+
+  // onAny sees every event, known or not; known ones are dispatched here too so there is one gate.
+  socket.onAny((event: unknown, ...args: unknown[]) => dispatch(String(event), args));
+  socket.on('error', (err) => ctx.logger.warn('socket error', { ...log, err }));
+  socket.on('disconnect', (reason) => ctx.logger.debug('disconnected', { ...log, reason }));
+}
