@@ -57,7 +57,8 @@ export function applyMutation(
     case 'delete':
       return { ok: true, value: null };
     case 'patch':
-      if (!isJsonObject(current)) return { ok: false, code: 'not_found', message: 'patch of a missing record' };
+      if (!isJsonObject(current))
+        return { ok: false, code: 'not_found', message: 'patch of a missing record' };
       return applyPatch(current, m.patch);
     case 'inc':
       if (!isJsonObject(current)) return { ok: false, code: 'not_found', message: 'inc of a missing record' };

@@ -74,11 +74,7 @@ export const SyncErrorSchema = z.object({
 export type SyncError = z.infer<typeof SyncErrorSchema>;
 
 /** Builds a `SyncError` whose `retryable` flag always agrees with the code table. */
-export function syncError(
-  code: ErrorCode,
-  message: string,
-  details?: Record<string, unknown>,
-): SyncError {
+export function syncError(code: ErrorCode, message: string, details?: Record<string, unknown>): SyncError {
   const error: SyncError = { code, message, retryable: ERROR_CODES[code].retryable };
   if (details !== undefined) error.details = details;
   return error;

@@ -23,7 +23,14 @@ export interface ClientToServerEvents {
 }
 
 /** Event names a client may emit. Anything else is answered with `unknown_event`. */
-export const CLIENT_EVENTS = ['push', 'pull', 'subscribe', 'unsubscribe', 'history', 'hash'] as const satisfies readonly (keyof ClientToServerEvents)[];
+export const CLIENT_EVENTS = [
+  'push',
+  'pull',
+  'subscribe',
+  'unsubscribe',
+  'history',
+  'hash',
+] as const satisfies readonly (keyof ClientToServerEvents)[];
 export type ClientEventName = (typeof CLIENT_EVENTS)[number];
 
 /**

@@ -27,10 +27,7 @@ export type InspectResult =
   | { readonly ok: true; readonly bytes: number; readonly depth: number }
   | {
       readonly ok: false;
-      readonly code: Extract<
-        ErrorCode,
-        'too_deep' | 'payload_too_large' | 'forbidden_key' | 'invalid_value'
-      >;
+      readonly code: Extract<ErrorCode, 'too_deep' | 'payload_too_large' | 'forbidden_key' | 'invalid_value'>;
       readonly message: string;
       readonly path: string;
     };

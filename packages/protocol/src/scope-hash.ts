@@ -42,9 +42,10 @@ function recordDigest(collection: string, id: string, value: JsonObject): bigint
 }
 
 /** The scope hash of a set of live records. */
-export function scopeHash(
-  records: Iterable<{ collection: string; id: string; value: JsonObject }>,
-): { hash: string; count: number } {
+export function scopeHash(records: Iterable<{ collection: string; id: string; value: JsonObject }>): {
+  hash: string;
+  count: number;
+} {
   const h = new ScopeHasher();
   for (const r of records) h.add(r.collection, r.id, r.value);
   return { hash: h.digest(), count: h.count };

@@ -6,7 +6,8 @@ import { isKeyPathError, parseKeyPath } from './key-path.js';
 import { MUTATION_OPS, type Mutation } from './mutation.js';
 import { PushRequestSchema, type PushRequest } from './messages/push.js';
 
-export type Validated<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: SyncError };
+export type Validated<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: SyncError };
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const path = issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
@@ -54,7 +55,12 @@ function findUnknownOp(raw: unknown): string | undefined {
 }
 
 function checkMutation(m: Mutation, limits: Limits): SyncError | undefined {
-  const paths = m.op === 'patch' ? [...Object.keys(m.patch.set ?? {}), ...(m.patch.unset ?? [])] : m.op === 'inc' ? [m.field] : [];
+  const paths =
+    m.op === 'patch'
+      ? [...Object.keys(m.patch.set ?? {}), ...(m.patch.unset ?? [])]
+      : m.op === 'inc'
+        ? [m.field]
+        : [];
   for (const p of paths) {
     const segs = parseKeyPath(p);
     if (isKeyPathError(segs)) return syncError(segs.code, `mid ${m.mid}: ${segs.message}`);
@@ -86,7 +92,10 @@ export function validatePushRequest(raw: unknown, limits: Limits): Validated<Pus
   if (mutations.length > limits.maxMutationsPerPush) {
     return {
       ok: false,
-      error: syncError('too_many_mutations', `${mutations.length} mutations; at most ${limits.maxMutationsPerPush} per push`),
+      error: syncError(
+        'too_many_mutations',
+        `${mutations.length} mutations; at most ${limits.maxMutationsPerPush} per push`,
+      ),
     };
   }
   const closedTxns = new Set<string>();
@@ -94,7 +103,10 @@ export function validatePushRequest(raw: unknown, limits: Limits): Validated<Pus
     const m = mutations[i]!;
     const prev = mutations[i - 1];
     if (prev !== undefined && m.mid !== prev.mid + 1) {
-      return { ok: false, error: syncError('invalid_batch', `mids must be consecutive: ${prev.mid} then ${m.mid}`) };
+      return {
+        ok: false,
+        error: syncError('invalid_batch', `mids must be consecutive: ${prev.mid} then ${m.mid}`),
+      };
     }
     if (prev?.txn !== undefined && prev.txn !== m.txn) closedTxns.add(prev.txn);
     if (m.txn !== undefined && closedTxns.has(m.txn)) {

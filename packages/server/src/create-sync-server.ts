@@ -97,7 +97,8 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   }
 
   io.use((socket, next) => {
-    if (closing) return next(new ConnectRefused({ code: 'shutting_down', message: 'shutting down', retryable: true }));
+    if (closing)
+      return next(new ConnectRefused({ code: 'shutting_down', message: 'shutting down', retryable: true }));
     acceptHandshake(ctx, socket).then(
       () => next(),
       (err: unknown) => {
@@ -132,7 +133,10 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     return stats;
   };
   const retentionTimer = options.retention
-    ? setInterval(() => void prune().catch((err: unknown) => logger.error('retention failed', { err })), options.retention.intervalMs ?? 3_600_000)
+    ? setInterval(
+        () => void prune().catch((err: unknown) => logger.error('retention failed', { err })),
+        options.retention.intervalMs ?? 3_600_000,
+      )
     : undefined;
   retentionTimer?.unref();
 

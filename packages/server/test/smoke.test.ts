@@ -10,7 +10,14 @@ describe('smoke', () => {
     const a = await TestClient.connect(running.url);
     const b = await TestClient.connect(running.url);
     await b.subscribe('team:a');
-    const results = await a.write({ scope: 'team:a', collection: 'cards', id: 'c1', op: 'put', base: 0, value: { title: 'x' } });
+    const results = await a.write({
+      scope: 'team:a',
+      collection: 'cards',
+      id: 'c1',
+      op: 'put',
+      base: 0,
+      value: { title: 'x' },
+    });
     expect(results).toEqual([{ mid: 1, status: 'applied', version: 1 }]);
     const msg = await b.waitForChange((m) => m.scope === 'team:a');
     expect(msg.after).toBe(0);

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { ClientIdSchema, CollectionNameSchema, MidSchema, RecordIdSchema, ScopeIdSchema, VersionSchema } from '../ids.js';
+import {
+  ClientIdSchema,
+  CollectionNameSchema,
+  MidSchema,
+  RecordIdSchema,
+  ScopeIdSchema,
+  VersionSchema,
+} from '../ids.js';
 import { JsonObjectSchema } from '../json.js';
 import { MUTATION_OPS } from '../mutation.js';
 import { CONFLICT_STRATEGIES } from '../mutation-result.js';
@@ -31,9 +38,7 @@ export const HistoryEntrySchema = z.object({
    * Set when this change overwrote a concurrent one: the strategy that resolved it and the
    * fields whose other-side value was overwritten (that value stays at `prevVersion`).
    */
-  conflict: z
-    .object({ strategy: z.enum(CONFLICT_STRATEGIES), overwritten: z.array(z.string()) })
-    .nullable(),
+  conflict: z.object({ strategy: z.enum(CONFLICT_STRATEGIES), overwritten: z.array(z.string()) }).nullable(),
   /** Set when this change restored an older version. */
   restoredFrom: VersionSchema.nullable(),
 });

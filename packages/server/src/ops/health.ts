@@ -24,7 +24,8 @@ export async function checkHealth(
   return {
     status: error === undefined ? 'ok' : 'unhealthy',
     nodeId,
-    storage: error === undefined ? { kind: storage.kind, ok: true } : { kind: storage.kind, ok: false, error },
+    storage:
+      error === undefined ? { kind: storage.kind, ok: true } : { kind: storage.kind, ok: false, error },
     connections,
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
   };
@@ -39,7 +40,10 @@ export function healthRequestHandler(report: () => Promise<HealthReport>) {
       return;
     }
     report().then(
-      (r) => res.writeHead(r.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(r)),
+      (r) =>
+        res
+          .writeHead(r.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' })
+          .end(JSON.stringify(r)),
       () => res.writeHead(503).end(),
     );
   };

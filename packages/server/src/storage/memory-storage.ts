@@ -77,7 +77,11 @@ export class MemoryStorage implements SyncStorage {
         if (list.some((e) => e.version === entry.version)) {
           return Promise.reject(new Error(`duplicate history entry ${key}@${entry.version}`));
         }
-        setIn(this.#history, key, [...list, entry].sort((a, b) => a.version - b.version));
+        setIn(
+          this.#history,
+          key,
+          [...list, entry].sort((a, b) => a.version - b.version),
+        );
         return Promise.resolve();
       },
       getHistoryEntry: (s, c, id, version) =>
@@ -132,7 +136,11 @@ export class MemoryStorage implements SyncStorage {
     return this.#mutex.run(() => this.getRecordNow(scope, collection, id));
   }
 
-  private getRecordNow(scope: ScopeId, collection: CollectionName, id: RecordId): Promise<StoredRecord | undefined> {
+  private getRecordNow(
+    scope: ScopeId,
+    collection: CollectionName,
+    id: RecordId,
+  ): Promise<StoredRecord | undefined> {
     return Promise.resolve(this.#records.get(recordKey(scope, collection, id)));
   }
 
@@ -179,7 +187,8 @@ export class MemoryStorage implements SyncStorage {
         const keepFrom = policy.keepVersions === undefined ? 0 : list.length - policy.keepVersions;
         const kept = list.filter(
           (e, i) =>
-            e.version === record.version || (i >= keepFrom && (cutoff === undefined || e.serverTime >= cutoff)),
+            e.version === record.version ||
+            (i >= keepFrom && (cutoff === undefined || e.serverTime >= cutoff)),
         );
         historyRemoved += list.length - kept.length;
         this.#history.set(key, kept);

@@ -153,14 +153,23 @@ async function applyOne(
   let restoredFrom: number | null = null;
   if (m.op === 'restore') {
     const entry = await tx.getHistoryEntry(m.scope, m.collection, m.id, m.version);
-    if (!entry) return rejected(syncError('version_not_found', `version ${m.version} is not in this record's history`));
+    if (!entry)
+      return rejected(syncError('version_not_found', `version ${m.version} is not in this record's history`));
     decision = { kind: 'write', value: entry.value };
     restoredFrom = m.version;
   } else {
     const concurrent = await isConcurrent(tx, ctx, m, current);
-    const baseEntry = concurrent && m.base > 0 ? await tx.getHistoryEntry(m.scope, m.collection, m.id, m.base) : undefined;
+    const baseEntry =
+      concurrent && m.base > 0 ? await tx.getHistoryEntry(m.scope, m.collection, m.id, m.base) : undefined;
     const base = m.base === 0 ? null : baseEntry?.value;
-    decision = await decide({ mutation: m, config, current: currentValue, concurrent, base, userId: ctx.userId });
+    decision = await decide({
+      mutation: m,
+      config,
+      current: currentValue,
+      concurrent,
+      base,
+      userId: ctx.userId,
+    });
   }
 
   const stateOf = (r: StoredRecord) => ({
@@ -205,7 +214,16 @@ async function applyOne(
 }
 
 function tombstoneOf(m: Mutation): StoredRecord {
-  return { scope: m.scope, collection: m.collection, id: m.id, version: 0 as StoredRecord['version'], value: null, clientId: null, mid: null, updatedAt: 0 };
+  return {
+    scope: m.scope,
+    collection: m.collection,
+    id: m.id,
+    version: 0 as StoredRecord['version'],
+    value: null,
+    clientId: null,
+    mid: null,
+    updatedAt: 0,
+  };
 }
 
 async function checkValue(
@@ -217,12 +235,21 @@ async function checkValue(
   if (value === null) return undefined;
   const size = inspectJson(value, { maxDepth: ctx.limits.maxDepth, maxBytes: ctx.limits.maxRecordBytes });
   if (!size.ok) {
-    return syncError(size.code === 'payload_too_large' ? 'record_too_large' : size.code, `resulting record: ${size.message}`);
+    return syncError(
+      size.code === 'payload_too_large' ? 'record_too_large' : size.code,
+      `resulting record: ${size.message}`,
+    );
   }
   const validate = ctx.collections[m.collection]?.validate;
   if (!validate) return undefined;
   try {
-    const message = await validate(value, { scope: m.scope, collection: m.collection, id: m.id, userId: ctx.userId, previous });
+    const message = await validate(value, {
+      scope: m.scope,
+      collection: m.collection,
+      id: m.id,
+      userId: ctx.userId,
+      previous,
+    });
     return message === undefined ? undefined : syncError('validation_failed', message);
   } catch (err) {
     return syncError('validation_failed', `validation hook failed: ${(err as Error).message}`);

@@ -35,7 +35,10 @@ export interface ValidateContext {
 }
 
 /** Returns a message to refuse the value, or undefined to accept it. */
-export type Validator = (value: JsonObject, ctx: ValidateContext) => string | undefined | Promise<string | undefined>;
+export type Validator = (
+  value: JsonObject,
+  ctx: ValidateContext,
+) => string | undefined | Promise<string | undefined>;
 
 /** Per-collection server configuration. */
 export interface CollectionConfig {

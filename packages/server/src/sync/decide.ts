@@ -91,14 +91,24 @@ export async function decide(input: DecideInput): Promise<Decision> {
     const out = applyPatch(cur, m.patch);
     if (!out.ok) return reject(out.code, out.message);
     // Fields the patch touches that the other side had also changed since base.
-    const touched = [...Object.keys(m.patch.set ?? {}), ...(m.patch.unset ?? [])].map((p) => p.split('.')[0]!);
+    const touched = [...Object.keys(m.patch.set ?? {}), ...(m.patch.unset ?? [])].map(
+      (p) => p.split('.')[0]!,
+    );
     const overwritten = [...new Set(touched)].filter(
       (k) => input.base === undefined || !jsonEqual(input.base?.[k], cur[k]),
     );
-    return { kind: 'write', value: out.value, resolved: { strategy: 'merge', overwritten: overwritten.sort() } };
+    return {
+      kind: 'write',
+      value: out.value,
+      resolved: { strategy: 'merge', overwritten: overwritten.sort() },
+    };
   }
   const merged = threeWayMerge(input.base ?? undefined, cur, m.value);
-  return { kind: 'write', value: merged.value, resolved: { strategy: 'merge', overwritten: merged.overwritten } };
+  return {
+    kind: 'write',
+    value: merged.value,
+    resolved: { strategy: 'merge', overwritten: merged.overwritten },
+  };
 }
 
 async function resolveCustom(
@@ -130,7 +140,8 @@ async function resolveCustom(
     case 'delete':
       return { kind: 'write', value: null, resolved: { strategy: 'custom', overwritten: [] } };
     case 'write':
-      if (!isJsonObject(decision.value)) return reject('validation_failed', 'custom resolver returned a non-object');
+      if (!isJsonObject(decision.value))
+        return reject('validation_failed', 'custom resolver returned a non-object');
       return {
         kind: 'write',
         value: decision.value,

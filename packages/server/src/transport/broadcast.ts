@@ -4,7 +4,14 @@ import type { StoredRecord } from '../storage/storage.js';
 import { scopeRoom, type SyncIo } from './context.js';
 
 export function toChange(r: StoredRecord): Change {
-  return { collection: r.collection, id: r.id, version: r.version, value: r.value, clientId: r.clientId, mid: r.mid };
+  return {
+    collection: r.collection,
+    id: r.id,
+    version: r.version,
+    value: r.value,
+    clientId: r.clientId,
+    mid: r.mid,
+  };
 }
 
 /**

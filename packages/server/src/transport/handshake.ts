@@ -26,7 +26,10 @@ export async function acceptHandshake(ctx: ServerContext, socket: SyncSocket): P
   if (!hs.ok) throw new ConnectRefused(hs.error);
   if (hs.value.protocolVersion !== PROTOCOL_VERSION) {
     throw new ConnectRefused(
-      syncError('unsupported_protocol', `server speaks protocol ${PROTOCOL_VERSION}, client ${hs.value.protocolVersion}`),
+      syncError(
+        'unsupported_protocol',
+        `server speaks protocol ${PROTOCOL_VERSION}, client ${hs.value.protocolVersion}`,
+      ),
     );
   }
   const principal = await ctx.auth.authenticate({

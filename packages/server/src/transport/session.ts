@@ -21,7 +21,11 @@ function failureOf(err: unknown): SyncError {
  * failure becomes an error reply, never an exception that could take the process down.
  * `track` registers in-flight work so shutdown can wait for it.
  */
-export function attachSession(ctx: ServerContext, socket: SyncSocket, track: (p: Promise<unknown>) => void): void {
+export function attachSession(
+  ctx: ServerContext,
+  socket: SyncSocket,
+  track: (p: Promise<unknown>) => void,
+): void {
   const handlers = createHandlers(ctx, socket);
   const bucket = new TokenBucket(ctx.limits.eventsPerSecond, ctx.limits.eventBurst, ctx.clock);
   const log = { clientId: socket.data.clientId, userId: socket.data.principal.id, socketId: socket.id };
@@ -44,9 +48,12 @@ export function attachSession(ctx: ServerContext, socket: SyncSocket, track: (p:
     };
     const refuse = (error: SyncError) => reply({ ok: false, error });
 
-    if (!bucket.tryTake()) return refuse(syncError('rate_limited', 'too many events per second on this socket'));
-    if (!isClientEvent(event)) return refuse(syncError('unknown_event', `unknown event "${event.slice(0, 64)}"`));
-    if (args.length !== 2) return refuse(syncError('invalid_message', `"${event}" takes exactly one request`));
+    if (!bucket.tryTake())
+      return refuse(syncError('rate_limited', 'too many events per second on this socket'));
+    if (!isClientEvent(event))
+      return refuse(syncError('unknown_event', `unknown event "${event.slice(0, 64)}"`));
+    if (args.length !== 2)
+      return refuse(syncError('invalid_message', `"${event}" takes exactly one request`));
     const expiresAt = socket.data.principal.expiresAt;
     if (expiresAt !== undefined && ctx.clock.now() >= expiresAt) {
       refuse(syncError('auth_expired', 'credentials expired; reconnect with fresh ones'));

@@ -62,14 +62,23 @@ export class TestClient {
 
   static async connect(
     url: string,
-    opts: { clientId?: string; token?: string; auth?: Record<string, unknown>; extraHeaders?: Record<string, string> } = {},
+    opts: {
+      clientId?: string;
+      token?: string;
+      auth?: Record<string, unknown>;
+      extraHeaders?: Record<string, string>;
+    } = {},
   ): Promise<TestClient> {
     const clientId = opts.clientId ?? newClientId();
     const socket: TestSocket = ioClient(url, {
       transports: ['websocket'],
       reconnection: false,
       forceNew: true,
-      auth: opts.auth ?? { protocolVersion: PROTOCOL_VERSION, clientId, ...(opts.token ? { token: opts.token } : {}) },
+      auth: opts.auth ?? {
+        protocolVersion: PROTOCOL_VERSION,
+        clientId,
+        ...(opts.token ? { token: opts.token } : {}),
+      },
       ...(opts.extraHeaders ? { extraHeaders: opts.extraHeaders } : {}),
     });
     await new Promise<void>((resolve, reject) => {
@@ -118,10 +127,9 @@ export class TestClient {
 
   /** Sends anything at all under any event name, for bad-input tests. */
   raw(event: string, ...args: unknown[]): Promise<unknown> {
-    return (this.socket.timeout(10_000) as unknown as { emitWithAck(e: string, ...a: unknown[]): Promise<unknown> }).emitWithAck(
-      event,
-      ...args,
-    );
+    return (
+      this.socket.timeout(10_000) as unknown as { emitWithAck(e: string, ...a: unknown[]): Promise<unknown> }
+    ).emitWithAck(event, ...args);
   }
 
   /** Resolves once a `changes` message satisfying `pred` has arrived. */
