@@ -41,16 +41,23 @@ export class MemoryStorage implements SyncStorage {
   readonly #mutex = new AsyncMutex();
   #closed = false;
 
-  transaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: StorageTx) => Promise<T>, onCommit?: (result: T) => void): Promise<T> {
     return this.#mutex.run(async () => {
       this.#assertOpen();
       const undo: (() => void)[] = [];
+      let result: T;
       try {
-        return await fn(this.#makeTx(undo));
+        result = await fn(this.#makeTx(undo));
       } catch (err) {
         for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
         throw err;
       }
+      try {
+        onCommit?.(result);
+      } catch {
+        // The commit stands; the contract says onCommit must not throw.
+      }
+      return result;
     });
   }
 

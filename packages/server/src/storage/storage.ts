@@ -28,8 +28,13 @@ export interface SyncStorage {
    * Runs `fn` in one atomic, serializable transaction and commits when it resolves. If `fn`
    * throws (or the commit fails), every write is undone — including version allocations, so
    * no gap is left — and the error is rethrown. `fn` must only await calls on `tx`.
+   *
+   * `onCommit`, when given, runs synchronously right after a successful commit, before this
+   * storage starts any later transaction, so what it publishes (live broadcasts) goes out in
+   * commit order. It must not throw; a throw is swallowed because the commit already stands.
+   * (Backends with several connections order same-scope commits only; see their docs.)
    */
-  transaction<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: StorageTx) => Promise<T>, onCommit?: (result: T) => void): Promise<T>;
 
   /**
    * Binds `clientId` to `userId` if it is unbound (with `lastMid` 0) and returns the stored row.

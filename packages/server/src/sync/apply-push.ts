@@ -50,35 +50,42 @@ export async function applyPush(
   storage: SyncStorage,
   ctx: PushContext,
   mutations: readonly Mutation[],
+  /** Receives the committed changes right after the commit, in commit order (for fan-out). */
+  onCommit?: (committed: readonly StoredRecord[]) => void,
 ): Promise<PushOutcome> {
-  return storage.transaction(async (tx) => {
-    const client = await tx.getClient(ctx.clientId);
-    const lastMid = client?.lastMid ?? 0;
-    const first = mutations[0]!.mid;
-    if (first > lastMid + 1) {
-      return {
-        ok: false,
-        error: syncError('mid_gap', `mid ${first} follows ${lastMid}; resend from ${lastMid + 1}`, {
-          expectedMid: lastMid + 1,
-        }),
-      };
-    }
-    const results: MutationResult[] = [];
-    const committed: StoredRecord[] = [];
-    for (const group of groupByTxn(mutations)) {
-      const fresh = group.filter((m) => m.mid > lastMid);
-      for (const m of group) if (m.mid <= lastMid) results.push({ mid: m.mid, status: 'duplicate' });
-      if (fresh.length === 0) continue;
-      if (fresh.length === 1 && fresh[0]!.txn === undefined) {
-        results.push(await applyOne(tx, ctx, fresh[0]!, committed));
-        continue;
+  return storage.transaction<PushOutcome>(
+    async (tx) => {
+      const client = await tx.getClient(ctx.clientId);
+      const lastMid = client?.lastMid ?? 0;
+      const first = mutations[0]!.mid;
+      if (first > lastMid + 1) {
+        return {
+          ok: false,
+          error: syncError('mid_gap', `mid ${first} follows ${lastMid}; resend from ${lastMid + 1}`, {
+            expectedMid: lastMid + 1,
+          }),
+        };
       }
-      results.push(...(await applyTxn(tx, ctx, fresh, committed)));
-    }
-    const newLast = Math.max(lastMid, mutations[mutations.length - 1]!.mid);
-    await tx.putClient({ clientId: ctx.clientId, userId: client?.userId ?? ctx.userId, lastMid: newLast });
-    return { ok: true, results, committed };
-  });
+      const results: MutationResult[] = [];
+      const committed: StoredRecord[] = [];
+      for (const group of groupByTxn(mutations)) {
+        const fresh = group.filter((m) => m.mid > lastMid);
+        for (const m of group) if (m.mid <= lastMid) results.push({ mid: m.mid, status: 'duplicate' });
+        if (fresh.length === 0) continue;
+        if (fresh.length === 1 && fresh[0]!.txn === undefined) {
+          results.push(await applyOne(tx, ctx, fresh[0]!, committed));
+          continue;
+        }
+        results.push(...(await applyTxn(tx, ctx, fresh, committed)));
+      }
+      const newLast = Math.max(lastMid, mutations[mutations.length - 1]!.mid);
+      await tx.putClient({ clientId: ctx.clientId, userId: client?.userId ?? ctx.userId, lastMid: newLast });
+      return { ok: true, results, committed };
+    },
+    (outcome) => {
+      if (outcome.ok && outcome.committed.length > 0) onCommit?.(outcome.committed);
+    },
+  );
 }
 
 async function applyTxn(

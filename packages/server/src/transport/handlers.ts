@@ -54,10 +54,9 @@ export function createHandlers(ctx: ServerContext, socket: SyncSocket): Record<C
         },
       },
       req.value.mutations,
+      (committed) => broadcastCommit(ctx.io, committed),
     );
-    if (!out.ok) return out;
-    broadcastCommit(ctx.io, out.committed);
-    return { ok: true, results: out.results };
+    return out.ok ? { ok: true, results: out.results } : out;
   };
 
   const pull = async (payload: unknown): Promise<PullResponse> => {

@@ -8,6 +8,8 @@ import {
   type HistoryRequest,
   type HistoryResponse,
   type Mutation,
+  type ScopeId,
+  type Version,
   type PullResponse,
   type PushResponse,
   type ServerToClientEvents,
@@ -45,8 +47,11 @@ export async function startServer(opts: Partial<SyncServerOptions> = {}): Promis
 
 export const newClientId = (): string => `c_${randomBytes(8).toString('hex')}`;
 
-/** Mutation fields a test writes; `mid` is filled in by the client. */
-export type MutationInput = Mutation extends infer M ? (M extends Mutation ? Omit<M, 'mid'> : never) : never;
+type Unbrand<T> = T extends ScopeId ? string : T extends Version ? number : T;
+type Loose<M> = { [K in keyof M]: Unbrand<M[K]> };
+
+/** Mutation fields a test writes, with plain strings/numbers for ids; `mid` is filled in by the client. */
+export type MutationInput = Mutation extends infer M ? (M extends Mutation ? Loose<Omit<M, 'mid'>> : never) : never;
 
 /** A raw protocol client over a real socket.io-client connection. */
 export class TestClient {

@@ -1,0 +1,262 @@
+import type Database from 'better-sqlite3';
+import { asClientId, asMid, asScopeId, asVersion } from '@syncline/protocol';
+import type { HistoryEntry, JsonObject } from '@syncline/protocol';
+import type { ClientRow, StoredHistoryEntry, StoredRecord } from './storage.js';
+
+/**
+ * The SQLite schema of `SqliteStorage`: the migrations that create it, the runner that applies
+ * them, and the statements and row mappings that read and write it, so all SQL lives here.
+ * Migrations are append-only: a shipped migration is never edited, a change is a new one.
+ */
+export interface Migration {
+  /** 1, 2, 3, …: dense, in order. */
+  readonly version: number;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      -- One row per scope: the gapless version counter and the retention horizon (the highest
+      -- version of a tombstone removed by retention).
+      CREATE TABLE scopes (
+        scope   TEXT PRIMARY KEY,
+        head    INTEGER NOT NULL,
+        horizon INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
+
+      -- Each record's latest state. value is JSON text; NULL is a tombstone.
+      CREATE TABLE records (
+        scope      TEXT NOT NULL,
+        collection TEXT NOT NULL,
+        id         TEXT NOT NULL,
+        version    INTEGER NOT NULL,
+        value      TEXT,
+        client_id  TEXT,
+        mid        INTEGER,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (scope, collection, id)
+      ) WITHOUT ROWID;
+      -- Pull reads a scope in version order.
+      CREATE INDEX records_scope_version ON records (scope, version);
+      -- Prune looks for old tombstones only; live records are the bulk and stay out of it.
+      CREATE INDEX records_tombstones ON records (scope, updated_at) WHERE value IS NULL;
+
+      CREATE TABLE history (
+        scope         TEXT NOT NULL,
+        collection    TEXT NOT NULL,
+        id            TEXT NOT NULL,
+        version       INTEGER NOT NULL,
+        prev_version  INTEGER NOT NULL,
+        op            TEXT NOT NULL,
+        value         TEXT,
+        client_id     TEXT,
+        mid           INTEGER,
+        user_id       TEXT,
+        server_time   INTEGER NOT NULL,
+        conflict      TEXT,
+        restored_from INTEGER,
+        PRIMARY KEY (scope, collection, id, version)
+      ) WITHOUT ROWID;
+      -- Prune by age scans a scope's old entries without reading the whole history.
+      CREATE INDEX history_scope_time ON history (scope, server_time);
+
+      CREATE TABLE clients (
+        client_id TEXT PRIMARY KEY,
+        user_id   TEXT NOT NULL,
+        last_mid  INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
+];
+
+/** The schema version this code writes; a database at a higher version is refused. */
+export const SCHEMA_VERSION: number = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+
+/**
+ * Applies the migrations the database has not seen yet, all in one transaction, and returns the
+ * resulting schema version. `BEGIN IMMEDIATE` takes the write lock before reading the current
+ * version, so two processes opening the same new file cannot both run a migration.
+ */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)',
+    );
+    const row = db.prepare<[], { v: number | null }>('SELECT max(version) AS v FROM schema_version').get();
+    const current = row?.v ?? 0;
+    const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+    if (current > latest) {
+      throw new Error(`database schema version ${current} is newer than this server supports (${latest})`);
+    }
+    const record = db.prepare<[number, number]>(
+      'INSERT INTO schema_version (version, applied_at) VALUES (?, ?)',
+    );
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (m.version <= current) continue;
+      db.exec(m.sql);
+      record.run(m.version, Date.now());
+    }
+    db.exec('COMMIT');
+    return Math.max(current, latest);
+  } catch (err) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
+// Rows as better-sqlite3 returns them, and their mapping to the storage types.
+
+export interface RecordRow {
+  scope: string;
+  collection: string;
+  id: string;
+  version: number;
+  value: string | null;
+  client_id: string | null;
+  mid: number | null;
+  updated_at: number;
+}
+
+export interface HistoryRow extends Omit<RecordRow, 'updated_at'> {
+  prev_version: number;
+  op: string;
+  user_id: string | null;
+  server_time: number;
+  conflict: string | null;
+  restored_from: number | null;
+}
+
+export interface ClientDbRow {
+  client_id: string;
+  user_id: string;
+  last_mid: number;
+}
+
+type Key = { scope: string; collection: string; id: string };
+
+const RECORD_COLS = 'scope, collection, id, version, value, client_id, mid, updated_at';
+const HISTORY_COLS = `scope, collection, id, version, prev_version, op, value, client_id, mid, user_id,
+  server_time, conflict, restored_from`;
+const KEY = 'scope = @scope AND collection = @collection AND id = @id';
+/** The history entry of a record's current version, which retention always keeps. */
+const IS_CURRENT = `EXISTS (SELECT 1 FROM records r WHERE r.scope = history.scope
+  AND r.collection = history.collection AND r.id = history.id AND r.version = history.version)`;
+const OLD_TOMBSTONE = 'scope = @scope AND value IS NULL AND updated_at < @cutoff';
+
+/** The part of a better-sqlite3 statement used here, under a name declaration files can refer to. */
+export interface Stmt<P extends unknown[], R = unknown> {
+  run(...params: P): Database.RunResult;
+  get(...params: P): R | undefined;
+  all(...params: P): R[];
+}
+
+/** Prepares every statement once, when the storage opens. */
+export function prepareStatements(db: Database.Database) {
+  const prep = <P extends unknown[] = [], R = unknown>(sql: string): Stmt<P, R> => db.prepare<P, R>(sql);
+  return {
+    ping: prep<[], { one: number }>('SELECT 1 AS one'),
+    getClient: prep<[string], ClientDbRow>('SELECT * FROM clients WHERE client_id = ?'),
+    putClient: prep<[string, string, number]>('INSERT OR REPLACE INTO clients VALUES (?, ?, ?)'),
+    bindClient: prep<[string, string]>(
+      'INSERT INTO clients VALUES (?, ?, 0) ON CONFLICT (client_id) DO NOTHING',
+    ),
+    getRecord: prep<[Key], RecordRow>(`SELECT ${RECORD_COLS} FROM records WHERE ${KEY}`),
+    putRecord: prep<[RecordRow]>(
+      `INSERT OR REPLACE INTO records (${RECORD_COLS})
+       VALUES (@scope, @collection, @id, @version, @value, @client_id, @mid, @updated_at)`,
+    ),
+    nextVersion: prep<[string], { head: number }>(
+      `INSERT INTO scopes (scope, head, horizon) VALUES (?, 1, 0)
+       ON CONFLICT (scope) DO UPDATE SET head = head + 1 RETURNING head`,
+    ),
+    scope: prep<[string], { head: number; horizon: number }>(
+      'SELECT head, horizon FROM scopes WHERE scope = ?',
+    ),
+    allScopes: prep<[], { scope: string }>('SELECT scope FROM scopes'),
+    pull: prep<[string, number, number], RecordRow>(
+      `SELECT ${RECORD_COLS} FROM records WHERE scope = ? AND version > ? ORDER BY version LIMIT ?`,
+    ),
+    liveFirst: prep<[string, number], RecordRow>(
+      `SELECT ${RECORD_COLS} FROM records WHERE scope = ? AND value IS NOT NULL
+       ORDER BY collection, id LIMIT ?`,
+    ),
+    liveAfter: prep<[string, string, string, number], RecordRow>(
+      `SELECT ${RECORD_COLS} FROM records WHERE scope = ? AND value IS NOT NULL AND (collection, id) > (?, ?)
+       ORDER BY collection, id LIMIT ?`,
+    ),
+    appendHistory: prep<[HistoryRow]>(
+      `INSERT INTO history (${HISTORY_COLS}) VALUES (@scope, @collection, @id, @version, @prev_version, @op,
+       @value, @client_id, @mid, @user_id, @server_time, @conflict, @restored_from)`,
+    ),
+    historyEntry: prep<[Key & { version: number }], HistoryRow>(
+      `SELECT ${HISTORY_COLS} FROM history WHERE ${KEY} AND version = @version`,
+    ),
+    historyAfter: prep<[Key & { after: number }], HistoryRow>(
+      `SELECT ${HISTORY_COLS} FROM history WHERE ${KEY} AND version > @after ORDER BY version`,
+    ),
+    historyBefore: prep<[Key & { before: number; limit: number }], HistoryRow>(
+      `SELECT ${HISTORY_COLS} FROM history WHERE ${KEY} AND version < @before
+       ORDER BY version DESC LIMIT @limit`,
+    ),
+    oldTombstones: prep<[{ scope: string; cutoff: number }], { n: number; v: number | null }>(
+      `SELECT count(*) AS n, max(version) AS v FROM records WHERE ${OLD_TOMBSTONE}`,
+    ),
+    deleteTombstoneHistory: prep<[{ scope: string; cutoff: number }]>(
+      `DELETE FROM history WHERE scope = @scope
+       AND (collection, id) IN (SELECT collection, id FROM records WHERE ${OLD_TOMBSTONE})`,
+    ),
+    deleteTombstones: prep<[{ scope: string; cutoff: number }]>(`DELETE FROM records WHERE ${OLD_TOMBSTONE}`),
+    raiseHorizon: prep<[{ scope: string; horizon: number }]>(
+      'UPDATE scopes SET horizon = max(horizon, @horizon) WHERE scope = @scope',
+    ),
+    deleteOldHistory: prep<[{ scope: string; cutoff: number }]>(
+      `DELETE FROM history WHERE scope = @scope AND server_time < @cutoff AND NOT ${IS_CURRENT}`,
+    ),
+    deleteExcessHistory: prep<[{ scope: string; keep: number }]>(
+      `DELETE FROM history WHERE scope = @scope AND NOT ${IS_CURRENT} AND (collection, id, version) IN (
+         SELECT collection, id, version FROM (
+           SELECT collection, id, version,
+                  row_number() OVER (PARTITION BY collection, id ORDER BY version DESC) AS rn
+           FROM history WHERE scope = @scope)
+         WHERE rn > @keep)`,
+    ),
+  };
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;
+
+export const toRecord = (r: RecordRow): StoredRecord => ({
+  scope: asScopeId(r.scope),
+  collection: r.collection,
+  id: r.id,
+  version: asVersion(r.version),
+  value: r.value === null ? null : (JSON.parse(r.value) as JsonObject),
+  clientId: r.client_id === null ? null : asClientId(r.client_id),
+  mid: r.mid === null ? null : asMid(r.mid),
+  updatedAt: r.updated_at,
+});
+
+export const toHistory = (r: HistoryRow): StoredHistoryEntry => ({
+  scope: asScopeId(r.scope),
+  collection: r.collection,
+  id: r.id,
+  version: asVersion(r.version),
+  prevVersion: asVersion(r.prev_version),
+  op: r.op as HistoryEntry['op'],
+  value: r.value === null ? null : (JSON.parse(r.value) as JsonObject),
+  clientId: r.client_id === null ? null : asClientId(r.client_id),
+  mid: r.mid === null ? null : asMid(r.mid),
+  userId: r.user_id,
+  serverTime: r.server_time,
+  conflict: r.conflict === null ? null : (JSON.parse(r.conflict) as HistoryEntry['conflict']),
+  restoredFrom: r.restored_from === null ? null : asVersion(r.restored_from),
+});
+
+export const toClient = (r: ClientDbRow): ClientRow => ({
+  clientId: asClientId(r.client_id),
+  userId: r.user_id,
+  lastMid: r.last_mid,
+});
