@@ -37,10 +37,34 @@ function isPlainObject(v: object): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+// Strings that are not plain printable ASCII: they need escapes or take more than one UTF-8 byte.
+const NOT_PLAIN_ASCII = /["\\\u0000-\u001f\u007f-\uffff]/;
+
+/** UTF-8 length of a string whose surrogates are all paired (true of JSON.stringify output). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** Bytes of the UTF-8 JSON encoding of a string, quotes and escapes included. */
+function jsonStringLength(s: string): number {
+  return NOT_PLAIN_ASCII.test(s) ? utf8Length(JSON.stringify(s)) : s.length + 2;
+}
+
 /**
  * Walks a value without recursion (so a 10,000-deep document cannot overflow the stack) and
- * checks that it is plain JSON within the limits. `bytes` is the length of its JSON encoding
- * in UTF-16 code units, computed without encoding it. Stops at the first problem.
+ * checks that it is plain JSON within the limits. `bytes` is the size of its UTF-8 JSON
+ * encoding (escapes included), computed without encoding the whole value. Stops at the first
+ * problem.
  * `undefined` object properties are skipped (JSON drops them); anything else non-JSON fails.
  */
 export function inspectJson(value: unknown, limits: InspectLimits): InspectResult {
@@ -63,7 +87,7 @@ export function inspectJson(value: unknown, limits: InspectLimits): InspectResul
       if (!Number.isFinite(v)) return fail('invalid_value', 'numbers must be finite', path);
       bytes += String(v).length;
     } else if (typeof v === 'string') {
-      bytes += v.length + 2;
+      bytes += jsonStringLength(v);
     } else if (typeof v === 'object') {
       const d = depth + 1;
       if (d > limits.maxDepth) {
@@ -84,7 +108,7 @@ export function inspectJson(value: unknown, limits: InspectLimits): InspectResul
           if (FORBIDDEN_KEYS.has(key)) return fail('forbidden_key', `forbidden key "${key}"`, path);
           const item = v[key];
           if (item === undefined) continue;
-          bytes += key.length + 3 + (n > 0 ? 1 : 0);
+          bytes += jsonStringLength(key) + 1 + (n > 0 ? 1 : 0);
           n++;
           stack.push({ v: item, depth: d, path: `${path}.${key}` });
         }

@@ -38,7 +38,10 @@ describe('decide', () => {
 
   it('lets delete win over a concurrent update unless manual', async () => {
     const upd = m({ op: 'put', value: { a: 5 } });
-    expect(await decide(input({ mutation: upd, current: null }))).toEqual({ kind: 'keep', strategy: 'merge' });
+    expect(await decide(input({ mutation: upd, current: null }))).toEqual({
+      kind: 'keep',
+      strategy: 'merge',
+    });
     expect(await decide(input({ mutation: upd, current: null, config: { strategy: 'lww' } }))).toEqual({
       kind: 'keep',
       strategy: 'lww',
@@ -52,7 +55,11 @@ describe('decide', () => {
 
   it('flags patch fields the other side also changed', async () => {
     const d = await decide(
-      input({ mutation: m({ op: 'patch', patch: { set: { a: 9, b: 1 } } }), current: { a: 1 }, base: { a: 0 } }),
+      input({
+        mutation: m({ op: 'patch', patch: { set: { a: 9, b: 1 } } }),
+        current: { a: 1 },
+        base: { a: 0 },
+      }),
     );
     expect(d).toEqual({
       kind: 'write',
@@ -63,15 +70,24 @@ describe('decide', () => {
 
   it('passes base, current and incoming to a custom resolver and honours its decision', async () => {
     const seen: unknown[] = [];
-    const strategy = (ctx: { base: JsonObject | null; current: JsonObject | null; incoming: JsonObject | null }) => {
+    const strategy = (ctx: {
+      base: JsonObject | null;
+      current: JsonObject | null;
+      incoming: JsonObject | null;
+    }) => {
       seen.push([ctx.base, ctx.current, ctx.incoming]);
       return { action: 'write' as const, value: { a: 100 } };
     };
-    const d = await decide(input({ mutation: m({ op: 'patch', patch: { set: { b: 2 } } }), config: { strategy } }));
+    const d = await decide(
+      input({ mutation: m({ op: 'patch', patch: { set: { b: 2 } } }), config: { strategy } }),
+    );
     expect(seen).toEqual([[{ a: 0 }, { a: 1 }, { a: 0, b: 2 }]]);
     expect(d).toMatchObject({ kind: 'write', value: { a: 100 }, resolved: { strategy: 'custom' } });
     const rejecting = await decide(
-      input({ mutation: m({ op: 'put', value: {} }), config: { strategy: () => ({ action: 'reject', message: 'no' }) } }),
+      input({
+        mutation: m({ op: 'put', value: {} }),
+        config: { strategy: () => ({ action: 'reject', message: 'no' }) },
+      }),
     );
     expect(rejecting).toMatchObject({ kind: 'reject', error: { code: 'validation_failed', message: 'no' } });
     const throwing = await decide(

@@ -1,6 +1,7 @@
 import {
   applyMutation,
   applyPatch,
+  getAtPath,
   isJsonObject,
   jsonEqual,
   syncError,
@@ -90,13 +91,14 @@ export async function decide(input: DecideInput): Promise<Decision> {
   if (m.op === 'patch') {
     const out = applyPatch(cur, m.patch);
     if (!out.ok) return reject(out.code, out.message);
-    // Fields the patch touches that the other side had also changed since base.
-    const touched = [...Object.keys(m.patch.set ?? {}), ...(m.patch.unset ?? [])].map(
-      (p) => p.split('.')[0]!,
-    );
-    const overwritten = [...new Set(touched)].filter(
-      (k) => input.base === undefined || !jsonEqual(input.base?.[k], cur[k]),
-    );
+    // Key paths the patch touches that the other side had also changed since base.
+    const base = input.base;
+    const touched = [...Object.keys(m.patch.set ?? {}), ...(m.patch.unset ?? [])];
+    const overwritten = [...new Set(touched)].filter((path) => {
+      if (base === undefined) return true;
+      const segs = path.split('.');
+      return !jsonEqual(base === null ? undefined : getAtPath(base, segs), getAtPath(cur, segs));
+    });
     return {
       kind: 'write',
       value: out.value,
