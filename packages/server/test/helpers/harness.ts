@@ -51,7 +51,11 @@ type Unbrand<T> = T extends ScopeId ? string : T extends Version ? number : T;
 type Loose<M> = { [K in keyof M]: Unbrand<M[K]> };
 
 /** Mutation fields a test writes, with plain strings/numbers for ids; `mid` is filled in by the client. */
-export type MutationInput = Mutation extends infer M ? (M extends Mutation ? Loose<Omit<M, 'mid'>> : never) : never;
+export type MutationInput = Mutation extends infer M
+  ? M extends Mutation
+    ? Loose<Omit<M, 'mid'>>
+    : never
+  : never;
 
 /** A raw protocol client over a real socket.io-client connection. */
 export class TestClient {
