@@ -38,6 +38,7 @@ function isPlainObject(v: object): v is Record<string, unknown> {
 }
 
 // Strings that are not plain printable ASCII: they need escapes or take more than one UTF-8 byte.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what JSON escapes
 const NOT_PLAIN_ASCII = /["\\\u0000-\u001f\u007f-\uffff]/;
 
 /** UTF-8 length of a string whose surrogates are all paired (true of JSON.stringify output). */

@@ -66,9 +66,11 @@ export function createHandlers(ctx: ServerContext, socket: SyncSocket): Record<C
     if (!(await can(scope, 'pull'))) return forbidden(scope, 'pull');
     const limit = Math.min(req.value.limit ?? DEFAULT_PULL_LIMIT, limits.maxPullLimit);
     let page = await storage.pull(scope, after, limit);
-    // A cursor below the horizon may have missed purged tombstones; one above head comes from
-    // another history (e.g. a restored database). Either way the client must start over.
-    const reset = after > 0 && (after < page.horizon || after > page.head);
+    // A copy begun before the latest purge, with a cursor below it, may hold records whose
+    // tombstones were purged; a cursor above head comes from another history (a restored
+    // database). Either way the client must start over from 0.
+    const knownHorizon = req.value.horizon ?? 0;
+    const reset = after > 0 && ((after < page.horizon && knownHorizon < page.horizon) || after > page.head);
     if (reset) page = await storage.pull(scope, asVersion(0), limit);
     const last = page.records[page.records.length - 1];
     return {
@@ -77,6 +79,7 @@ export function createHandlers(ctx: ServerContext, socket: SyncSocket): Record<C
       changes: page.records.map(toChange),
       upTo: page.hasMore && last ? last.version : page.head,
       head: page.head,
+      horizon: page.horizon,
       hasMore: page.hasMore,
       reset,
     };

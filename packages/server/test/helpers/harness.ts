@@ -116,10 +116,14 @@ export class TestClient {
     return res.results;
   }
 
-  pull(scope: string, after = 0, limit?: number): Promise<PullResponse> {
-    return this.socket
-      .timeout(10_000)
-      .emitWithAck('pull', { scope, after, ...(limit !== undefined ? { limit } : {}) } as never);
+  /** A pull; pass the `horizon` of the page that began this copy (see PullRequest). */
+  pull(scope: string, after = 0, limit?: number, horizon?: number): Promise<PullResponse> {
+    return this.socket.timeout(10_000).emitWithAck('pull', {
+      scope,
+      after,
+      ...(limit !== undefined ? { limit } : {}),
+      ...(horizon !== undefined ? { horizon } : {}),
+    } as never);
   }
 
   subscribe(...scopes: string[]): Promise<SubscribeResponse> {
