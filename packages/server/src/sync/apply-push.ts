@@ -100,6 +100,8 @@ async function applyTxn(
       const out: MutationResult[] = [];
       for (let i = 0; i < group.length; i++) {
         const r = await applyOne(tx, ctx, group[i]!, staged);
+        // A member resolved as "delete wins" does not abort: the txn serializes before the
+        // concurrent delete, so it is still all-or-nothing in that order.
         if (r.status === 'rejected' || r.status === 'conflict') throw new TxnAbort(i, r);
         out.push(r);
       }
