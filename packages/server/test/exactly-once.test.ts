@@ -128,5 +128,8 @@ describe('exactly-once by (client id, mid)', () => {
     expect(res.ok && res.results.map((r) => r.status)).toEqual(['duplicate', 'duplicate']);
     const state = await head(again);
     expect(state.changes.find((c) => c.id === 'likes')?.value).toEqual({ n: 1 });
+    // The pull tells the client its mutations up to mid 2 are already reflected in the page.
+    const pulled = await again.pull(SCOPE, 0);
+    expect(pulled.ok && pulled.lastMid).toBe(2);
   });
 });

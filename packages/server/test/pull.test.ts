@@ -150,6 +150,7 @@ describe('pull', () => {
       horizon: 0,
       hasMore: false,
       reset: false,
+      lastMid: 1,
     });
   });
 

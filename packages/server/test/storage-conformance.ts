@@ -344,12 +344,19 @@ export function runStorageConformance(
         expect(p2.hasMore).toBe(false);
         expect((await storage.pull(S, v(2), 3)).hasMore).toBe(false);
         expect((await storage.pull(S, v(2), 2)).hasMore).toBe(true);
-        expect(await storage.pull(S, v(5), 10)).toEqual({ records: [], head: 5, horizon: 0, hasMore: false });
+        expect(await storage.pull(S, v(5), 10)).toEqual({
+          records: [],
+          head: 5,
+          horizon: 0,
+          hasMore: false,
+          clientLastMid: 0,
+        });
         expect(await storage.pull(asScopeId('none'), v(0), 10)).toEqual({
           records: [],
           head: 0,
           horizon: 0,
           hasMore: false,
+          clientLastMid: 0,
         });
       });
 
@@ -392,6 +399,19 @@ export function runStorageConformance(
           expect(page.versions).toEqual(Array.from({ length: page.head }, (_, k) => k + 1));
         }
         expect(await storage.head(S)).toBe(30);
+      });
+    });
+
+    describe('pull clientLastMid', () => {
+      it("reports the asking client's last mid in the same snapshot, 0 when unknown or not asked", async () => {
+        await storage.bindClient(CLIENT, 'u1');
+        await storage.transaction(async (tx) => {
+          await change(tx, S, 'a', { n: 1 });
+          await tx.putClient({ clientId: CLIENT, userId: 'u1', lastMid: 7 });
+        });
+        expect((await storage.pull(S, v(0), 10, CLIENT)).clientLastMid).toBe(7);
+        expect((await storage.pull(S, v(0), 10, asClientId('client-none'))).clientLastMid).toBe(0);
+        expect((await storage.pull(S, v(0), 10)).clientLastMid).toBe(0);
       });
     });
 
@@ -583,6 +603,7 @@ export function runStorageConformance(
           head: 1,
           horizon: 1,
           hasMore: false,
+          clientLastMid: 0,
         });
 
         // The horizon only rises; a later removal moves it to the newer tombstone.

@@ -33,5 +33,10 @@ export const PullResponseSchema = okResponse({
   horizon: VersionSchema,
   hasMore: z.boolean(),
   reset: z.boolean(),
+  /**
+   * The asking client's last applied mid in the same snapshot: the page reflects every one of
+   * its mutations up to this mid, so pending ones at or below it must not be replayed on top.
+   */
+  lastMid: z.int().min(0),
 });
 export type PullResponse = z.infer<typeof PullResponseSchema>;

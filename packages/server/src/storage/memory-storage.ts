@@ -118,7 +118,7 @@ export class MemoryStorage implements SyncStorage {
     });
   }
 
-  pull(scope: ScopeId, after: Version, limit: number): Promise<PullPage> {
+  pull(scope: ScopeId, after: Version, limit: number, clientId?: ClientId): Promise<PullPage> {
     return this.#mutex.run(() => {
       this.#assertOpen();
       const matching = [...this.#records.values()]
@@ -130,6 +130,7 @@ export class MemoryStorage implements SyncStorage {
         head: asVersion(state.head),
         horizon: asVersion(state.horizon),
         hasMore: matching.length > limit,
+        clientLastMid: clientId === undefined ? 0 : (this.#clients.get(clientId)?.lastMid ?? 0),
       });
     });
   }

@@ -236,7 +236,7 @@ export class SqliteStorage implements SyncStorage {
     );
   }
 
-  pull(scope: ScopeId, after: Version, limit: number): Promise<PullPage> {
+  pull(scope: ScopeId, after: Version, limit: number, clientId?: ClientId): Promise<PullPage> {
     // A read transaction pins one WAL snapshot, so head, horizon and page agree even if another
     // process writes the file between the statements.
     return this.read(() =>
@@ -248,6 +248,7 @@ export class SqliteStorage implements SyncStorage {
           head: asVersion(s?.head ?? 0),
           horizon: asVersion(s?.horizon ?? 0),
           hasMore: rows.length > limit,
+          clientLastMid: clientId === undefined ? 0 : (this.st.getClient.get(clientId)?.last_mid ?? 0),
         };
       }, 'DEFERRED'),
     );

@@ -45,9 +45,11 @@ export interface SyncStorage {
   /**
    * One consistent snapshot of a scope: up to `limit` records (tombstones included) with
    * `version > after`, ascending by version, with the scope's head and retention horizon at
-   * that same instant. An unknown scope has head 0 and horizon 0.
+   * that same instant, and `clientId`'s last applied mid in that snapshot (0 if unknown), which
+   * tells the client which of its own mutations the page already reflects.
+   * An unknown scope has head 0 and horizon 0.
    */
-  pull(scope: ScopeId, after: Version, limit: number): Promise<PullPage>;
+  pull(scope: ScopeId, after: Version, limit: number, clientId?: ClientId): Promise<PullPage>;
 
   /** The scope's head version (0 for an unknown scope). */
   head(scope: ScopeId): Promise<Version>;
@@ -157,6 +159,8 @@ export interface PullPage {
   readonly horizon: Version;
   /** True when records with a higher version than the last returned one exist. */
   readonly hasMore: boolean;
+  /** The asking client's last applied mid in the same snapshot (0 when not asked or unknown). */
+  readonly clientLastMid: number;
 }
 
 export interface RetentionPolicy {

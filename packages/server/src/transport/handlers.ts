@@ -65,13 +65,13 @@ export function createHandlers(ctx: ServerContext, socket: SyncSocket): Record<C
     const { scope, after } = req.value;
     if (!(await can(scope, 'pull'))) return forbidden(scope, 'pull');
     const limit = Math.min(req.value.limit ?? DEFAULT_PULL_LIMIT, limits.maxPullLimit);
-    let page = await storage.pull(scope, after, limit);
+    let page = await storage.pull(scope, after, limit, socket.data.clientId);
     // A copy begun before the latest purge, with a cursor below it, may hold records whose
     // tombstones were purged; a cursor above head comes from another history (a restored
     // database). Either way the client must start over from 0.
     const knownHorizon = req.value.horizon ?? 0;
     const reset = after > 0 && ((after < page.horizon && knownHorizon < page.horizon) || after > page.head);
-    if (reset) page = await storage.pull(scope, asVersion(0), limit);
+    if (reset) page = await storage.pull(scope, asVersion(0), limit, socket.data.clientId);
     const last = page.records[page.records.length - 1];
     return {
       ok: true,
@@ -81,6 +81,7 @@ export function createHandlers(ctx: ServerContext, socket: SyncSocket): Record<C
       head: page.head,
       horizon: page.horizon,
       hasMore: page.hasMore,
+      lastMid: page.clientLastMid,
       reset,
     };
   };
