@@ -1,0 +1,475 @@
+/**
+ * The sync engine: one explicit state machine per leader tab.
+ *
+ *            start()                online
+ *   stopped ────────▶ offline ──────────────▶ connecting ──refused/failed──▶ backoff
+ *                        ▲                        │ accepted                  │ timer (next URL)
+ *                        │ network lost           ▼                           │
+ *                        ├─────────────────── subscribing ◀───────────────────┘
+ *                        │                        ▼
+ *                        │                     pulling ◀──── version gap / reset / duplicate
+ *                        │                        ▼                      │
+ *                        │                     pushing ◀──── outbox grew │
+ *                        │                        ▼                      │
+ *                        └──────────────────── live ─────────────────────┘
+ *                                                 │ socket lost / timeout / retryable error
+ *                                                 ▼
+ *                                              backoff
+ *   pause() from any state → paused; resume() → offline (then onwards). stop() → stopped.
+ *
+ * One loop drives the transitions; socket events only record work (a scope to pull, the outbox
+ * to push) and wake the loop. All local writes go through one serial queue, so pulls, live
+ * changes and push results never interleave.
+ */
+import { BehaviorSubject } from 'rxjs';
+import {
+  asScopeId,
+  isRetryable,
+  syncError,
+  type Change,
+  type ChangesMessage,
+  type Limits,
+  type Mutation,
+  type MutationResult,
+  type PullRequest,
+  type PullResponse,
+  type PushResponse,
+  type ScopeId,
+  type SyncError,
+} from '@syncline/protocol';
+import type { LocalStore } from '../store/local-store.js';
+import type { OutboxEntry } from '../store/schema.js';
+import { backoffDelay, type BackoffPolicy } from './backoff.js';
+import type { NetworkStatus, Visibility } from './environment.js';
+import { connectSocket, ConnectError, request, type SyncSocket } from './transport.js';
+
+export type SyncPhase =
+  | 'stopped'
+  | 'offline'
+  | 'paused'
+  | 'connecting'
+  | 'backoff'
+  | 'subscribing'
+  | 'pulling'
+  | 'pushing'
+  | 'live';
+
+export interface EngineOptions {
+  readonly urls: readonly string[];
+  readonly clientId: string;
+  readonly token?: string | (() => string | Promise<string>) | undefined;
+  readonly path?: string | undefined;
+  readonly scopes: readonly string[];
+  readonly store: LocalStore;
+  readonly network: NetworkStatus;
+  readonly visibility: Visibility;
+  readonly backoff: BackoffPolicy;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly limits: Pick<Limits, 'maxMutationsPerPush' | 'maxPayloadBytes'>;
+  readonly requestTimeoutMs: number;
+  readonly pullPageSize: number;
+  /** Called after every applied batch (status refresh). */
+  readonly onActivity: () => void;
+}
+
+export interface EngineState {
+  readonly phase: SyncPhase;
+  readonly connected: boolean;
+  readonly lastSyncedAt: number | null;
+  readonly lastError: SyncError | null;
+  /** Initial-sync progress per scope: records pulled so far and the head being caught up to. */
+  readonly progress: Readonly<
+    Record<string, { readonly pulled: number; readonly head: number; readonly done: boolean }>
+  >;
+}
+
+class RequestFailed extends Error {
+  constructor(readonly error: SyncError) {
+    super(`${error.code}: ${error.message}`);
+  }
+}
+
+export class SyncEngine {
+  readonly state$: BehaviorSubject<EngineState>;
+  #socket: SyncSocket | undefined;
+  #stopped = true;
+  #paused = false;
+  #wake: (() => void) | undefined;
+  #urlIndex = 0;
+  #attempt = 0;
+  #scopes: Set<ScopeId>;
+  readonly #toPull = new Set<ScopeId>();
+  #pushWanted = true;
+  /** This client's highest mid known to be reflected in server state we have applied. */
+  #knownIncluded = 0;
+  #serial: Promise<unknown> = Promise.resolve();
+  #unsubs: (() => void)[] = [];
+  #loop: Promise<void> | undefined;
+  #maxPerPush: number;
+
+  constructor(private readonly o: EngineOptions) {
+    this.#scopes = new Set(o.scopes.map(asScopeId));
+    this.#maxPerPush = o.limits.maxMutationsPerPush;
+    this.state$ = new BehaviorSubject<EngineState>({
+      phase: 'stopped',
+      connected: false,
+      lastSyncedAt: null,
+      lastError: null,
+      progress: {},
+    });
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#unsubs = [
+      this.o.network.subscribe(() => this.#onNetwork()),
+      this.o.visibility.subscribe(() => {
+        // Back in the foreground: skip the rest of the backoff.
+        if (this.o.visibility.isVisible()) {
+          this.#attempt = 0;
+          this.#poke();
+        }
+      }),
+    ];
+    this.#loop = this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const u of this.#unsubs) u();
+    this.#dropSocket();
+    this.#poke();
+    await this.#loop;
+    await this.#serial;
+    this.#set({ phase: 'stopped' });
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.#dropSocket();
+    this.#poke();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#attempt = 0;
+    this.#poke();
+  }
+
+  /** The outbox has new entries (local write in this or another tab). */
+  notifyOutbox(): void {
+    this.#pushWanted = true;
+    this.#poke();
+  }
+
+  setScopes(scopes: readonly string[]): void {
+    this.#scopes = new Set(scopes.map(asScopeId));
+    this.#dropSocket(); // resubscribe from scratch on the next connection
+    this.#poke();
+  }
+
+  get socket(): SyncSocket | undefined {
+    return this.#socket;
+  }
+
+  #set(patch: Partial<EngineState>): void {
+    this.state$.next({ ...this.state$.value, ...patch });
+  }
+
+  #poke(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  #sleep(ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(() => this.#poke(), ms);
+      this.#wake = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  #onNetwork(): void {
+    if (!this.o.network.isOnline()) this.#dropSocket();
+    else this.#attempt = 0;
+    this.#poke();
+  }
+
+  #serially<R>(fn: () => Promise<R>): Promise<R> {
+    const next = this.#serial.then(fn);
+    this.#serial = next.catch(() => undefined);
+    return next;
+  }
+
+  #dropSocket(): void {
+    const s = this.#socket;
+    this.#socket = undefined;
+    if (s) {
+      s.removeAllListeners();
+      s.close();
+    }
+    if (this.state$.value.connected) this.#set({ connected: false });
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      try {
+        if (this.#paused || !this.o.network.isOnline()) {
+          this.#dropSocket();
+          this.#set({ phase: this.#paused ? 'paused' : 'offline' });
+          await this.#sleep();
+          continue;
+        }
+        if (!this.#socket) {
+          await this.#connect();
+          continue;
+        }
+        if (this.#toPull.size > 0) {
+          this.#set({ phase: 'pulling' });
+          const scope = this.#toPull.values().next().value!;
+          await this.#pullScope(scope);
+          this.#toPull.delete(scope);
+          continue;
+        }
+        if (this.#pushWanted) {
+          this.#set({ phase: 'pushing' });
+          this.#pushWanted = await this.#pushBatch();
+          continue;
+        }
+        this.#attempt = 0;
+        this.#set({ phase: 'live', lastSyncedAt: this.o.now(), lastError: null });
+        await this.#sleep();
+      } catch (err) {
+        await this.#fail(err);
+      }
+    }
+  }
+
+  async #connect(): Promise<void> {
+    this.#set({ phase: 'connecting' });
+    const url = this.o.urls[this.#urlIndex % this.o.urls.length]!;
+    let socket: SyncSocket;
+    try {
+      socket = await connectSocket({
+        url,
+        clientId: this.o.clientId,
+        token: this.o.token,
+        path: this.o.path,
+        timeoutMs: this.o.requestTimeoutMs,
+      });
+    } catch (err) {
+      await this.#fail(err);
+      return;
+    }
+    if (this.#stopped || this.#paused) {
+      socket.close();
+      return;
+    }
+    this.#socket = socket;
+    socket.on('disconnect', () => {
+      if (this.#socket === socket) {
+        this.#dropSocket();
+        this.#poke();
+      }
+    });
+    socket.on(
+      'changes',
+      (msg) => void this.#serially(() => this.#onChanges(msg)).catch(() => this.#toPull.add(msg.scope)),
+    );
+    this.#set({ phase: 'subscribing', connected: true });
+    const res = await this.#request(
+      request(socket, 'subscribe', { scopes: [...this.#scopes] }, this.o.requestTimeoutMs),
+    );
+    for (const s of res.scopes) {
+      if (s.ok) this.#toPull.add(s.scope);
+      else this.#set({ lastError: s.error });
+    }
+    this.#pushWanted = true;
+  }
+
+  /** A failure of the current connection or request: back off, then try the next URL. */
+  async #fail(err: unknown): Promise<void> {
+    const error =
+      err instanceof RequestFailed || err instanceof ConnectError
+        ? err.error
+        : syncError('internal', err instanceof Error ? err.message : String(err));
+    this.#dropSocket();
+    this.#urlIndex++;
+    const delay = backoffDelay(this.#attempt++, this.o.backoff, this.o.random);
+    this.#set({ phase: 'backoff', lastError: error });
+    await this.#sleep(delay);
+  }
+
+  async #request<R extends { ok: boolean }>(p: Promise<R>): Promise<R & { ok: true }> {
+    let res: R;
+    try {
+      res = await p;
+    } catch {
+      throw new RequestFailed(syncError('internal', 'request timed out or the connection dropped'));
+    }
+    if (!res.ok) throw new RequestFailed((res as unknown as { error: SyncError }).error);
+    return res as R & { ok: true };
+  }
+
+  async #pullScope(scope: ScopeId): Promise<void> {
+    const socket = this.#socket;
+    if (!socket) return;
+    let pulled = 0;
+    for (;;) {
+      const row = await this.o.store.scopeRow(scope);
+      const res: PullResponse & { ok: true } = await this.#request(
+        request(
+          socket,
+          'pull',
+          {
+            scope,
+            after: row.cursor,
+            horizon: row.horizon,
+            limit: this.o.pullPageSize,
+          } as PullRequest,
+          this.o.requestTimeoutMs,
+        ),
+      );
+      pulled += res.changes.length;
+      const starts = row.cursor === 0 || res.reset;
+      await this.#serially(async () => {
+        await this.o.store.applyChanges(scope, res.changes, (c) => this.#includedFor(c, res.lastMid), {
+          to: res.upTo,
+          ...(starts ? { horizon: res.horizon } : {}),
+          reset: res.reset,
+        });
+        this.#knownIncluded = Math.max(this.#knownIncluded, res.lastMid);
+      });
+      this.#set({
+        progress: { ...this.state$.value.progress, [scope]: { pulled, head: res.head, done: !res.hasMore } },
+      });
+      this.o.onActivity();
+      if (!res.hasMore) return;
+    }
+  }
+
+  #includedFor(c: Change, floor: number): number {
+    return c.clientId === this.o.clientId && c.mid !== null ? Math.max(c.mid, floor) : floor;
+  }
+
+  async #onChanges(msg: ChangesMessage): Promise<void> {
+    if (!this.#scopes.has(msg.scope)) return;
+    const row = await this.o.store.scopeRow(msg.scope);
+    const end = msg.after + msg.changes.length;
+    if (end <= row.cursor) return; // already have all of it
+    if (msg.after > row.cursor) {
+      // A gap: something was missed (or is still in flight). Pulling is always complete.
+      this.#toPull.add(msg.scope);
+      this.#poke();
+      return;
+    }
+    const fresh = msg.changes.slice(row.cursor - msg.after);
+    await this.o.store.applyChanges(msg.scope, fresh, (c) => this.#includedFor(c, this.#knownIncluded), {
+      to: end,
+    });
+    for (const c of fresh)
+      if (c.clientId === this.o.clientId && c.mid !== null)
+        this.#knownIncluded = Math.max(this.#knownIncluded, c.mid);
+    this.#set({ lastSyncedAt: this.o.now() });
+    this.o.onActivity();
+  }
+
+  /** Pushes one batch from the outbox head; returns whether more is waiting. */
+  async #pushBatch(): Promise<boolean> {
+    const socket = this.#socket;
+    if (!socket) return true;
+    const batch = cutBatch(
+      await this.o.store.pendingEntries(this.#maxPerPush + 1000),
+      this.#maxPerPush,
+      this.o.limits.maxPayloadBytes,
+    );
+    if (batch.length === 0) return false;
+    let res: PushResponse & { ok: true };
+    try {
+      res = await this.#request(
+        request(socket, 'push', { mutations: batch.map((e) => e.mutation) }, this.o.requestTimeoutMs),
+      );
+    } catch (err) {
+      if (err instanceof RequestFailed && !isRetryable(err.error.code) && err.error.code !== 'mid_gap') {
+        await this.#quarantine(batch, err.error);
+        return true;
+      }
+      throw err;
+    }
+    await this.#serially(async () => {
+      await this.o.store.applyResults(batch, res.results);
+      for (const r of res.results) {
+        this.#knownIncluded = Math.max(this.#knownIncluded, r.mid);
+        // A duplicate's outcome is only in server state: fetch it.
+        if (r.status === 'duplicate') this.#toPull.add(batch.find((e) => e.mid === r.mid)!.mutation.scope);
+      }
+    });
+    this.#maxPerPush = this.o.limits.maxMutationsPerPush;
+    this.o.onActivity();
+    return true;
+  }
+
+  /**
+   * A push refused as a whole and not retryable: one of its mutations can never be accepted
+   * (e.g. the server's limits are lower than this client's). Isolate it by pushing one at a
+   * time; the lone offender is replaced on the wire by a mutation the server always rejects
+   * (restore of a version that cannot exist) so its mid is consumed and the queue moves on,
+   * and it is rolled back and reported locally with the original error.
+   */
+  async #quarantine(batch: readonly OutboxEntry[], error: SyncError): Promise<void> {
+    const first = batch[0]!;
+    if (batch.length > 1 && first.mutation.txn === undefined) {
+      this.#maxPerPush = 1; // isolate the offender
+      return;
+    }
+    const socket = this.#socket;
+    if (!socket) return;
+    const placeholders: Mutation[] = batch.map(
+      (e) =>
+        ({
+          mid: e.mutation.mid,
+          scope: e.mutation.scope,
+          collection: e.mutation.collection,
+          id: e.mutation.id,
+          base: e.mutation.base,
+          op: 'restore',
+          version: Number.MAX_SAFE_INTEGER,
+          ...(e.mutation.txn !== undefined ? { txn: e.mutation.txn } : {}),
+        }) as Mutation,
+    );
+    const res: PushResponse & { ok: true } = await this.#request(
+      request(socket, 'push', { mutations: placeholders }, this.o.requestTimeoutMs),
+    );
+    await this.#serially(() =>
+      this.o.store.applyResults(
+        batch,
+        res.results.map((r): MutationResult => (r.status === 'rejected' ? { ...r, error } : r)),
+      ),
+    );
+    this.o.onActivity();
+  }
+}
+
+/** The outbox head that fits one push: within the count and payload limits, txns never split. */
+function cutBatch(entries: readonly OutboxEntry[], maxCount: number, maxBytes: number): OutboxEntry[] {
+  let bytes = 0;
+  let end = 0;
+  for (; end < entries.length && end < maxCount; end++) {
+    bytes += JSON.stringify(entries[end]!.mutation).length;
+    if (bytes > maxBytes / 2 && end > 0) break;
+  }
+  end = Math.max(1, end);
+  const txn = entries[end - 1]?.mutation.txn;
+  if (txn === undefined || entries[end]?.mutation.txn !== txn) return entries.slice(0, end);
+  // The batch would split a txn: cut before it, or if it starts the batch, send all of it.
+  const start = entries.findIndex((e) => e.mutation.txn === txn);
+  if (start > 0) return entries.slice(0, start);
+  let stop = end;
+  while (entries[stop]?.mutation.txn === txn) stop++;
+  return entries.slice(0, stop);
+}

@@ -1,0 +1,81 @@
+import { io, type Socket } from 'socket.io-client';
+import {
+  PROTOCOL_VERSION,
+  syncError,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+  type SyncError,
+} from '@syncline/protocol';
+
+export type SyncSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface ConnectOptions {
+  readonly url: string;
+  readonly clientId: string;
+  /** A token, or a function returning a fresh one per connection attempt. */
+  readonly token?: string | (() => string | Promise<string>) | undefined;
+  readonly path?: string | undefined;
+  readonly timeoutMs: number;
+}
+
+/** A refused or failed connection, with the server's error when it gave one. */
+export class ConnectError extends Error {
+  constructor(readonly error: SyncError) {
+    super(`${error.code}: ${error.message}`);
+  }
+}
+
+/**
+ * Opens one Socket.IO connection (no built-in reconnection: the engine owns retries and
+ * failover) and resolves once the server accepted the handshake.
+ */
+export function connectSocket(opts: ConnectOptions): Promise<SyncSocket> {
+  const socket: SyncSocket = io(opts.url, {
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    timeout: opts.timeoutMs,
+    ...(opts.path !== undefined ? { path: opts.path } : {}),
+    auth: (cb) => {
+      const token = typeof opts.token === 'function' ? opts.token() : opts.token;
+      void Promise.resolve(token).then(
+        (t) =>
+          cb({
+            protocolVersion: PROTOCOL_VERSION,
+            clientId: opts.clientId,
+            ...(t !== undefined ? { token: t } : {}),
+          }),
+        () => cb({ protocolVersion: PROTOCOL_VERSION, clientId: opts.clientId }),
+      );
+    },
+  });
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => {
+      socket.off('connect_error');
+      resolve(socket);
+    });
+    socket.once('connect_error', (err: Error & { data?: SyncError }) => {
+      socket.close();
+      reject(
+        new ConnectError(err.data ?? syncError('internal', `cannot connect to ${opts.url}: ${err.message}`)),
+      );
+    });
+  });
+}
+
+type RequestOf<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[0];
+type ResponseOf<E extends keyof ClientToServerEvents> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];
+
+/** One typed request/acknowledgement round trip; rejects on timeout or disconnect. */
+export function request<E extends keyof ClientToServerEvents>(
+  socket: SyncSocket,
+  event: E,
+  payload: RequestOf<E>,
+  timeoutMs: number,
+): Promise<ResponseOf<E>> {
+  // socket.io's typings lose the ack type through `timeout()`; the event map fixes it here.
+  const timed = socket.timeout(timeoutMs) as unknown as {
+    emitWithAck(e: E, p: RequestOf<E>): Promise<ResponseOf<E>>;
+  };
+  return timed.emitWithAck(event, payload);
+}

@@ -1,0 +1,32 @@
+import type { Dexie } from 'dexie';
+import { ScopeHasher, type JsonObject } from '@syncline/protocol';
+import { T, type MetaRow, type RecordMeta } from './schema.js';
+
+/** The database's client id, created once (random, URL-safe) and kept forever. */
+export async function ensureClientId(db: Dexie, random: () => number): Promise<string> {
+  return db.transaction('rw', T.meta, async () => {
+    const row = (await db.table<MetaRow>(T.meta).get('clientId'))?.value;
+    if (typeof row === 'string') return row;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+    let id = 'c_';
+    for (let i = 0; i < 22; i++) id += alphabet[Math.floor(random() * alphabet.length)];
+    await db.table<MetaRow>(T.meta).put({ key: 'clientId', value: id });
+    return id;
+  });
+}
+
+/**
+ * The content hash of this client's copy of a scope, computed exactly as the server does over
+ * its records (see `ScopeHasher`). Equal hashes with an empty outbox mean converged.
+ */
+export async function localScopeHash(db: Dexie, scope: string): Promise<{ hash: string; count: number }> {
+  return db.transaction('r', db.tables, async () => {
+    const metas = await db.table<RecordMeta>(T.records).where('scope').equals(scope).toArray();
+    const hasher = new ScopeHasher();
+    for (const m of metas) {
+      const value = (await db.table(m.table).get(m.id)) as JsonObject | undefined;
+      if (value !== undefined) hasher.add(m.table, m.id, JSON.parse(JSON.stringify(value)) as JsonObject);
+    }
+    return { hash: hasher.digest(), count: hasher.count };
+  });
+}

@@ -1,0 +1,292 @@
+import type { Dexie, Table } from 'dexie';
+import type { Change, JsonObject, MutationResult, RecordState, ScopeId } from '@syncline/protocol';
+import type { TxMarkers } from './outbox-middleware.js';
+import { replay } from './replay.js';
+import {
+  INTERNAL_TABLES,
+  T,
+  type ConflictEntry,
+  type MetaRow,
+  type OutboxEntry,
+  type RecordMeta,
+  type RejectionEntry,
+  type ScopeRow,
+} from './schema.js';
+
+/** What one applied batch of server state changed, for status and events. */
+export interface ApplyReport {
+  readonly applied: number;
+  readonly conflicts: number;
+  readonly rejections: number;
+}
+
+/**
+ * The client's local state machine for records: applies server state (pull pages, live
+ * changes, push results) to the app's tables, keeping confirmed copies and rebasing pending
+ * mutations on top. Every method runs in one IndexedDB transaction marked as remote, so its
+ * writes are not queued again, and the scope cursor moves in the same transaction as the data
+ * it covers.
+ */
+export class LocalStore {
+  readonly #tables: string[];
+
+  constructor(
+    readonly db: Dexie,
+    syncedTables: readonly string[],
+    private readonly markers: TxMarkers,
+    private readonly now: () => number,
+  ) {
+    this.#tables = [...syncedTables];
+  }
+
+  #t<Row>(name: string): Table<Row, unknown> {
+    return this.db.table(name);
+  }
+
+  /** Runs `fn` in a read-write transaction over every synced and internal table, marked remote. */
+  remote<R>(fn: () => Promise<R>): Promise<R> {
+    return this.db.transaction('rw', [...this.#tables, ...INTERNAL_TABLES], async (tx) => {
+      this.markers.remote.add(tx.idbtrans);
+      return fn();
+    });
+  }
+
+  async scopeRow(scope: ScopeId): Promise<ScopeRow> {
+    return (await this.#t<ScopeRow>(T.scopes).get(scope)) ?? { scope, cursor: 0, horizon: 0 };
+  }
+
+  async pendingEntries(limit: number): Promise<OutboxEntry[]> {
+    return this.#t<OutboxEntry>(T.outbox).orderBy('mid').limit(limit).toArray();
+  }
+
+  /**
+   * Applies server state for one scope and moves its cursor, atomically. `includedMid(change)`
+   * tells up to which of this client's mids the change already reflects. On `reset`, records of
+   * the scope without pending mutations are dropped first.
+   */
+  async applyChanges(
+    scope: ScopeId,
+    changes: readonly Change[],
+    includedMid: (c: Change) => number,
+    cursor: { readonly to: number; readonly horizon?: number; readonly reset?: boolean },
+  ): Promise<number> {
+    return this.remote(async () => {
+      const scopes = this.#t<ScopeRow>(T.scopes);
+      const prev = (await scopes.get(scope)) ?? { scope, cursor: 0, horizon: 0 };
+      if (cursor.reset) await this.#dropScope(scope);
+      let applied = 0;
+      for (const c of changes) {
+        if (!this.#tables.includes(c.collection)) continue;
+        if (
+          await this.#settle(
+            scope,
+            c.collection,
+            c.id,
+            c.version,
+            c.value,
+            includedMid(c),
+            cursor.reset === true,
+          )
+        )
+          applied++;
+      }
+      await scopes.put({
+        scope,
+        cursor: Math.max(cursor.reset ? 0 : prev.cursor, cursor.to),
+        horizon: cursor.horizon ?? prev.horizon,
+      });
+      return applied;
+    });
+  }
+
+  /** Applies push results: settles each mutation, stores conflicts and rejections, rebases. */
+  async applyResults(
+    entries: readonly OutboxEntry[],
+    results: readonly MutationResult[],
+  ): Promise<ApplyReport> {
+    return this.remote(async () => {
+      let conflicts = 0;
+      let rejections = 0;
+      const byMid = new Map(entries.map((e) => [e.mid, e]));
+      for (const r of results) {
+        const entry = byMid.get(r.mid);
+        if (!entry) continue;
+        await this.#t<OutboxEntry>(T.outbox).delete(entry.mid);
+        const { table, key } = entry;
+        const scope = entry.mutation.scope;
+        switch (r.status) {
+          case 'applied': {
+            const meta = await this.#meta(table, key);
+            if (meta && r.version > meta.version) {
+              const base = meta.confirmed !== undefined ? meta.confirmed : null;
+              const value = replay(base, [entry]);
+              await this.#settle(scope, table, key, r.version, value, entry.mid, false);
+            } else await this.#rebase(table, key);
+            break;
+          }
+          case 'merged':
+            await this.#settleRecord(r.record, entry.mid);
+            break;
+          case 'conflict': {
+            const meta = await this.#meta(table, key);
+            const base = meta?.confirmed !== undefined ? meta.confirmed : null;
+            const conflict: ConflictEntry = {
+              mid: entry.mid,
+              table,
+              id: key,
+              scope,
+              base,
+              mine: replay(base, [entry]),
+              theirs: r.record,
+              mutation: entry.mutation,
+              createdAt: this.now(),
+            };
+            await this.#t<ConflictEntry>(T.conflicts).put(conflict);
+            await this.#settleRecord(r.record, entry.mid);
+            conflicts++;
+            break;
+          }
+          case 'rejected': {
+            const rejection: RejectionEntry = {
+              mid: entry.mid,
+              table,
+              id: key,
+              mutation: entry.mutation,
+              error: r.error,
+              at: this.now(),
+            };
+            await this.#t<RejectionEntry>(T.rejections).put(rejection);
+            await this.#rebase(table, key);
+            rejections++;
+            break;
+          }
+          case 'duplicate':
+            await this.#rebase(table, key);
+            break;
+        }
+      }
+      return { applied: results.length - conflicts - rejections, conflicts, rejections };
+    });
+  }
+
+  /**
+   * Queues a `restore` of `version` for a record, showing `value` (that version's content, from
+   * history) until the server answers. Goes through the outbox like any write.
+   */
+  async queueRestore(table: string, id: string, version: number, value: JsonObject | null): Promise<void> {
+    await this.remote(async () => {
+      const meta = await this.#meta(table, id);
+      if (!meta) throw new Error(`no synced record ${table}/${id}`);
+      const counter = (await this.#t<MetaRow>(T.meta).get('nextMid'))?.value;
+      const mid = typeof counter === 'number' ? counter : 1;
+      const entry: OutboxEntry = {
+        mid,
+        table,
+        key: id,
+        createdAt: this.now(),
+        restoreValue: value,
+        mutation: {
+          mid,
+          scope: meta.scope,
+          collection: table,
+          id,
+          base: meta.version,
+          op: 'restore',
+          version,
+        } as OutboxEntry['mutation'],
+      };
+      await this.#t<OutboxEntry>(T.outbox).add(entry);
+      await this.#t<MetaRow>(T.meta).put({ key: 'nextMid', value: mid + 1 });
+      const confirmed =
+        meta.confirmed !== undefined ? meta.confirmed : ((await this.#t<JsonObject>(table).get(id)) ?? null);
+      const { confirmed: _c, ...rest } = meta;
+      await this.#write(table, id, rest, confirmed);
+    });
+  }
+
+  async #meta(table: string, id: string): Promise<RecordMeta | undefined> {
+    return this.#t<RecordMeta>(T.records).get([table, id]);
+  }
+
+  async #pending(table: string, id: string): Promise<OutboxEntry[]> {
+    const list = await this.#t<OutboxEntry>(T.outbox).where('[table+key]').equals([table, id]).toArray();
+    return list.sort((a, b) => a.mid - b.mid);
+  }
+
+  #settleRecord(r: RecordState, mid: number): Promise<boolean> {
+    return this.#settle(r.scope, r.collection, r.id, r.version, r.value, mid, false);
+  }
+
+  /**
+   * Makes `value` at `version` the record's confirmed state (unless a newer one is known) and
+   * rewrites the visible value as confirmed + pending mutations not yet reflected in it.
+   */
+  async #settle(
+    scope: ScopeId,
+    table: string,
+    id: string,
+    version: number,
+    value: JsonObject | null,
+    includedMid: number,
+    force: boolean,
+  ): Promise<boolean> {
+    const meta = await this.#meta(table, id);
+    if (meta && version <= meta.version && !force) return false;
+    const included = Math.max(includedMid, meta?.includedMid ?? 0);
+    await this.#write(
+      table,
+      id,
+      { table, id, scope: meta?.scope ?? scope, version, includedMid: included },
+      value,
+    );
+    return true;
+  }
+
+  /** Re-derives the visible value from the confirmed one after pending mutations changed. */
+  async #rebase(table: string, id: string): Promise<void> {
+    const meta = await this.#meta(table, id);
+    if (!meta || meta.confirmed === undefined) return;
+    const { confirmed, ...rest } = meta;
+    await this.#write(table, id, rest, confirmed);
+  }
+
+  async #write(
+    table: string,
+    id: string,
+    meta: Omit<RecordMeta, 'confirmed'>,
+    confirmed: JsonObject | null,
+  ): Promise<void> {
+    const pending = (await this.#pending(table, id)).filter((e) => e.mid > meta.includedMid);
+    const all = await this.#t<OutboxEntry>(T.outbox).where('[table+key]').equals([table, id]).count();
+    const visible = replay(confirmed, pending);
+    await this.#t<RecordMeta>(T.records).put(all > 0 ? { ...meta, confirmed } : meta);
+    if (visible === null) {
+      await this.#t(table).delete(id);
+      return;
+    }
+    // Server-side writers may omit the key field; the app table needs it.
+    const keyPath = this.db.table(table).schema.primKey.keyPath;
+    await this.#t(table).put(typeof keyPath === 'string' ? { ...visible, [keyPath]: id } : visible);
+  }
+
+  async #dropScope(scope: ScopeId): Promise<void> {
+    const metas = await this.#t<RecordMeta>(T.records).where('scope').equals(scope).toArray();
+    for (const m of metas) {
+      const pending = await this.#t<OutboxEntry>(T.outbox)
+        .where('[table+key]')
+        .equals([m.table, m.id])
+        .count();
+      if (pending > 0) {
+        await this.#write(
+          m.table,
+          m.id,
+          { table: m.table, id: m.id, scope, version: 0, includedMid: m.includedMid },
+          null,
+        );
+      } else {
+        await this.#t(m.table).delete(m.id);
+        await this.#t<RecordMeta>(T.records).delete([m.table, m.id]);
+      }
+    }
+  }
+}

@@ -1,0 +1,265 @@
+import { Dexie } from 'dexie';
+import type {
+  DBCore,
+  DBCoreMutateRequest,
+  DBCoreMutateResponse,
+  DBCoreTable,
+  DBCoreTransaction,
+  Middleware,
+} from 'dexie';
+import {
+  DEFAULT_LIMITS,
+  inspectJson,
+  type JsonObject,
+  type Limits,
+  type Mutation,
+  type ScopeId,
+  type SyncError,
+  syncError,
+} from '@syncline/protocol';
+import { T, type MetaRow, type OutboxEntry, type RecordMeta } from './schema.js';
+import { draftFromDiff, draftsFromChangeSpec, type MutationDraft } from './to-mutations.js';
+
+/** How a synced table maps to the server. */
+export interface SyncedTableConfig {
+  /** The scope a record belongs to, from its value (e.g. `(card) => 'board:' + card.boardId`). */
+  readonly scope: string | ((record: JsonObject) => string);
+}
+
+/** A local write refused before it was stored (the same checks the server would make). */
+export class SynclineWriteError extends Error {
+  constructor(readonly error: SyncError) {
+    super(`${error.code}: ${error.message}`);
+    this.name = 'SynclineWriteError';
+  }
+}
+
+/** Per-transaction markers set by the sync engine and the txn API. */
+export interface TxMarkers {
+  /** Transactions that apply server state: their writes are not queued. */
+  readonly remote: WeakSet<DBCoreTransaction>;
+  /** Transactions whose mutations share a txn id (all-or-nothing on the server). */
+  readonly txn: WeakMap<DBCoreTransaction, string>;
+}
+
+export interface OutboxMiddlewareOptions {
+  readonly tables: Readonly<Record<string, SyncedTableConfig>>;
+  readonly markers: TxMarkers;
+  readonly now: () => number;
+  readonly limits?: Pick<Limits, 'maxDepth' | 'maxRecordBytes'>;
+}
+
+const QUEUE_STORES = [T.outbox, T.records, T.meta];
+
+/**
+ * The DBCore middleware that makes every write on a synced table queue a mutation in the same
+ * IndexedDB transaction: read-write transactions touching a synced table are widened to the
+ * outbox, record-meta and meta stores and opened with strict durability, so no write is visible
+ * without being queued and none is queued without being visible. Mids come from a counter row
+ * in the same transaction, so they stay dense and ordered across tabs.
+ */
+export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middleware<DBCore> {
+  const synced = new Set(Object.keys(opts.tables));
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  return {
+    stack: 'dbcore',
+    name: 'SynclineOutbox',
+    level: 1,
+    create(down) {
+      return {
+        ...down,
+        transaction(stores, mode, options) {
+          if (mode === 'readwrite' && stores.some((s) => synced.has(s))) {
+            const widened = [...new Set([...stores, ...QUEUE_STORES])];
+            return down.transaction(widened, mode, { ...options, durability: 'strict' });
+          }
+          return down.transaction(stores, mode, options);
+        },
+        table(name) {
+          const table = down.table(name);
+          const config = opts.tables[name];
+          if (!config) return table;
+          return {
+            ...table,
+            mutate: (req) =>
+              opts.markers.remote.has(req.trans) ? table.mutate(req) : queueWrite(down, table, config, req),
+          };
+        },
+      };
+    },
+  };
+
+  /*
+   * Written as a `.then` chain on DBCore promises on purpose: Dexie keeps its transaction zone
+   * (PSD) across its own promise callbacks, but not across a native `await` inside middleware,
+   * and the layers below (observability, cache) read that zone.
+   */
+  function queueWrite(
+    core: DBCore,
+    table: DBCoreTable,
+    config: SyncedTableConfig,
+    req: DBCoreMutateRequest,
+  ): Promise<DBCoreMutateResponse> {
+    const pk = table.schema.primaryKey;
+    if (pk.outbound || typeof pk.keyPath !== 'string') {
+      return Dexie.Promise.reject(
+        new SynclineWriteError(
+          syncError('invalid_message', `synced table "${table.name}" needs an inbound string primary key`),
+        ),
+      );
+    }
+    const keyPath = pk.keyPath;
+    const trans = req.trans;
+    const meta = core.table(T.meta);
+    const records = core.table(T.records);
+    const outbox = core.table(T.outbox);
+    let keys: unknown[] = [];
+    let olds: (JsonObject | undefined)[] = [];
+    let res: DBCoreMutateResponse;
+    return affectedKeys(table, req, keyPath)
+      .then((k) => {
+        keys = k;
+        for (const key of keys) {
+          if (typeof key !== 'string') {
+            throw new SynclineWriteError(
+              syncError('invalid_message', `synced records need string keys, got ${typeof key}`),
+            );
+          }
+        }
+        if (req.type === 'put' || req.type === 'add') for (const v of req.values) check(v as JsonObject);
+        return table.getMany({ trans, keys });
+      })
+      .then((o) => {
+        olds = o as (JsonObject | undefined)[];
+        return table.mutate(req);
+      })
+      .then((r) => {
+        res = r;
+        return records.getMany({ trans, keys: keys.map((k) => [table.name, k]) });
+      })
+      .then((prevMetas) =>
+        meta.get({ trans, key: 'nextMid' }).then((counter) => {
+          const failed = new Set(Object.keys(res.failures).map(Number));
+          let nextMid =
+            typeof (counter as MetaRow | undefined)?.value === 'number'
+              ? ((counter as MetaRow).value as number)
+              : 1;
+          const entries: OutboxEntry[] = [];
+          const metas: RecordMeta[] = [];
+          const txn = opts.markers.txn.get(trans);
+          for (let i = 0; i < keys.length; i++) {
+            if (failed.has(i)) continue;
+            const key = keys[i] as string;
+            const old = olds[i];
+            const after =
+              req.type === 'put' || req.type === 'add' ? (req.values[i] as JsonObject) : undefined;
+            const drafts = draftsFor(req, old, after, keyPath, i);
+            if (drafts.length === 0) continue;
+            const prevMeta = prevMetas[i] as RecordMeta | undefined;
+            const scope = (prevMeta?.scope ?? scopeOf(config, after ?? old)) as ScopeId;
+            for (const d of drafts) {
+              entries.push({
+                mid: nextMid,
+                table: table.name,
+                key,
+                createdAt: opts.now(),
+                mutation: {
+                  mid: nextMid,
+                  scope,
+                  collection: table.name,
+                  id: key,
+                  base: prevMeta?.version ?? 0,
+                  ...(txn !== undefined ? { txn } : {}),
+                  ...d,
+                } as Mutation,
+              });
+              nextMid++;
+            }
+            // First pending change on this record: keep the confirmed value it is replayed on.
+            metas.push(
+              prevMeta?.confirmed !== undefined
+                ? prevMeta
+                : {
+                    table: table.name,
+                    id: key,
+                    scope,
+                    version: prevMeta?.version ?? 0,
+                    includedMid: prevMeta?.includedMid ?? 0,
+                    confirmed: old ?? null,
+                  },
+            );
+          }
+          if (entries.length === 0) return res;
+          return outbox
+            .mutate({ type: 'add', trans, values: entries })
+            .then(() => records.mutate({ type: 'put', trans, values: metas }))
+            .then(() => meta.mutate({ type: 'put', trans, values: [{ key: 'nextMid', value: nextMid }] }))
+            .then(() => res);
+        }),
+      );
+  }
+
+  function check(value: JsonObject): void {
+    const r = inspectJson(value, { maxDepth: limits.maxDepth, maxBytes: limits.maxRecordBytes });
+    if (!r.ok) {
+      const code = r.code === 'payload_too_large' ? 'record_too_large' : r.code;
+      throw new SynclineWriteError(syncError(code, `${r.message} at ${r.path}`));
+    }
+  }
+}
+
+function scopeOf(config: SyncedTableConfig, value: JsonObject | undefined): string {
+  if (typeof config.scope === 'string') return config.scope;
+  if (value === undefined)
+    throw new SynclineWriteError(syncError('invalid_message', 'cannot tell the scope of a missing record'));
+  return config.scope(value);
+}
+
+/** The primary keys a request touches, in request order. */
+function affectedKeys(table: DBCoreTable, req: DBCoreMutateRequest, keyPath: string): Promise<unknown[]> {
+  switch (req.type) {
+    case 'add':
+    case 'put':
+      return Dexie.Promise.resolve(
+        req.keys ?? req.values.map((v) => (v as Record<string, unknown>)[keyPath]),
+      );
+    case 'delete':
+      if (req.keys.length > 0 || !req.criteria) return Dexie.Promise.resolve(req.keys);
+      return queryKeys(table, req.trans, req.criteria.range, req.criteria.index);
+    case 'deleteRange':
+      return queryKeys(table, req.trans, req.range, null);
+  }
+}
+
+function queryKeys(
+  table: DBCoreTable,
+  trans: DBCoreTransaction,
+  range: Parameters<DBCoreTable['query']>[0]['query']['range'],
+  index: string | null,
+): Promise<unknown[]> {
+  const idx =
+    index === null
+      ? table.schema.primaryKey
+      : (table.schema.getIndexByKeyPath(index) ?? table.schema.primaryKey);
+  return table
+    .query({ trans, values: false, query: { index: idx, range } })
+    .then((res) => res.result as unknown[]);
+}
+
+function draftsFor(
+  req: DBCoreMutateRequest,
+  old: JsonObject | undefined,
+  after: JsonObject | undefined,
+  keyPath: string,
+  i: number,
+): MutationDraft[] {
+  if (req.type === 'delete' || req.type === 'deleteRange') return old === undefined ? [] : [{ op: 'delete' }];
+  if (after === undefined) return [];
+  if (old !== undefined && req.type === 'put') {
+    const spec = req.updates?.changeSpecs[i] ?? (req.changeSpec || undefined);
+    if (spec) return draftsFromChangeSpec(spec, after, keyPath);
+    // modify(fn): Dexie passes criteria/changeSpec keys but no spec; diff old and new.
+    if ('changeSpec' in req || 'criteria' in req) return draftFromDiff(old, after, keyPath);
+  }
+  return [{ op: 'put', value: after }];
+}

@@ -1,0 +1,96 @@
+import { PropModification } from 'dexie';
+import {
+  getAtPath,
+  isJsonObject,
+  type JsonObject,
+  type JsonValue,
+  type Mutation,
+  type Patch,
+} from '@syncline/protocol';
+
+/** A mutation before it gets its mid, base and scope. */
+export type MutationDraft =
+  | { readonly op: 'put'; readonly value: JsonObject }
+  | { readonly op: 'patch'; readonly patch: Patch }
+  | { readonly op: 'delete' }
+  | { readonly op: 'inc'; readonly field: string; readonly by: number };
+
+interface PropModSpec {
+  add?: unknown;
+  remove?: unknown;
+}
+
+/** A Dexie `add(n)` / `remove(n)` on a number: commutative, so it travels as `inc`. */
+function numericDelta(v: unknown): number | undefined {
+  if (!(v instanceof PropModification)) return undefined;
+  const spec = (v as unknown as { '@@propmod': PropModSpec })['@@propmod'];
+  if (typeof spec.add === 'number') return spec.add;
+  if (typeof spec.remove === 'number') return -spec.remove;
+  return undefined;
+}
+
+/**
+ * Turns a Dexie change spec (`update`/`modify` with an object) into field-level drafts: numeric
+ * `add()`/`remove()` become `inc`; other fields become one `patch` whose set values are read
+ * from the resulting object (so array prop-modifications and nested paths come out right) and
+ * whose `undefined` values become unsets. The primary key is never patched.
+ */
+export function draftsFromChangeSpec(
+  changeSpec: Readonly<Record<string, unknown>>,
+  after: JsonObject,
+  primaryKey: string,
+): MutationDraft[] {
+  const drafts: MutationDraft[] = [];
+  const set: Record<string, JsonValue> = {};
+  const unset: string[] = [];
+  for (const [path, change] of Object.entries(changeSpec)) {
+    if (path === primaryKey) continue;
+    const delta = numericDelta(change);
+    if (delta !== undefined) {
+      drafts.push({ op: 'inc', field: path, by: delta });
+      continue;
+    }
+    const value = getAtPath(after, path.split('.'));
+    if (value === undefined) unset.push(path);
+    else set[path] = value;
+  }
+  const patch: Patch = {
+    ...(Object.keys(set).length > 0 ? { set } : {}),
+    ...(unset.length > 0 ? { unset } : {}),
+  };
+  if (patch.set !== undefined || patch.unset !== undefined) drafts.unshift({ op: 'patch', patch });
+  return drafts;
+}
+
+/** Top-level fields that differ, as a patch (for `modify(fn)`, where Dexie gives no spec). */
+export function draftFromDiff(before: JsonObject, after: JsonObject, primaryKey: string): MutationDraft[] {
+  const set: Record<string, JsonValue> = {};
+  const unset: string[] = [];
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  for (const k of keys) {
+    if (k === primaryKey) continue;
+    const a = before[k];
+    const b = after[k];
+    if (b === undefined) {
+      if (a !== undefined) unset.push(k);
+    } else if (JSON.stringify(a) !== JSON.stringify(b)) {
+      set[k] = b;
+    }
+  }
+  if (Object.keys(set).length === 0 && unset.length === 0) return [];
+  return [
+    {
+      op: 'patch',
+      patch: { ...(Object.keys(set).length > 0 ? { set } : {}), ...(unset.length > 0 ? { unset } : {}) },
+    },
+  ];
+}
+
+/** The plain-JSON copy of an app object (drops undefined, refuses what JSON cannot carry). */
+export function toJsonObject(value: unknown): JsonObject {
+  const json: unknown = JSON.parse(JSON.stringify(value));
+  if (!isJsonObject(json as JsonValue)) throw new TypeError('a synced record must be a plain object');
+  return json as JsonObject;
+}
+
+export type { Mutation };

@@ -1,0 +1,322 @@
+import { liveQuery, type Dexie, type Table } from 'dexie';
+import { BehaviorSubject, combineLatest, from, map, type Observable } from 'rxjs';
+import {
+  asScopeId,
+  DEFAULT_LIMITS,
+  type HistoryRequest,
+  type HistoryResponse,
+  type HashResponse,
+  type HistoryEntry,
+  type JsonObject,
+  type Limits,
+} from '@syncline/protocol';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './engine/backoff.js';
+import {
+  browserNetwork,
+  browserVisibility,
+  type NetworkStatus,
+  type Visibility,
+} from './engine/environment.js';
+import { defaultElection, type LeaderElection } from './engine/leader.js';
+import { SyncEngine, type EngineState } from './engine/sync-engine.js';
+import { connectSocket, request, type SyncSocket } from './engine/transport.js';
+import { LocalStore } from './store/local-store.js';
+import { ensureClientId, localScopeHash } from './store/local-queries.js';
+import { createOutboxMiddleware, type SyncedTableConfig, type TxMarkers } from './store/outbox-middleware.js';
+import { T, type ConflictEntry, type OutboxEntry, type RejectionEntry } from './store/schema.js';
+import type { SyncStatus } from './status.js';
+
+export interface SyncClientOptions {
+  /** Server URL, or several for failover (tried in turn). */
+  readonly url: string | readonly string[];
+  /** The app's synced tables and the scope of their records. */
+  readonly tables: Readonly<Record<string, SyncedTableConfig>>;
+  /** Scopes to subscribe to and keep in sync. */
+  readonly scopes: readonly string[];
+  /** Handshake token for the server's `authenticate` hook (a function is called per connection). */
+  readonly token?: string | (() => string | Promise<string>);
+  readonly path?: string;
+  readonly network?: NetworkStatus;
+  readonly visibility?: Visibility;
+  readonly election?: LeaderElection;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly backoff?: BackoffPolicy;
+  readonly limits?: Partial<Limits>;
+  readonly requestTimeoutMs?: number;
+  readonly pullPageSize?: number;
+}
+
+/** How to settle a manual conflict. */
+export type ConflictResolution = 'mine' | 'theirs' | { readonly value: JsonObject | null };
+
+/**
+ * Syncline on top of an app's Dexie database. Create it before `db.open()` (it installs the
+ * outbox middleware), then `start()`. Plain Dexie writes on synced tables are queued and synced.
+ */
+export class SyncClient {
+  readonly db: Dexie;
+  readonly status$: Observable<SyncStatus>;
+  readonly conflicts$: Observable<ConflictEntry[]>;
+  readonly rejections$: Observable<RejectionEntry[]>;
+  readonly outbox$: Observable<OutboxEntry[]>;
+  readonly #o: SyncClientOptions;
+  readonly #markers: TxMarkers = { remote: new WeakSet(), txn: new WeakMap() };
+  readonly #store: LocalStore;
+  readonly #leader$ = new BehaviorSubject<boolean>(false);
+  readonly #engineState$ = new BehaviorSubject<EngineState>({
+    phase: 'stopped',
+    connected: false,
+    lastSyncedAt: null,
+    lastError: null,
+    progress: {},
+  });
+  readonly #online$: BehaviorSubject<boolean>;
+  #engine: SyncEngine | undefined;
+  #campaign: { resign(): Promise<void> } | undefined;
+  #subs: { unsubscribe(): void }[] = [];
+  #clientId: string | undefined;
+  readonly #now: () => number;
+  readonly #random: () => number;
+
+  constructor(db: Dexie, options: SyncClientOptions) {
+    if (db.isOpen())
+      throw new Error('createSyncClient must run before db.open(): it installs the outbox middleware');
+    this.db = db;
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    const limits = { ...DEFAULT_LIMITS, ...options.limits };
+    db.use(
+      createOutboxMiddleware({ tables: options.tables, markers: this.#markers, now: this.#now, limits }),
+    );
+    this.#store = new LocalStore(db, Object.keys(options.tables), this.#markers, this.#now);
+    const network = options.network ?? browserNetwork;
+    this.#online$ = new BehaviorSubject(network.isOnline());
+    network.subscribe(() => this.#online$.next(network.isOnline()));
+    this.outbox$ = from(liveQuery(() => db.table<OutboxEntry>(T.outbox).orderBy('mid').toArray()));
+    this.conflicts$ = from(liveQuery(() => db.table<ConflictEntry>(T.conflicts).orderBy('mid').toArray()));
+    this.rejections$ = from(liveQuery(() => db.table<RejectionEntry>(T.rejections).orderBy('mid').toArray()));
+    const counts$ = from(
+      // Keys, not count(): Dexie's live-query cache does not re-run count() on deletes made in
+      // another transaction here, while key queries are tracked exactly.
+      liveQuery(async () => ({
+        pending: (await db.table(T.outbox).toCollection().primaryKeys()).length,
+        oldest: (await db.table<OutboxEntry>(T.outbox).orderBy('mid').first())?.createdAt ?? null,
+        conflicts: (await db.table(T.conflicts).toCollection().primaryKeys()).length,
+        rejections: (await db.table(T.rejections).toCollection().primaryKeys()).length,
+      })),
+    );
+    this.status$ = combineLatest([this.#engineState$, counts$, this.#leader$, this.#online$]).pipe(
+      map(([e, c, isLeader, online]) => {
+        const scopes = e.progress;
+        const all = options.scopes.map((s) => scopes[s]);
+        return {
+          online,
+          connected: e.connected,
+          phase: e.phase,
+          isLeader,
+          pending: c.pending,
+          oldestPendingAt: c.oldest,
+          lastSyncedAt: e.lastSyncedAt,
+          initialSync: {
+            done: all.every((p) => p?.done === true),
+            pulled: all.reduce((n, p) => n + (p?.pulled ?? 0), 0),
+            scopes,
+          },
+          conflicts: c.conflicts,
+          rejections: c.rejections,
+          lastError: e.lastError,
+        } satisfies SyncStatus;
+      }),
+    );
+  }
+
+  /** This database's client id (available after `start()`). */
+  get clientId(): string {
+    if (this.#clientId === undefined) throw new Error('call start() first');
+    return this.#clientId;
+  }
+
+  /** Opens the database and joins the leader election; the leader tab starts syncing. */
+  async start(): Promise<void> {
+    if (this.#campaign) return;
+    await this.db.open();
+    this.#clientId = await ensureClientId(this.db, this.#random);
+    const election = this.#o.election ?? defaultElection();
+    this.#campaign = election.campaign(`syncline:${this.db.name}`, () => this.#lead());
+  }
+
+  #lead(): void {
+    if (!this.#campaign || this.#engine) return;
+    const o = this.#o;
+    const limits = { ...DEFAULT_LIMITS, ...o.limits };
+    const engine = new SyncEngine({
+      urls: typeof o.url === 'string' ? [o.url] : o.url,
+      clientId: this.clientId,
+      token: o.token,
+      path: o.path,
+      scopes: o.scopes,
+      store: this.#store,
+      network: o.network ?? browserNetwork,
+      visibility: o.visibility ?? browserVisibility,
+      backoff: o.backoff ?? DEFAULT_BACKOFF,
+      now: this.#now,
+      random: this.#random,
+      limits,
+      requestTimeoutMs: o.requestTimeoutMs ?? 15_000,
+      pullPageSize: o.pullPageSize ?? 500,
+      onActivity: () => undefined,
+    });
+    this.#engine = engine;
+    this.#subs.push(engine.state$.subscribe((s) => this.#engineState$.next(s)));
+    // Writes from any tab land in the shared outbox; the leader hears of them through Dexie's
+    // cross-tab change events.
+    this.#subs.push(
+      from(liveQuery(() => this.db.table<OutboxEntry>(T.outbox).orderBy('mid').last())).subscribe(() =>
+        engine.notifyOutbox(),
+      ),
+    );
+    this.#leader$.next(true);
+    engine.start();
+  }
+
+  /** Stops syncing and leaves the election (another tab may take over). The db stays open. */
+  async stop(): Promise<void> {
+    for (const s of this.#subs.splice(0)) s.unsubscribe();
+    const engine = this.#engine;
+    this.#engine = undefined;
+    await engine?.stop();
+    this.#engineState$.next({ ...this.#engineState$.value, phase: 'stopped', connected: false });
+    this.#leader$.next(false);
+    const campaign = this.#campaign;
+    this.#campaign = undefined;
+    await campaign?.resign();
+  }
+
+  /** Stops and closes the database. */
+  async close(): Promise<void> {
+    await this.stop();
+    this.db.close();
+  }
+
+  pause(): void {
+    this.#engine?.pause();
+  }
+
+  resume(): void {
+    this.#engine?.resume();
+  }
+
+  setScopes(scopes: readonly string[]): void {
+    this.#engine?.setScopes(scopes);
+  }
+
+  /** A Dexie live query as an RxJS observable (re-runs when its data changes, in any tab). */
+  liveQuery<R>(query: () => R | Promise<R>): Observable<R> {
+    return from(liveQuery(query));
+  }
+
+  /**
+   * Runs `fn` in one Dexie read-write transaction whose synced writes share a txn id: the server
+   * commits them all or none, and a rejection rolls all of them back here.
+   */
+  transaction<R>(tables: readonly (string | Table)[], fn: () => Promise<R>): Promise<R> {
+    return this.db.transaction('rw', tables as string[], async (tx) => {
+      this.#markers.txn.set(
+        tx.idbtrans as unknown as object as never,
+        `t_${this.#now().toString(36)}_${Math.floor(this.#random() * 1e9).toString(36)}`,
+      );
+      return fn();
+    });
+  }
+
+  /** Adds `by` to a numeric field: an `inc` mutation, which merges with concurrent increments. */
+  async inc(table: string, id: string, field: string, by = 1): Promise<void> {
+    const { add } = await import('dexie');
+    await this.db.table(table).update(id, { [field]: add(by) });
+  }
+
+  /** Settles a manual conflict; "mine" and custom values sync as new changes on the server's version. */
+  async resolveConflict(mid: number, resolution: ConflictResolution): Promise<void> {
+    await this.db.transaction('rw', [...Object.keys(this.#o.tables), ...Object.values(T)], async () => {
+      const c = await this.db.table<ConflictEntry>(T.conflicts).get(mid);
+      if (!c) return;
+      await this.db.table(T.conflicts).delete(mid);
+      if (resolution === 'theirs') return;
+      const value = resolution === 'mine' ? c.mine : resolution.value;
+      if (value === null) await this.db.table(c.table).delete(c.id);
+      else await this.db.table(c.table).put(value);
+    });
+  }
+
+  async dismissRejection(mid: number): Promise<void> {
+    await this.db.table(T.rejections).delete(mid);
+  }
+
+  /** A record's history from the server, newest first. */
+  async history(
+    table: string,
+    id: string,
+    opts: { limit?: number; before?: number } = {},
+  ): Promise<HistoryEntry[]> {
+    const scope = await this.#scopeOf(table, id);
+    return this.#withSocket(async (s) => {
+      const req = { scope: asScopeId(scope), collection: table, id, ...opts } as HistoryRequest;
+      const res: HistoryResponse = await request(s, 'history', req, 15_000);
+      if (!res.ok) throw new Error(`${res.error.code}: ${res.error.message}`);
+      return res.entries;
+    });
+  }
+
+  /** Restores a record to an older version (a new change; history is kept). */
+  async restore(table: string, id: string, version: number): Promise<void> {
+    const entry = (await this.history(table, id, { before: version + 1, limit: 1 }))[0];
+    if (entry?.version !== version)
+      throw new Error(`version ${version} of ${table}/${id} is not in its history`);
+    await this.#store.queueRestore(table, id, version, entry.value);
+  }
+
+  /** This client's content hash of a scope (compare with `serverHash`). */
+  localHash(scope: string): Promise<{ hash: string; count: number }> {
+    return localScopeHash(this.db, scope);
+  }
+
+  async serverHash(scope: string): Promise<HashResponse & { ok: true }> {
+    return this.#withSocket(async (s) => {
+      const res: HashResponse = await request(s, 'hash', { scope: asScopeId(scope) }, 15_000);
+      if (!res.ok) throw new Error(`${res.error.code}: ${res.error.message}`);
+      return res;
+    });
+  }
+
+  async #scopeOf(table: string, id: string): Promise<string> {
+    const meta = (await this.db.table(T.records).get([table, id])) as { scope: string } | undefined;
+    if (!meta) throw new Error(`no synced record ${table}/${id}`);
+    return meta.scope;
+  }
+
+  /** Uses the leader's socket, or a short-lived one in follower tabs. */
+  async #withSocket<R>(fn: (s: SyncSocket) => Promise<R>): Promise<R> {
+    const live = this.#engine?.socket;
+    if (live?.connected) return fn(live);
+    const urls = typeof this.#o.url === 'string' ? [this.#o.url] : this.#o.url;
+    const socket = await connectSocket({
+      url: urls[0]!,
+      clientId: this.clientId,
+      token: this.#o.token,
+      path: this.#o.path,
+      timeoutMs: 15_000,
+    });
+    try {
+      return await fn(socket);
+    } finally {
+      socket.close();
+    }
+  }
+}
+
+/** Creates a sync client for `db` (before `db.open()`). */
+export function createSyncClient(db: Dexie, options: SyncClientOptions): SyncClient {
+  return new SyncClient(db, options);
+}

@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  converged,
+  device,
+  SCOPE,
+  startServer,
+  until,
+  settled,
+  type Device,
+  type TestServer,
+} from './helpers.js';
+
+let server: TestServer;
+const devices: Device[] = [];
+afterEach(async () => {
+  for (const d of devices.splice(0)) await d.sync.close();
+  await server?.stop();
+});
+
+function add(d: Device) {
+  devices.push(d);
+  return d;
+}
+
+describe('offline writes on two clients converge', () => {
+  it('syncs a plain Dexie write to another client', async () => {
+    server = await startServer();
+    const a = add(device(server.url));
+    const b = add(device(server.url));
+    await a.sync.start();
+    await b.sync.start();
+    await until(a.sync, settled);
+    await a.db.cards.put({ id: 'c1', board: '1', title: 'hello' });
+    await converged(a);
+    await converged(b);
+    expect(await b.db.cards.get('c1')).toEqual({ id: 'c1', board: '1', title: 'hello' });
+  });
+
+  it('merges offline edits from two clients and both equal the server', async () => {
+    server = await startServer();
+    const a = add(device(server.url));
+    const b = add(device(server.url));
+    await a.sync.start();
+    await b.sync.start();
+    await a.db.cards.put({ id: 'c1', board: '1', title: 'first', status: 'todo', likes: 0 });
+    await converged(a);
+    await converged(b);
+    a.network.set(false);
+    b.network.set(false);
+    await a.db.cards.update('c1', { title: 'from a' });
+    await b.db.cards.update('c1', { status: 'done' });
+    await a.sync.inc('cards', 'c1', 'likes', 1);
+    await b.sync.inc('cards', 'c1', 'likes', 1);
+    await b.db.cards.put({ id: 'c2', board: '1', title: 'made on b offline' });
+    expect((await a.db.cards.get('c1'))?.likes).toBe(1);
+    a.network.set(true);
+    b.network.set(true);
+    const ha = await converged(a);
+    const hb = await converged(b);
+    await converged(a);
+    expect(ha).toBe(hb);
+    const expected = { id: 'c1', board: '1', title: 'from a', status: 'done', likes: 2 };
+    expect(await a.db.cards.get('c1')).toEqual(expected);
+    expect(await b.db.cards.get('c1')).toEqual(expected);
+    expect(await a.db.cards.get('c2')).toMatchObject({ title: 'made on b offline' });
+    const status = await until(a.sync, settled);
+    expect(status.initialSync.done).toBe(true);
+    expect(SCOPE).toBe('board:1');
+  });
+});
