@@ -75,6 +75,7 @@ export class SyncClient {
   #engine: SyncEngine | undefined;
   #campaign: { resign(): Promise<void> } | undefined;
   #subs: { unsubscribe(): void }[] = [];
+  #detach: (() => void)[] = [];
   #clientId: string | undefined;
   readonly #now: () => number;
   readonly #random: () => number;
@@ -143,8 +144,39 @@ export class SyncClient {
     if (this.#campaign) return;
     await this.db.open();
     this.#clientId = await ensureClientId(this.db, this.#random);
+    this.#join();
+    // A frozen tab (Page Lifecycle) keeps its Web Lock but runs no code: hand leadership over
+    // while frozen and ask for it again on resume.
+    const doc = (globalThis as { document?: Pick<Document, 'addEventListener' | 'removeEventListener'> }).document;
+    if (doc && this.#detach.length === 0) {
+      const onFreeze = () => void this.#leave();
+      const onResume = () => this.#join();
+      doc.addEventListener('freeze', onFreeze);
+      doc.addEventListener('resume', onResume);
+      this.#detach.push(() => {
+        doc.removeEventListener('freeze', onFreeze);
+        doc.removeEventListener('resume', onResume);
+      });
+    }
+  }
+
+  #join(): void {
+    if (this.#campaign) return;
     const election = this.#o.election ?? defaultElection();
     this.#campaign = election.campaign(`syncline:${this.db.name}`, () => this.#lead());
+  }
+
+  /** Stops the engine (if leading) and leaves the election. */
+  async #leave(): Promise<void> {
+    for (const s of this.#subs.splice(0)) s.unsubscribe();
+    const engine = this.#engine;
+    this.#engine = undefined;
+    await engine?.stop();
+    this.#engineState$.next({ ...this.#engineState$.value, phase: 'stopped', connected: false });
+    this.#leader$.next(false);
+    const campaign = this.#campaign;
+    this.#campaign = undefined;
+    await campaign?.resign();
   }
 
   #lead(): void {
@@ -183,15 +215,8 @@ export class SyncClient {
 
   /** Stops syncing and leaves the election (another tab may take over). The db stays open. */
   async stop(): Promise<void> {
-    for (const s of this.#subs.splice(0)) s.unsubscribe();
-    const engine = this.#engine;
-    this.#engine = undefined;
-    await engine?.stop();
-    this.#engineState$.next({ ...this.#engineState$.value, phase: 'stopped', connected: false });
-    this.#leader$.next(false);
-    const campaign = this.#campaign;
-    this.#campaign = undefined;
-    await campaign?.resign();
+    for (const d of this.#detach.splice(0)) d();
+    await this.#leave();
   }
 
   /** Stops and closes the database. */
