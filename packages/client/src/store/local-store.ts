@@ -213,8 +213,11 @@ export class LocalStore {
     return list.sort((a, b) => a.mid - b.mid);
   }
 
-  #settleRecord(r: RecordState, mid: number): Promise<boolean> {
-    return this.#settle(r.scope, r.collection, r.id, r.version, r.value, mid, false);
+  /** Settles a result's record; if a newer state is already known, just rebases on it. */
+  async #settleRecord(r: RecordState, mid: number): Promise<void> {
+    if (!(await this.#settle(r.scope, r.collection, r.id, r.version, r.value, mid, false))) {
+      await this.#rebase(r.collection, r.id);
+    }
   }
 
   /**
