@@ -21,7 +21,7 @@ import { build } from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+export const CHROMIUM_PATH = process.env.SYNCLINE_CHROMIUM ?? '/usr/bin/chromium';
 
 /** Flags for every launch. Playwright adds its own defaults on top (it already passes most of these). */
 export const CHROMIUM_ARGS: readonly string[] = [
