@@ -1,5 +1,5 @@
 import { liveQuery, type Dexie, type Table } from 'dexie';
-import { BehaviorSubject, combineLatest, from, map, type Observable } from 'rxjs';
+import { BehaviorSubject, combineLatest, from, map, shareReplay, type Observable } from 'rxjs';
 import {
   asScopeId,
   DEFAULT_LIMITS,
@@ -72,6 +72,8 @@ export class SyncClient {
     progress: {},
   });
   readonly #online$: BehaviorSubject<boolean>;
+  readonly #scopes$: BehaviorSubject<readonly string[]>;
+  readonly #unsubscribeNetwork: () => void;
   #engine: SyncEngine | undefined;
   #campaign: { resign(): Promise<void> } | undefined;
   #subs: { unsubscribe(): void }[] = [];
@@ -94,10 +96,19 @@ export class SyncClient {
     this.#store = new LocalStore(db, Object.keys(options.tables), this.#markers, this.#now);
     const network = options.network ?? browserNetwork;
     this.#online$ = new BehaviorSubject(network.isOnline());
-    network.subscribe(() => this.#online$.next(network.isOnline()));
-    this.outbox$ = from(liveQuery(() => db.table<OutboxEntry>(T.outbox).orderBy('mid').toArray()));
-    this.conflicts$ = from(liveQuery(() => db.table<ConflictEntry>(T.conflicts).orderBy('mid').toArray()));
-    this.rejections$ = from(liveQuery(() => db.table<RejectionEntry>(T.rejections).orderBy('mid').toArray()));
+    this.#unsubscribeNetwork = network.subscribe(() => this.#online$.next(network.isOnline()));
+    this.#scopes$ = new BehaviorSubject<readonly string[]>(options.scopes);
+    // Shared: many components may watch the same lists; one live query serves them all.
+    const shared = { bufferSize: 1, refCount: true } as const;
+    this.outbox$ = from(liveQuery(() => db.table<OutboxEntry>(T.outbox).orderBy('mid').toArray())).pipe(
+      shareReplay(shared),
+    );
+    this.conflicts$ = from(
+      liveQuery(() => db.table<ConflictEntry>(T.conflicts).orderBy('mid').toArray()),
+    ).pipe(shareReplay(shared));
+    this.rejections$ = from(
+      liveQuery(() => db.table<RejectionEntry>(T.rejections).orderBy('mid').toArray()),
+    ).pipe(shareReplay(shared));
     const counts$ = from(
       // Keys, not count(): Dexie's live-query cache does not re-run count() on deletes made in
       // another transaction here, while key queries are tracked exactly.
@@ -108,10 +119,16 @@ export class SyncClient {
         rejections: (await db.table(T.rejections).toCollection().primaryKeys()).length,
       })),
     );
-    this.status$ = combineLatest([this.#engineState$, counts$, this.#leader$, this.#online$]).pipe(
-      map(([e, c, isLeader, online]) => {
+    this.status$ = combineLatest([
+      this.#engineState$,
+      counts$,
+      this.#leader$,
+      this.#online$,
+      this.#scopes$,
+    ]).pipe(
+      map(([e, c, isLeader, online, wanted]) => {
         const scopes = e.progress;
-        const all = options.scopes.map((s) => scopes[s]);
+        const all = wanted.map((s) => scopes[s]);
         return {
           online,
           connected: e.connected,
@@ -130,6 +147,7 @@ export class SyncClient {
           lastError: e.lastError,
         } satisfies SyncStatus;
       }),
+      shareReplay(shared),
     );
   }
 
@@ -147,7 +165,8 @@ export class SyncClient {
     this.#join();
     // A frozen tab (Page Lifecycle) keeps its Web Lock but runs no code: hand leadership over
     // while frozen and ask for it again on resume.
-    const doc = (globalThis as { document?: Pick<Document, 'addEventListener' | 'removeEventListener'> }).document;
+    const doc = (globalThis as { document?: Pick<Document, 'addEventListener' | 'removeEventListener'> })
+      .document;
     if (doc && this.#detach.length === 0) {
       const onFreeze = () => void this.#leave();
       const onResume = () => this.#join();
@@ -222,6 +241,7 @@ export class SyncClient {
   /** Stops and closes the database. */
   async close(): Promise<void> {
     await this.stop();
+    this.#unsubscribeNetwork();
     this.db.close();
   }
 
@@ -234,6 +254,7 @@ export class SyncClient {
   }
 
   setScopes(scopes: readonly string[]): void {
+    this.#scopes$.next([...scopes]);
     this.#engine?.setScopes(scopes);
   }
 
