@@ -2,7 +2,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Server } from 'socket.io';
-import { DEFAULT_LIMITS, PROTOCOL_VERSION, type Limits } from '@syncline/protocol';
+import { DEFAULT_LIMITS, PROTOCOL_VERSION, syncError, type Limits } from '@syncline/protocol';
 import { developmentAuth, type AuthHooks } from './auth/auth.js';
 import { systemClock, type Clock } from './ops/clock.js';
 import { checkHealth, healthRequestHandler, type HealthReport } from './ops/health.js';
@@ -71,7 +71,11 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     // Above the payload limit so slightly-oversized messages get a clear `payload_too_large`;
     // far larger ones are cut off by the transport before they are buffered.
     maxHttpBufferSize: limits.maxPayloadBytes * 2 + 64 * 1024,
-    allowRequest: (req, cb) => cb(null, isOriginAllowed(req, origins)),
+    // Plain HTTP (polling) requests from a foreign origin are refused outright. WebSocket
+    // upgrades get through to the handshake middleware instead, which refuses them with
+    // `origin_not_allowed`: browsers hide a failed upgrade's status, so that is the only way a
+    // developer sees why the connection is refused.
+    allowRequest: (req, cb) => cb(null, req.headers.upgrade === 'websocket' || isOriginAllowed(req, origins)),
     ...(origins.length > 0 ? { cors: { origin: origins.includes('*') ? '*' : [...origins] } } : {}),
   });
 
@@ -99,6 +103,18 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   io.use((socket, next) => {
     if (closing)
       return next(new ConnectRefused({ code: 'shutting_down', message: 'shutting down', retryable: true }));
+    if (!isOriginAllowed(socket.request, origins)) {
+      const origin = String(socket.request.headers.origin);
+      logger.info('connection refused', { code: 'origin_not_allowed', origin });
+      return next(
+        new ConnectRefused(
+          syncError(
+            'origin_not_allowed',
+            `origin ${origin} is not allowed; add it to the server's cors.origins`,
+          ),
+        ),
+      );
+    }
     acceptHandshake(ctx, socket).then(
       () => next(),
       (err: unknown) => {
