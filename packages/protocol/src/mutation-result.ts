@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MidSchema, VersionSchema } from './ids.js';
 import { SyncErrorSchema } from './error-codes.js';
 import { RecordStateSchema } from './record.js';
+import { JsonObjectSchema } from './json.js';
 
 /** How a server resolves concurrent changes in a collection. */
 export const CONFLICT_STRATEGIES = ['merge', 'lww', 'manual', 'custom'] as const;
@@ -27,6 +28,11 @@ export const ConflictResultSchema = z.object({
   mid: MidSchema,
   status: z.literal('conflict'),
   record: RecordStateSchema,
+  /**
+   * The record's value at the mutation's base version (null = did not exist), when still in
+   * history: the client's own copy may already have moved on, and a conflict UI needs the base.
+   */
+  base: JsonObjectSchema.nullable().optional(),
 });
 
 /** Refused for good (validation, permission, txn abort). The client's mid still advances. */

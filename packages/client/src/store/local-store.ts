@@ -129,7 +129,10 @@ export class LocalStore {
             break;
           case 'conflict': {
             const meta = await this.#meta(table, key);
-            const base = meta?.confirmed !== undefined ? meta.confirmed : null;
+            // The confirmed copy may already be the server's current value (a pull runs before
+            // the push): the base is the value at the mutation's base version, from the server.
+            const base =
+              r.base !== undefined ? r.base : meta?.confirmed !== undefined ? meta.confirmed : null;
             const conflict: ConflictEntry = {
               mid: entry.mid,
               table,

@@ -9,6 +9,7 @@ import type {
 } from 'dexie';
 import {
   DEFAULT_LIMITS,
+  FORBIDDEN_KEYS,
   inspectJson,
   type JsonObject,
   type Limits,
@@ -126,6 +127,12 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
             );
           }
         }
+        if (req.type === 'put') {
+          // Key paths first: Dexie applies `{ __proto__: … }` as a prototype change, which the
+          // value check would only report as a non-plain object.
+          checkPaths(req.changeSpec);
+          for (const spec of req.updates?.changeSpecs ?? []) checkPaths(spec);
+        }
         if (req.type === 'put' || req.type === 'add') for (const v of req.values) check(v as JsonObject);
         return table.getMany({ trans, keys });
       })
@@ -204,6 +211,18 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     if (!r.ok) {
       const code = r.code === 'payload_too_large' ? 'record_too_large' : r.code;
       throw new SynclineWriteError(syncError(code, `${r.message} at ${r.path}`));
+    }
+  }
+}
+
+/** Refuses update key paths with a `__proto__`/`constructor`/`prototype` segment. */
+function checkPaths(spec: Readonly<Record<string, unknown>> | false | undefined): void {
+  for (const path of Object.keys(spec || {})) {
+    const bad = path.split('.').find((seg) => FORBIDDEN_KEYS.has(seg));
+    if (bad !== undefined) {
+      throw new SynclineWriteError(
+        syncError('forbidden_key', `forbidden key "${bad}" in key path "${path}"`),
+      );
     }
   }
 }

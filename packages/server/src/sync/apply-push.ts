@@ -160,6 +160,7 @@ async function applyOne(
 
   let decision: Decision;
   let restoredFrom: number | null = null;
+  let base: JsonObject | null | undefined;
   if (m.op === 'restore') {
     const entry = await tx.getHistoryEntry(m.scope, m.collection, m.id, m.version);
     if (!entry)
@@ -170,7 +171,7 @@ async function applyOne(
     const concurrent = await isConcurrent(tx, ctx, m, current);
     const baseEntry =
       concurrent && m.base > 0 ? await tx.getHistoryEntry(m.scope, m.collection, m.id, m.base) : undefined;
-    const base = m.base === 0 ? null : baseEntry?.value;
+    base = m.base === 0 ? null : baseEntry?.value;
     decision = await decide({
       mutation: m,
       config,
@@ -198,7 +199,7 @@ async function applyOne(
       // The client's copy is stale: answer with the current record (a deleted one if none).
       const record = current ?? tombstoneOf(m);
       return decision.kind === 'conflict'
-        ? { mid: m.mid, status: 'conflict', record: stateOf(record) }
+        ? { mid: m.mid, status: 'conflict', record: stateOf(record), ...(base !== undefined ? { base } : {}) }
         : { mid: m.mid, status: 'merged', strategy: decision.strategy, record: stateOf(record) };
     }
     case 'write': {
