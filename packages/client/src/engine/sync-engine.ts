@@ -302,6 +302,8 @@ export class SyncEngine {
     this.#urlIndex++;
     const delay = backoffDelay(this.#attempt++, this.o.backoff, this.o.random);
     this.#set({ phase: 'backoff', lastError: error });
+    // Stopped, paused or offline meanwhile: the loop handles that now, not after a backoff.
+    if (this.#stopped || this.#paused || !this.o.network.isOnline()) return;
     await this.#sleep(delay);
   }
 

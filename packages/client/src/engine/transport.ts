@@ -73,6 +73,8 @@ export function request<E extends keyof ClientToServerEvents>(
   payload: RequestOf<E>,
   timeoutMs: number,
 ): Promise<ResponseOf<E>> {
+  // A closed socket would buffer the event and only fail at the timeout: fail now instead.
+  if (!socket.connected) return Promise.reject(new Error('not connected'));
   // socket.io's typings lose the ack type through `timeout()`; the event map fixes it here.
   const timed = socket.timeout(timeoutMs) as unknown as {
     emitWithAck(e: E, p: RequestOf<E>): Promise<ResponseOf<E>>;

@@ -29,7 +29,11 @@ export async function spawnServer(args: string[], env: Record<string, string> = 
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const ready = new Promise<{ url: string; port: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server not ready in 20s; stderr: ${stderr}`)), 20_000);
+    const timer = setTimeout(() => {
+      // Never leave a half-started server behind.
+      proc.kill('SIGKILL');
+      reject(new Error(`server not ready in 20s; stderr: ${stderr}`));
+    }, 20_000);
     createInterface({ input: proc.stdout }).on('line', (line) => {
       lines.push(line);
       const entry = JSON.parse(line) as { msg?: string; url?: string };
