@@ -8,8 +8,13 @@ export async function ensureClientId(db: Dexie, random: () => number): Promise<s
     const row = (await db.table<MetaRow>(T.meta).get('clientId'))?.value;
     if (typeof row === 'string') return row;
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+    // An identity, not jitter: use the platform's CSPRNG when there is one.
+    const bytes = new Uint8Array(22);
+    const crypto = (globalThis as { crypto?: { getRandomValues(a: Uint8Array): Uint8Array } }).crypto;
+    if (crypto) crypto.getRandomValues(bytes);
+    else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256) & 255;
     let id = 'c_';
-    for (let i = 0; i < 22; i++) id += alphabet[Math.floor(random() * alphabet.length)];
+    for (const b of bytes) id += alphabet[b % alphabet.length];
     await db.table<MetaRow>(T.meta).put({ key: 'clientId', value: id });
     return id;
   });
