@@ -1,8 +1,18 @@
-import { liveQuery, type Dexie, type Table } from 'dexie';
-import { BehaviorSubject, combineLatest, from, map, shareReplay, type Observable } from 'rxjs';
+import { add, liveQuery, type Dexie, type Table } from 'dexie';
+import {
+  BehaviorSubject,
+  combineLatest,
+  from,
+  map,
+  sampleTime,
+  shareReplay,
+  timer,
+  type Observable,
+} from 'rxjs';
 import {
   asScopeId,
   DEFAULT_LIMITS,
+  jsonEqual,
   type HistoryRequest,
   type HistoryResponse,
   type HashResponse,
@@ -25,6 +35,13 @@ import { ensureClientId, localScopeHash } from './store/local-queries.js';
 import { createOutboxMiddleware, type SyncedTableConfig, type TxMarkers } from './store/outbox-middleware.js';
 import { T, type ConflictEntry, type OutboxEntry, type RejectionEntry } from './store/schema.js';
 import type { SyncStatus } from './status.js';
+import {
+  EMPTY_ENGINE_METRICS,
+  toSyncMetrics,
+  toTelemetryReport,
+  type EngineMetrics,
+  type SyncMetrics,
+} from './sync-metrics.js';
 
 export interface SyncClientOptions {
   /** Server URL, or several for failover (tried in turn). */
@@ -45,7 +62,16 @@ export interface SyncClientOptions {
   readonly limits?: Partial<Limits>;
   readonly requestTimeoutMs?: number;
   readonly pullPageSize?: number;
+  /**
+   * Report a compact summary of `metrics$` (lag per scope, outbox depth and age, push latency,
+   * conflict rate) to the server every `intervalMs` (default 15 000) while connected, for its
+   * Prometheus metrics. Off by default.
+   */
+  readonly telemetry?: boolean | { readonly intervalMs?: number };
 }
+
+/** How often `metrics$` re-emits with nothing else changing, so ages stay current. */
+const METRICS_TICK_MS = 1000;
 
 /** How to settle a manual conflict. */
 export type ConflictResolution = 'mine' | 'theirs' | { readonly value: JsonObject | null };
@@ -60,6 +86,13 @@ export class SyncClient {
   readonly conflicts$: Observable<ConflictEntry[]>;
   readonly rejections$: Observable<RejectionEntry[]>;
   readonly outbox$: Observable<OutboxEntry[]>;
+  /**
+   * This client's sync health: outbox depth and oldest pending age, push latency, result counts
+   * and conflict rate, and each scope's lag (head heard of minus durable cursor). Emits on every
+   * change and at least every second; engine figures come from the leader tab (a follower tab
+   * sees the shared outbox only).
+   */
+  readonly metrics$: Observable<SyncMetrics>;
   readonly #o: SyncClientOptions;
   readonly #markers: TxMarkers = { remote: new WeakSet(), txn: new WeakMap() };
   readonly #store: LocalStore;
@@ -71,6 +104,7 @@ export class SyncClient {
     lastError: null,
     progress: {},
   });
+  readonly #engineMetrics$ = new BehaviorSubject<EngineMetrics>(EMPTY_ENGINE_METRICS);
   readonly #online$: BehaviorSubject<boolean>;
   readonly #scopes$: BehaviorSubject<readonly string[]>;
   readonly #unsubscribeNetwork: () => void;
@@ -118,7 +152,7 @@ export class SyncClient {
         conflicts: (await db.table(T.conflicts).toCollection().primaryKeys()).length,
         rejections: (await db.table(T.rejections).toCollection().primaryKeys()).length,
       })),
-    );
+    ).pipe(shareReplay(shared));
     this.status$ = combineLatest([
       this.#engineState$,
       counts$,
@@ -147,6 +181,17 @@ export class SyncClient {
           lastError: e.lastError,
         } satisfies SyncStatus;
       }),
+      shareReplay(shared),
+    );
+    this.metrics$ = combineLatest([
+      this.#engineMetrics$,
+      counts$,
+      this.#scopes$,
+      timer(0, METRICS_TICK_MS),
+    ]).pipe(
+      map(([m, c, wanted]) =>
+        toSyncMetrics(m, { pending: c.pending, oldestPendingAt: c.oldest }, wanted, this.#now()),
+      ),
       shareReplay(shared),
     );
   }
@@ -192,6 +237,7 @@ export class SyncClient {
     this.#engine = undefined;
     await engine?.stop();
     this.#engineState$.next({ ...this.#engineState$.value, phase: 'stopped', connected: false });
+    this.#engineMetrics$.next(EMPTY_ENGINE_METRICS); // a follower tab has no engine figures
     this.#leader$.next(false);
     const campaign = this.#campaign;
     this.#campaign = undefined;
@@ -221,6 +267,15 @@ export class SyncClient {
     });
     this.#engine = engine;
     this.#subs.push(engine.state$.subscribe((s) => this.#engineState$.next(s)));
+    this.#subs.push(engine.metrics$.subscribe((m) => this.#engineMetrics$.next(m)));
+    if (o.telemetry) {
+      const every = o.telemetry === true ? 15_000 : (o.telemetry.intervalMs ?? 15_000);
+      this.#subs.push(
+        this.metrics$
+          .pipe(sampleTime(Math.max(every, METRICS_TICK_MS)))
+          .subscribe((m) => void engine.sendTelemetry(toTelemetryReport(m))),
+      );
+    }
     // Writes from any tab land in the shared outbox; the leader hears of them through Dexie's
     // cross-tab change events.
     this.#subs.push(
@@ -279,7 +334,6 @@ export class SyncClient {
 
   /** Adds `by` to a numeric field: an `inc` mutation, which merges with concurrent increments. */
   async inc(table: string, id: string, field: string, by = 1): Promise<void> {
-    const { add } = await import('dexie');
     await this.db.table(table).update(id, { [field]: add(by) });
   }
 
@@ -290,7 +344,10 @@ export class SyncClient {
       if (!c) return;
       await this.db.table(T.conflicts).delete(mid);
       if (resolution === 'theirs') return;
-      const value = resolution === 'mine' ? c.mine : resolution.value;
+      const current = ((await this.db.table<JsonObject>(c.table).get(c.id)) ?? null);
+      // "Mine" means my changes, not my whole copy: apply the fields I changed since the base
+      // onto the current record, so other fields changed meanwhile are kept.
+      const value = resolution === 'mine' ? applyMyChanges(current, c.base, c.mine) : resolution.value;
       if (value === null) await this.db.table(c.table).delete(c.id);
       else await this.db.table(c.table).put(value);
     });
@@ -360,6 +417,22 @@ export class SyncClient {
       socket.close();
     }
   }
+}
+
+/** `current` with every top-level field that `mine` changed relative to `base` taken from `mine`. */
+function applyMyChanges(
+  current: JsonObject | null,
+  base: JsonObject | null,
+  mine: JsonObject | null,
+): JsonObject | null {
+  if (mine === null || current === null) return mine;
+  const out: JsonObject = { ...current };
+  for (const k of new Set([...Object.keys(base ?? {}), ...Object.keys(mine)])) {
+    if (jsonEqual(base?.[k], mine[k])) continue;
+    if (mine[k] === undefined) delete out[k];
+    else out[k] = mine[k];
+  }
+  return out;
 }
 
 /** Creates a sync client for `db` (before `db.open()`). */

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { ClientId, CollectionName, RecordId, ScopeId, Version } from '@syncline/protocol';
 import type {
   ClientRow,
+  HistoryPage,
   PruneStats,
   PullPage,
   RetentionPolicy,
@@ -84,6 +85,10 @@ export class FaultyStorage implements SyncStorage {
     opts: { before?: Version; limit: number },
   ): Promise<StoredHistoryEntry[]> {
     return this.inner.history(scope, collection, id, opts);
+  }
+
+  scopeHistory(scope: ScopeId, after: Version, limit: number): Promise<HistoryPage> {
+    return this.inner.scopeHistory(scope, after, limit);
   }
 
   liveRecords(scope: ScopeId): AsyncIterable<StoredRecord> {

@@ -49,6 +49,13 @@ export const ERROR_CODES = {
   version_not_found: { retryable: false },
   /** The event name is not part of the protocol. */
   unknown_event: { retryable: false },
+  /** An HTTP request for a path or method the server does not serve. */
+  unknown_route: { retryable: false },
+  /**
+   * The change feed cannot continue from this cursor: history it needs was removed by retention,
+   * or the cursor is ahead of the scope (a restored database). Start over from a snapshot.
+   */
+  cursor_unavailable: { retryable: false },
   /** The origin of a browser connection is not allowed. */
   origin_not_allowed: { retryable: false },
   /** The storage backend failed or is unreachable; nothing was applied. */

@@ -10,6 +10,7 @@ import type {
   UnsubscribeRequest,
   UnsubscribeResponse,
 } from './messages/subscribe.js';
+import type { TelemetryReport, TelemetryResponse } from './messages/telemetry.js';
 import type { SyncError } from './error-codes.js';
 
 /** Events a client emits; each carries one request and expects one acknowledgement. */
@@ -20,6 +21,8 @@ export interface ClientToServerEvents {
   unsubscribe: (req: UnsubscribeRequest, ack: (res: UnsubscribeResponse) => void) => void;
   history: (req: HistoryRequest, ack: (res: HistoryResponse) => void) => void;
   hash: (req: HashRequest, ack: (res: HashResponse) => void) => void;
+  /** Optional sync-health summary (added without a protocol bump: older servers say `unknown_event`). */
+  telemetry: (req: TelemetryReport, ack: (res: TelemetryResponse) => void) => void;
 }
 
 /** Event names a client may emit. Anything else is answered with `unknown_event`. */
@@ -30,6 +33,7 @@ export const CLIENT_EVENTS = [
   'unsubscribe',
   'history',
   'hash',
+  'telemetry',
 ] as const satisfies readonly (keyof ClientToServerEvents)[];
 export type ClientEventName = (typeof CLIENT_EVENTS)[number];
 

@@ -100,6 +100,24 @@ export { HistoryRequestSchema, HistoryResponseSchema, HistoryEntrySchema } from 
 export type { HistoryRequest, HistoryResponse, HistoryEntry } from './messages/history.js';
 export { HashRequestSchema, HashResponseSchema } from './messages/scope-hash.js';
 export type { HashRequest, HashResponse } from './messages/scope-hash.js';
+export {
+  MAX_TELEMETRY_SCOPES,
+  TelemetryReportSchema,
+  TelemetryResponseSchema,
+} from './messages/telemetry.js';
+export type { TelemetryReport, TelemetryResponse } from './messages/telemetry.js';
+export { FeedChangeSchema, FeedLineSchema } from './messages/change-feed.js';
+export type { FeedChange, FeedLine } from './messages/change-feed.js';
+export {
+  ServerWriteRequestSchema,
+  ServerWriteResponseSchema,
+  WriterStateResponseSchema,
+} from './messages/server-write.js';
+export type {
+  ServerWriteRequest,
+  ServerWriteResponse,
+  WriterStateResponse,
+} from './messages/server-write.js';
 export { CLIENT_EVENTS } from './events.js';
 export type { ClientToServerEvents, ServerToClientEvents, InboundEvents, ClientEventName } from './events.js';
 export { applyMutation, applyPatch, applyInc } from './apply-mutation.js';

@@ -5,5 +5,8 @@
  * Bump log (one line per bump, newest last):
  * - 1: initial protocol — push/pull/subscribe/unsubscribe/history/hash, live `changes` broadcasts
  *      carrying `after` for gap detection, `restore` as a mutation op.
+ *
+ * Additive changes that need no bump (old peers keep working), newest last:
+ * - `telemetry` client event (a server without it answers `unknown_event`; clients then stop).
  */
 export const PROTOCOL_VERSION = 1;

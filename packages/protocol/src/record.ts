@@ -18,7 +18,10 @@ export const ChangeSchema = z.object({
   id: RecordIdSchema,
   version: VersionSchema,
   value: JsonObjectSchema.nullable(),
-  /** Who wrote this version, so a client recognises its own echoed writes. Null for server writes. */
+  /**
+   * Who wrote this version, so a client recognises its own echoed writes. Server-side writes carry
+   * their backend's client id; null for a change written without one.
+   */
   clientId: ClientIdSchema.nullable(),
   mid: MidSchema.nullable(),
 });

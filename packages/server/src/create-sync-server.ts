@@ -1,18 +1,44 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import type { Registry } from 'prom-client';
 import { Server } from 'socket.io';
-import { DEFAULT_LIMITS, PROTOCOL_VERSION, syncError, type Limits } from '@syncline/protocol';
-import { developmentAuth, type AuthHooks } from './auth/auth.js';
+import {
+  DEFAULT_LIMITS,
+  PROTOCOL_VERSION,
+  syncError,
+  type FeedChange,
+  type Limits,
+  type Mutation,
+  type ServerWriteResponse,
+  type WriterStateResponse,
+} from '@syncline/protocol';
+import { developmentAuth, type AuthHooks, type Principal } from './auth/auth.js';
+import type { ChangeFeedDeps } from './feed/change-feed.js';
+import { changeFeedIterator, type ChangeFeedOptions } from './feed/feed-iterator.js';
+import type { HttpContext } from './http/http-context.js';
+import { sendError } from './http/http-response.js';
+import { createHttpHandler } from './http/router.js';
 import { systemClock, type Clock } from './ops/clock.js';
-import { checkHealth, healthRequestHandler, type HealthReport } from './ops/health.js';
+import { checkHealth, type HealthReport, type LivenessReport, type ReadinessCheck } from './ops/health.js';
 import { createJsonLogger, type Logger } from './ops/logger.js';
+import { SyncMetrics } from './ops/metrics.js';
+import { systemTimers, type Timers } from './ops/timers.js';
 import type { PruneStats, RetentionPolicy, SyncStorage } from './storage/storage.js';
 import type { CollectionsConfig } from './sync/collections.js';
-import type { ServerContext, SyncIo } from './transport/context.js';
+import { CommitBus } from './sync/commit-bus.js';
+import { writeAsServer, writerState } from './sync/server-writes.js';
+import { broadcastCommit } from './transport/broadcast.js';
+import { SCOPE_ROOM_PREFIX, type ServerContext, type SyncIo } from './transport/context.js';
 import { acceptHandshake, ConnectRefused } from './transport/handshake.js';
 import { isOriginAllowed } from './transport/origin.js';
 import { attachSession } from './transport/session.js';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 
 export interface SyncServerOptions {
   readonly storage: SyncStorage;
@@ -25,13 +51,40 @@ export interface SyncServerOptions {
   readonly retention?: RetentionPolicy & { readonly intervalMs?: number };
   /** Browser origins allowed to connect. Closed by default: same-origin and non-browser only. */
   readonly cors?: { readonly origins: readonly string[] };
-  /** Attach to this HTTP server; by default one is created that also serves `/healthz`. */
+  /**
+   * Attach to this HTTP server. By default one is created that also serves Syncline's HTTP
+   * routes (`/healthz`, `/readyz`, `/metrics`, `/v1/…`); an attached app mounts them by calling
+   * `handleHttp(req, res)` first in its own request handler.
+   */
   readonly httpServer?: HttpServer;
   /** Socket.IO path (default `/socket.io`). */
   readonly path?: string;
   readonly clock?: Clock;
+  /** Timers for background work (webhook retries, change-feed polls and heartbeats, probes). */
+  readonly timers?: Timers;
   readonly logger?: Logger;
   readonly nodeId?: string;
+  /**
+   * Prometheus metrics at `GET /metrics`, on by default. `false` removes the route;
+   * `token` requires `Authorization: Bearer <token>`; `defaultMetrics: false` leaves out
+   * prom-client's process metrics (memory, CPU, event-loop lag, GC).
+   */
+  readonly metrics?: false | { readonly token?: string; readonly defaultMetrics?: boolean };
+  readonly changeFeed?: {
+    /** How often an idle feed re-reads storage for other nodes' commits (default 1000 ms). */
+    readonly pollIntervalMs?: number;
+    /** Heartbeat of idle HTTP feed streams (default 15 000 ms). */
+    readonly heartbeatMs?: number;
+  };
+  /** Client telemetry: at most one report per socket per `minIntervalMs` (default 5000). */
+  readonly telemetry?: { readonly minIntervalMs?: number };
+  /**
+   * Extra readiness checks for `/readyz` and `health()`, by name — e.g. the Socket.IO
+   * adapter's connection: `{ adapter: () => redis.isReady }`.
+   */
+  readonly readinessChecks?: Readonly<Record<string, ReadinessCheck>>;
+  /** Webhook delivery internals, for tests: the HTTP client and the retry jitter source. */
+  readonly webhooks?: { readonly fetch?: typeof fetch; readonly random?: () => number };
 }
 
 export interface SyncServer {
@@ -40,9 +93,39 @@ export interface SyncServer {
   readonly nodeId: string;
   /** Listens on `port` (0 = ephemeral) and `host` (default 127.0.0.1); resolves the bound port. */
   listen(port: number, host?: string): Promise<{ port: number; url: string }>;
+  /** This server's Prometheus registry (what `/metrics` serves). */
+  readonly metricsRegistry: Registry;
+  /**
+   * Serves Syncline's HTTP routes; returns false, leaving the response alone, for any other
+   * path. Only needed when attached to an app's own `httpServer`.
+   */
+  handleHttp(req: IncomingMessage, res: ServerResponse): boolean;
   /** Applies the retention policy now. */
   prune(): Promise<PruneStats>;
+  /** Readiness: storage reachable, extra checks passing, not shutting down (what `/readyz` serves). */
   health(): Promise<HealthReport>;
+  /** Liveness (what `/healthz` serves); never touches storage. */
+  liveness(): LivenessReport;
+  /**
+   * A scope's committed changes from a cursor, each exactly once in version order, then live
+   * (see `ChangeFeedOptions`). The trusted in-process twin of `GET /v1/changes`.
+   */
+  changes(scope: string, opts?: ChangeFeedOptions): AsyncGenerator<FeedChange, void, undefined>;
+  /**
+   * A backend write through the client write path (validation, authorization of `principal`,
+   * conflicts, history, live fan-out), exactly once per (client id, mid). The mutations carry
+   * dense mids of the backend's client id: `opts.clientId`, or one derived from the principal.
+   * The in-process twin of `POST /v1/mutations`.
+   */
+  applyMutations(
+    principal: Principal,
+    mutations: readonly Mutation[],
+    opts?: { readonly clientId?: string },
+  ): Promise<ServerWriteResponse>;
+  /** The last mid applied for a backend's client id (0 for a new one); resume at `lastMid + 1`. */
+  writerState(principal: Principal, opts?: { readonly clientId?: string }): Promise<WriterStateResponse>;
+  /** Resolves once every queued webhook delivery has been delivered or given up. */
+  webhooksSettled(): Promise<void>;
   /**
    * Graceful stop: refuses new events, lets in-flight ones finish and answer, then closes every
    * socket and the HTTP server. The storage stays open: its owner closes it.
@@ -54,17 +137,76 @@ export interface SyncServer {
 export function createSyncServer(options: SyncServerOptions): SyncServer {
   const logger = options.logger ?? createJsonLogger();
   const clock = options.clock ?? systemClock;
+  const timers = options.timers ?? systemTimers;
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const nodeId = options.nodeId ?? randomUUID().slice(0, 8);
   const devMode = options.auth === 'development';
   const auth = options.auth === 'development' ? developmentAuth : options.auth;
   const origins = options.cors?.origins ?? [];
-  const startedAt = Date.now();
+  const collections = options.collections ?? {};
+  const startedAt = clock.now();
   let closing = false;
+  const closingController = new AbortController();
   const inflight = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p)).catch(() => undefined);
+  };
 
-  const health = () => checkHealth(options.storage, nodeId, io.engine.clientsCount, startedAt);
-  const httpServer = options.httpServer ?? createServer(healthRequestHandler(health));
+  const commits = new CommitBus((err) => logger.error('commit listener failed', { err }));
+  const metrics: SyncMetrics = new SyncMetrics({
+    nodeId,
+    storageKind: options.storage.kind,
+    collections: Object.keys(collections),
+    defaultMetrics: options.metrics !== false && options.metrics?.defaultMetrics !== false,
+    sources: {
+      connectedClients: () => io.of('/').sockets.size,
+      subscriptions: () => {
+        let total = 0;
+        let scopes = 0;
+        let maxPerScope = 0;
+        for (const [room, members] of io.of('/').adapter.rooms) {
+          if (!room.startsWith(SCOPE_ROOM_PREFIX)) continue;
+          total += members.size;
+          scopes++;
+          maxPerScope = Math.max(maxPerScope, members.size);
+        }
+        return { total, scopes, maxPerScope };
+      },
+      // Read at scrape time only, once `io` and `webhooks` exist.
+      webhookQueues: () => webhooks.depths(),
+    },
+  });
+
+  const health = () =>
+    checkHealth({
+      storage: options.storage,
+      nodeId,
+      connections: io.engine.clientsCount,
+      uptimeMs: clock.now() - startedAt,
+      shuttingDown: closing,
+      checks: options.readinessChecks ?? {},
+      timers,
+    });
+  const liveness = (): LivenessReport => ({
+    status: 'ok',
+    nodeId,
+    connections: io.engine.clientsCount,
+    uptimeSeconds: Math.round((clock.now() - startedAt) / 1000),
+  });
+
+  // The routes need the context built below; requests only arrive once it exists.
+  const httpServer =
+    options.httpServer ??
+    createServer((req, res) => {
+      if (!handleHttp(req, res)) {
+        req.resume();
+        sendError(
+          res,
+          syncError('unknown_route', `nothing at ${(req.url ?? '/').split('?')[0]!.slice(0, 128)}`),
+        );
+      }
+    });
   const io: SyncIo = new Server(httpServer, {
     path: options.path ?? '/socket.io',
     serveClient: false,
@@ -79,18 +221,64 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     ...(origins.length > 0 ? { cors: { origin: origins.includes('*') ? '*' : [...origins] } } : {}),
   });
 
+  // Live fan-out is the first commit listener, so sockets hear of a commit before anything else.
+  commits.subscribe((event) => {
+    broadcastCommit(io, event.changes);
+    metrics.fanoutChanges.inc(event.changes.length);
+    metrics.fanoutLatency.observe((performance.now() - event.committedAt) / 1000);
+  });
+  const webhooks: WebhookDispatcher = new WebhookDispatcher({
+    collections,
+    commits,
+    timers,
+    clock,
+    metrics,
+    logger,
+    fetch: options.webhooks?.fetch ?? fetch,
+    random: options.webhooks?.random ?? Math.random,
+  });
+
   const ctx: ServerContext = {
     io,
     storage: options.storage,
     auth,
-    collections: options.collections ?? {},
+    collections,
     limits,
     clock,
     logger,
     nodeId,
     devMode,
+    metrics,
+    commits,
+    telemetryMinIntervalMs: options.telemetry?.minIntervalMs ?? 5000,
     isClosing: () => closing,
   };
+  const feedDeps: ChangeFeedDeps = {
+    storage: options.storage,
+    commits,
+    timers,
+    pollIntervalMs: options.changeFeed?.pollIntervalMs ?? 1000,
+    pageSize: 500,
+  };
+  const httpCtx: HttpContext = {
+    ...ctx,
+    timers,
+    origins,
+    feed: feedDeps,
+    heartbeatMs: options.changeFeed?.heartbeatMs ?? 15_000,
+    maxBodyBytes: limits.maxPayloadBytes,
+    closing: closingController.signal,
+    metricsAccess:
+      options.metrics === false
+        ? false
+        : options.metrics?.token !== undefined
+          ? { token: options.metrics.token }
+          : {},
+    liveness,
+    readiness: health,
+    track,
+  };
+  const handleHttp = createHttpHandler(httpCtx);
 
   if (devMode) {
     logger.warn(
@@ -129,10 +317,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   });
 
   io.on('connection', (socket) => {
-    attachSession(ctx, socket, (p) => {
-      inflight.add(p);
-      void p.finally(() => inflight.delete(p));
-    });
+    attachSession(ctx, socket, track);
     socket.emit('hello', {
       protocolVersion: PROTOCOL_VERSION,
       nodeId,
@@ -160,6 +345,8 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     io,
     httpServer,
     nodeId,
+    metricsRegistry: metrics.registry,
+    handleHttp,
     listen: (port, host = '127.0.0.1') =>
       new Promise((resolve, reject) => {
         httpServer.once('error', reject);
@@ -172,11 +359,26 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       }),
     prune,
     health,
+    liveness,
+    changes: (scope, opts) => changeFeedIterator(feedDeps, metrics, closingController.signal, scope, opts),
+    applyMutations: (principal, mutations, opts = {}) => {
+      if (closing) {
+        return Promise.resolve({ ok: false, error: syncError('shutting_down', 'server is shutting down') });
+      }
+      const work = writeAsServer(ctx, principal, { clientId: opts.clientId, mutations });
+      track(work);
+      return work;
+    },
+    writerState: (principal, opts = {}) => writerState(ctx, principal, opts.clientId),
+    webhooksSettled: () => webhooks.idle(),
     close: async () => {
       if (closing) return;
       closing = true;
+      // Change feeds end and new HTTP API calls are refused; in-flight writes still answer.
+      closingController.abort();
       if (retentionTimer) clearInterval(retentionTimer);
       await Promise.allSettled([...inflight]);
+      webhooks.stop();
       await new Promise<void>((resolve) => {
         void io.close(() => resolve());
         // io.close only calls back once the HTTP server has closed; with no server listening it may not.

@@ -1,5 +1,11 @@
 export { createSyncServer } from './create-sync-server.js';
 export type { SyncServer, SyncServerOptions } from './create-sync-server.js';
+export { ChangeFeedError } from './feed/change-feed.js';
+export type { ChangeFeedOptions } from './feed/feed-iterator.js';
+export { serverClientId } from './sync/server-writes.js';
+export { SIGNATURE_HEADER, signWebhook, verifyWebhookSignature } from './webhooks/webhook-signature.js';
+export { webhookRetryDelay } from './webhooks/webhook-dispatcher.js';
+export { HTTP_ROUTES } from './http/router.js';
 export { developmentAuth } from './auth/auth.js';
 export type { AuthHooks, Principal, HandshakeInfo, ScopeAction } from './auth/auth.js';
 export type {
@@ -10,6 +16,7 @@ export type {
   ResolveDecision,
   Validator,
   ValidateContext,
+  WebhookConfig,
 } from './sync/collections.js';
 export { MemoryStorage } from './storage/memory-storage.js';
 export { SqliteStorage } from './storage/sqlite-storage.js';
@@ -19,6 +26,7 @@ export type {
   StoredRecord,
   StoredHistoryEntry,
   ClientRow,
+  HistoryPage,
   PullPage,
   RetentionPolicy,
   PruneStats,
@@ -27,5 +35,8 @@ export { createJsonLogger, silentLogger } from './ops/logger.js';
 export type { Logger, LogLevel } from './ops/logger.js';
 export { systemClock } from './ops/clock.js';
 export type { Clock } from './ops/clock.js';
-export type { HealthReport } from './ops/health.js';
+export { systemTimers } from './ops/timers.js';
+export type { Timers, TimerHandle } from './ops/timers.js';
+export type { HealthReport, LivenessReport, ReadinessCheck } from './ops/health.js';
+export { METRIC_PREFIX, OTHER_COLLECTION } from './ops/metrics.js';
 export { threeWayMerge } from './sync/three-way-merge.js';

@@ -35,11 +35,14 @@ describe('syncline-server CLI', () => {
     expect(bad.stderr).toContain('invalid --port');
   });
 
-  it('serves /healthz, logs JSON lines and warns loudly in development auth mode', async () => {
+  it('serves /healthz and /readyz, logs JSON lines and warns loudly in development auth mode', async () => {
     proc = await spawnServer(['--port', '0', '--db', join(dir, 'a.db')]);
     const res = await fetch(`${proc.url}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: 'ok', storage: { kind: 'sqlite', ok: true } });
+    expect(await res.json()).toMatchObject({ status: 'ok' });
+    const ready = await fetch(`${proc.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ok', storage: { kind: 'sqlite', ok: true } });
     expect((await fetch(`${proc.url}/nope`)).status).toBe(404);
     const entries = proc.lines.map((l) => JSON.parse(l) as { level: string; msg: string });
     expect(entries.some((e) => e.level === 'warn' && e.msg.includes('DEVELOPMENT AUTH MODE'))).toBe(true);

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { asClientId, asScopeId, asVersion } from '@syncline/protocol';
-import { SCHEMA_VERSION } from '../src/storage/sqlite-schema.js';
+import { migrate, MIGRATIONS, SCHEMA_VERSION } from '../src/storage/sqlite-schema.js';
 import { SqliteStorage } from '../src/storage/sqlite-storage.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -88,6 +88,35 @@ describe('SqliteStorage', () => {
     }
   });
 
+  it('upgrades a schema-1 file in place: the change feed index is added, the data kept', async () => {
+    const old = new Database(file);
+    migrate(old, MIGRATIONS.slice(0, 1));
+    old.close();
+    const storage = new SqliteStorage({ path: file });
+    try {
+      await put(storage, 'a', { n: 1 }, 1);
+      await put(storage, 'b', { n: 2 }, 1);
+      const page = await storage.scopeHistory(S, asVersion(0), 10);
+      expect(page.entries.map((e) => `${e.id}@${e.version}`)).toEqual(['a@1', 'b@2']);
+    } finally {
+      await storage.close();
+    }
+    const raw = new Database(file);
+    try {
+      expect(raw.prepare('SELECT max(version) AS v FROM schema_version').get()).toEqual({
+        v: SCHEMA_VERSION,
+      });
+      const plan = raw
+        .prepare(
+          'EXPLAIN QUERY PLAN SELECT * FROM history WHERE scope = ? AND version > ? ORDER BY version LIMIT 5',
+        )
+        .all('team:acme', 0) as { detail: string }[];
+      expect(plan.map((p) => p.detail).join(' ')).toContain('history_scope_version');
+    } finally {
+      raw.close();
+    }
+  });
+
   it('runs in WAL mode and records its schema version once', async () => {
     const storage = new SqliteStorage({ path: file, synchronous: 'NORMAL' });
     await put(storage, 'a', { n: 1 }, 1);
@@ -98,7 +127,10 @@ describe('SqliteStorage', () => {
     const raw = new Database(file);
     try {
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(raw.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: SCHEMA_VERSION }]);
+      // Each migration is recorded once, however often the file is opened.
+      expect(raw.prepare('SELECT version FROM schema_version ORDER BY version').all()).toEqual(
+        MIGRATIONS.map((m) => ({ version: m.version })),
+      );
       // A file written by a newer server is refused rather than misread.
       raw.prepare('INSERT INTO schema_version VALUES (?, ?)').run(SCHEMA_VERSION + 1, 0);
     } finally {

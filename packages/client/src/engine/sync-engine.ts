@@ -36,9 +36,11 @@ import {
   type PushResponse,
   type ScopeId,
   type SyncError,
+  type TelemetryReport,
 } from '@syncline/protocol';
 import type { LocalStore } from '../store/local-store.js';
 import type { OutboxEntry } from '../store/schema.js';
+import { EMPTY_ENGINE_METRICS, withPush, withScope, type EngineMetrics } from '../sync-metrics.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import type { NetworkStatus, Visibility } from './environment.js';
 import { connectSocket, ConnectError, request, type SyncSocket } from './transport.js';
@@ -92,6 +94,8 @@ class RequestFailed extends Error {
 
 export class SyncEngine {
   readonly state$: BehaviorSubject<EngineState>;
+  /** Push latencies and results, and each scope's cursor and known head (see `SyncMetrics`). */
+  readonly metrics$ = new BehaviorSubject<EngineMetrics>(EMPTY_ENGINE_METRICS);
   #socket: SyncSocket | undefined;
   #stopped = true;
   #paused = false;
@@ -107,6 +111,8 @@ export class SyncEngine {
   #unsubs: (() => void)[] = [];
   #loop: Promise<void> | undefined;
   #maxPerPush: number;
+  /** The socket whose server refused telemetry as an unknown event (an older server). */
+  #telemetryRefused: SyncSocket | undefined;
 
   constructor(private readonly o: EngineOptions) {
     this.#scopes = new Set(o.scopes.map(asScopeId));
@@ -172,6 +178,25 @@ export class SyncEngine {
 
   get socket(): SyncSocket | undefined {
     return this.#socket;
+  }
+
+  /**
+   * Sends a telemetry report when connected. Best effort: failures are ignored, and a server
+   * that does not know the event is not asked again on this connection.
+   */
+  async sendTelemetry(report: TelemetryReport): Promise<void> {
+    const socket = this.#socket;
+    if (!socket?.connected || this.#telemetryRefused === socket) return;
+    try {
+      const res = await request(socket, 'telemetry', report, this.o.requestTimeoutMs);
+      if (!res.ok && res.error.code === 'unknown_event') this.#telemetryRefused = socket;
+    } catch {
+      // Telemetry never disturbs sync.
+    }
+  }
+
+  #metric(update: (m: EngineMetrics) => EngineMetrics): void {
+    this.metrics$.next(update(this.metrics$.value));
   }
 
   #set(patch: Partial<EngineState>): void {
@@ -286,8 +311,10 @@ export class SyncEngine {
       request(socket, 'subscribe', { scopes: [...this.#scopes] }, this.o.requestTimeoutMs),
     );
     for (const s of res.scopes) {
-      if (s.ok) this.#toPull.add(s.scope);
-      else this.#set({ lastError: s.error });
+      if (s.ok) {
+        this.#toPull.add(s.scope);
+        this.#metric((m) => withScope(m, s.scope, { head: s.head }));
+      } else this.#set({ lastError: s.error });
     }
     this.#pushWanted = true;
   }
@@ -347,6 +374,7 @@ export class SyncEngine {
         });
         this.#knownIncluded = Math.max(this.#knownIncluded, res.lastMid);
       });
+      this.#metric((m) => withScope(m, scope, { cursor: res.upTo, head: res.head }));
       this.#set({
         progress: { ...this.state$.value.progress, [scope]: { pulled, head: res.head, done: !res.hasMore } },
       });
@@ -366,6 +394,7 @@ export class SyncEngine {
     if (end <= row.cursor) return; // already have all of it
     if (msg.after > row.cursor) {
       // A gap: something was missed (or is still in flight). Pulling is always complete.
+      this.#metric((m) => withScope(m, msg.scope, { head: end }));
       this.#toPull.add(msg.scope);
       this.#poke();
       return;
@@ -377,6 +406,7 @@ export class SyncEngine {
     for (const c of fresh)
       if (c.clientId === this.o.clientId && c.mid !== null)
         this.#knownIncluded = Math.max(this.#knownIncluded, c.mid);
+    this.#metric((m) => withScope(m, msg.scope, { cursor: end, head: end }));
     this.#set({ lastSyncedAt: this.o.now() });
     this.o.onActivity();
   }
@@ -392,10 +422,12 @@ export class SyncEngine {
     );
     if (batch.length === 0) return false;
     let res: PushResponse & { ok: true };
+    const sentAt = this.o.now();
     try {
       res = await this.#request(
         request(socket, 'push', { mutations: batch.map((e) => e.mutation) }, this.o.requestTimeoutMs),
       );
+      this.#metric((m) => withPush(m, this.o.now() - sentAt, res.results));
     } catch (err) {
       if (err instanceof RequestFailed && !isRetryable(err.error.code) && err.error.code !== 'mid_gap') {
         await this.#quarantine(batch, err.error);

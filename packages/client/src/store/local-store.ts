@@ -133,18 +133,27 @@ export class LocalStore {
             // the push): the base is the value at the mutation's base version, from the server.
             const base =
               r.base !== undefined ? r.base : meta?.confirmed !== undefined ? meta.confirmed : null;
-            const conflict: ConflictEntry = {
-              mid: entry.mid,
-              table,
-              id: key,
-              scope,
-              base,
-              mine: replay(base, [entry]),
-              theirs: r.record,
-              mutation: entry.mutation,
-              createdAt: this.now(),
-            };
+            // Several offline edits of one record conflict one after another: keep one conflict
+            // per record whose "mine" accumulates them, so resolving it keeps every edit.
+            const open = await this.#t<ConflictEntry>(T.conflicts)
+              .where('[table+id]')
+              .equals([table, key])
+              .first();
+            const conflict: ConflictEntry = open
+              ? { ...open, mine: replay(open.mine, [entry]), theirs: r.record }
+              : {
+                  mid: entry.mid,
+                  table,
+                  id: key,
+                  scope,
+                  base,
+                  mine: replay(base, [entry]),
+                  theirs: r.record,
+                  mutation: entry.mutation,
+                  createdAt: this.now(),
+                };
             await this.#t<ConflictEntry>(T.conflicts).put(conflict);
+            if (open) conflicts--; // not a new conflict
             await this.#settleRecord(r.record, entry.mid);
             conflicts++;
             break;

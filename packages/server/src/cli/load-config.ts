@@ -4,10 +4,35 @@ import type { SyncServerOptions } from '../create-sync-server.js';
 
 /** What a `--config` module may set; storage, logging and networking come from the CLI. */
 export type ServerConfigFile = Partial<
-  Pick<SyncServerOptions, 'auth' | 'collections' | 'limits' | 'retention' | 'cors' | 'path' | 'nodeId'>
+  Pick<
+    SyncServerOptions,
+    | 'auth'
+    | 'collections'
+    | 'limits'
+    | 'retention'
+    | 'cors'
+    | 'path'
+    | 'nodeId'
+    | 'metrics'
+    | 'changeFeed'
+    | 'telemetry'
+    | 'readinessChecks'
+  >
 >;
 
-const ALLOWED = new Set(['auth', 'collections', 'limits', 'retention', 'cors', 'path', 'nodeId']);
+const ALLOWED = new Set([
+  'auth',
+  'collections',
+  'limits',
+  'retention',
+  'cors',
+  'path',
+  'nodeId',
+  'metrics',
+  'changeFeed',
+  'telemetry',
+  'readinessChecks',
+]);
 
 /** Imports a config module and checks its top-level shape. */
 export async function loadConfig(path: string): Promise<ServerConfigFile> {

@@ -19,13 +19,16 @@ Options:
   --host <addr>      address to bind (default 127.0.0.1)               env SYNCLINE_HOST
   --db <file>        SQLite database file (default ./syncline.db)      env SYNCLINE_DB
   --config <file>    ES module whose default export holds server options:
-                     auth hooks, collections (strategies, validation), limits,
-                     retention, cors. Without it the server runs in DEVELOPMENT
-                     auth mode: everyone may read and write every scope.
+                     auth hooks, collections (strategies, validation, webhooks),
+                     limits, retention, cors, metrics, changeFeed, telemetry.
+                     Without it the server runs in DEVELOPMENT auth mode:
+                     everyone may read and write every scope.
   --log-level <lvl>  debug | info | warn | error | silent (default info) env SYNCLINE_LOG_LEVEL
   --help             show this help
 
-Endpoints: Socket.IO at /socket.io, health at GET /healthz.
+Endpoints: Socket.IO at /socket.io; GET /healthz (liveness), GET /readyz
+(readiness), GET /metrics (Prometheus); with a bearer token for the auth hooks:
+GET /v1/changes (change feed), POST /v1/mutations (server-side writes).
 Stops gracefully on SIGTERM/SIGINT (in-flight pushes finish and are acknowledged).`;
 
 /** Parses argv and the environment; throws an Error with a readable message on bad input. */

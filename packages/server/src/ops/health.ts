@@ -1,50 +1,103 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SyncStorage } from '../storage/storage.js';
+import type { Timers } from './timers.js';
 
+/** A named readiness check: ready when it returns or resolves `true`; `false` or a throw is not ready. */
+export type ReadinessCheck = () => boolean | Promise<boolean>;
+
+/**
+ * Readiness (`GET /readyz`, `SyncServer.health()`): may this node take traffic? `ok` when the
+ * storage answers a ping, every extra check (e.g. the Socket.IO adapter's connection) passes and
+ * the server is not shutting down.
+ */
 export interface HealthReport {
   readonly status: 'ok' | 'unhealthy';
   readonly nodeId: string;
   readonly storage: { readonly kind: string; readonly ok: boolean; readonly error?: string };
+  /** The extra readiness checks by name. */
+  readonly checks: Readonly<Record<string, { readonly ok: boolean; readonly error?: string }>>;
+  readonly shuttingDown: boolean;
   readonly connections: number;
   readonly uptimeSeconds: number;
 }
 
-export async function checkHealth(
-  storage: SyncStorage,
-  nodeId: string,
-  connections: number,
-  startedAt: number,
-): Promise<HealthReport> {
-  let error: string | undefined;
-  try {
-    await storage.ping();
-  } catch (err) {
-    error = (err as Error).message;
-  }
-  return {
-    status: error === undefined ? 'ok' : 'unhealthy',
-    nodeId,
-    storage:
-      error === undefined ? { kind: storage.kind, ok: true } : { kind: storage.kind, ok: false, error },
-    connections,
-    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-  };
+/**
+ * Liveness (`GET /healthz`): the process serves HTTP. It never touches storage, so an outage of
+ * the database does not get every node restarted by an orchestrator; that is readiness's job.
+ */
+export interface LivenessReport {
+  readonly status: 'ok';
+  readonly nodeId: string;
+  readonly connections: number;
+  readonly uptimeSeconds: number;
 }
 
-/** Serves `GET /healthz` (200 when storage answers, 503 otherwise); other paths get 404. */
-export function healthRequestHandler(report: () => Promise<HealthReport>) {
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/healthz' || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found"}');
-      return;
-    }
-    report().then(
-      (r) =>
-        res
-          .writeHead(r.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' })
-          .end(JSON.stringify(r)),
-      () => res.writeHead(503).end(),
-    );
+export interface HealthInputs {
+  readonly storage: SyncStorage;
+  readonly nodeId: string;
+  readonly connections: number;
+  /** Uptime in milliseconds. */
+  readonly uptimeMs: number;
+  readonly shuttingDown: boolean;
+  readonly checks: Readonly<Record<string, ReadinessCheck>>;
+  readonly timers: Timers;
+  /** A probe that has not answered after this long counts as failed (default 2000 ms). */
+  readonly timeoutMs?: number;
+}
+
+/** Runs `probe` with a deadline; resolves to an error message, or undefined when it passed. */
+async function probe(
+  run: () => Promise<boolean>,
+  timers: Timers,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  let timer: unknown;
+  const deadline = new Promise<string>((resolve) => {
+    timer = timers.setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      run().then(
+        (ok) => (ok ? undefined : 'check failed'),
+        (err: unknown) => (err instanceof Error ? err.message : String(err)),
+      ),
+      deadline,
+    ]);
+  } finally {
+    timers.clearTimeout(timer);
+  }
+}
+
+export async function checkHealth(inputs: HealthInputs): Promise<HealthReport> {
+  const timeoutMs = inputs.timeoutMs ?? 2000;
+  const names = Object.keys(inputs.checks);
+  const [storageError, ...checkErrors] = await Promise.all([
+    probe(
+      async () => {
+        await inputs.storage.ping();
+        return true;
+      },
+      inputs.timers,
+      timeoutMs,
+    ),
+    ...names.map((name) => probe(async () => inputs.checks[name]!(), inputs.timers, timeoutMs)),
+  ]);
+  const checks: Record<string, { ok: boolean; error?: string }> = {};
+  names.forEach((name, i) => {
+    const error = checkErrors[i];
+    checks[name] = error === undefined ? { ok: true } : { ok: false, error };
+  });
+  const ready =
+    storageError === undefined && checkErrors.every((e) => e === undefined) && !inputs.shuttingDown;
+  return {
+    status: ready ? 'ok' : 'unhealthy',
+    nodeId: inputs.nodeId,
+    storage:
+      storageError === undefined
+        ? { kind: inputs.storage.kind, ok: true }
+        : { kind: inputs.storage.kind, ok: false, error: storageError },
+    checks,
+    shuttingDown: inputs.shuttingDown,
+    connections: inputs.connections,
+    uptimeSeconds: Math.round(inputs.uptimeMs / 1000),
   };
 }

@@ -9,6 +9,7 @@ import {
 import { AsyncMutex } from './async-mutex.js';
 import type {
   ClientRow,
+  HistoryPage,
   PruneStats,
   PullPage,
   RetentionPolicy,
@@ -167,6 +168,22 @@ export class MemoryStorage implements SyncStorage {
           .slice(0, opts.limit),
       ),
     );
+  }
+
+  scopeHistory(scope: ScopeId, after: Version, limit: number): Promise<HistoryPage> {
+    return this.#mutex.run(() => {
+      this.#assertOpen();
+      const matching: StoredHistoryEntry[] = [];
+      for (const list of this.#history.values()) {
+        for (const e of list) if (e.scope === scope && e.version > after) matching.push(e);
+      }
+      matching.sort((a, b) => a.version - b.version);
+      return Promise.resolve({
+        entries: matching.slice(0, limit),
+        head: asVersion(this.#scopes.get(scope)?.head ?? 0),
+        hasMore: matching.length > limit,
+      });
+    });
   }
 
   async *liveRecords(scope: ScopeId): AsyncIterable<StoredRecord> {

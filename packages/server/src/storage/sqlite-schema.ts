@@ -69,6 +69,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- The change feed reads a scope's history in version order.
+      CREATE INDEX history_scope_version ON history (scope, version);
+    `,
+  },
 ];
 
 /** The schema version this code writes; a database at a higher version is refused. */
@@ -190,6 +197,9 @@ export function prepareStatements(db: Database.Database) {
     appendHistory: prep<[HistoryRow]>(
       `INSERT INTO history (${HISTORY_COLS}) VALUES (@scope, @collection, @id, @version, @prev_version, @op,
        @value, @client_id, @mid, @user_id, @server_time, @conflict, @restored_from)`,
+    ),
+    scopeHistory: prep<[string, number, number], HistoryRow>(
+      `SELECT ${HISTORY_COLS} FROM history WHERE scope = ? AND version > ? ORDER BY version LIMIT ?`,
     ),
     historyEntry: prep<[Key & { version: number }], HistoryRow>(
       `SELECT ${HISTORY_COLS} FROM history WHERE ${KEY} AND version = @version`,

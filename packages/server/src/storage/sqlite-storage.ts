@@ -5,6 +5,7 @@ import { migrate, prepareStatements, toClient, toHistory, toRecord } from './sql
 import type { RecordRow, Statements } from './sqlite-schema.js';
 import type {
   ClientRow,
+  HistoryPage,
   PruneStats,
   PullPage,
   RetentionPolicy,
@@ -274,6 +275,20 @@ export class SqliteStorage implements SyncStorage {
     const before = opts.before ?? Number.MAX_SAFE_INTEGER;
     return this.read(() =>
       this.st.historyBefore.all({ scope, collection, id, before, limit: opts.limit }).map(toHistory),
+    );
+  }
+
+  scopeHistory(scope: ScopeId, after: Version, limit: number): Promise<HistoryPage> {
+    // One read transaction: the head and the entries come from the same WAL snapshot.
+    return this.read(() =>
+      this.atomically(() => {
+        const rows = this.st.scopeHistory.all(scope, after, limit + 1);
+        return {
+          entries: rows.slice(0, limit).map(toHistory),
+          head: asVersion(this.st.scope.get(scope)?.head ?? 0),
+          hasMore: rows.length > limit,
+        };
+      }, 'DEFERRED'),
     );
   }
 

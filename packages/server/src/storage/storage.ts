@@ -65,6 +65,15 @@ export interface SyncStorage {
     opts: { before?: Version; limit: number },
   ): Promise<StoredHistoryEntry[]>;
 
+  /**
+   * One consistent snapshot of a scope's history in commit order: up to `limit` entries with
+   * `version > after`, ascending by version, and the scope's head at that same instant. This is
+   * the source of "every committed change": the sync layer writes exactly one entry per version
+   * it allocates, so an answer without holes (after + 1, after + 2, …) is complete, and a hole
+   * means retention removed that entry. An unknown scope has head 0 and no entries.
+   */
+  scopeHistory(scope: ScopeId, after: Version, limit: number): Promise<HistoryPage>;
+
   /** Every live (non-tombstone) record of a scope, in no particular order. */
   liveRecords(scope: ScopeId): AsyncIterable<StoredRecord>;
 
@@ -161,6 +170,13 @@ export interface PullPage {
   readonly hasMore: boolean;
   /** The asking client's last applied mid in the same snapshot (0 when not asked or unknown). */
   readonly clientLastMid: number;
+}
+
+export interface HistoryPage {
+  readonly entries: StoredHistoryEntry[];
+  readonly head: Version;
+  /** True when entries with a higher version than the last returned one exist. */
+  readonly hasMore: boolean;
 }
 
 export interface RetentionPolicy {

@@ -9,7 +9,7 @@ import {
   type ScopeId,
   type SyncError,
 } from '@syncline/protocol';
-import type { StorageTx, StoredRecord, SyncStorage } from '../storage/storage.js';
+import type { StorageTx, StoredHistoryEntry, StoredRecord, SyncStorage } from '../storage/storage.js';
 import type { CollectionsConfig } from './collections.js';
 import { decide, type Decision } from './decide.js';
 import { writeChange } from './write-change.js';
@@ -26,7 +26,12 @@ export interface PushContext {
 }
 
 export type PushOutcome =
-  | { readonly ok: true; readonly results: MutationResult[]; readonly committed: StoredRecord[] }
+  | {
+      readonly ok: true;
+      readonly results: MutationResult[];
+      /** The committed changes (history entries), in commit order. */
+      readonly committed: StoredHistoryEntry[];
+    }
   | { readonly ok: false; readonly error: SyncError };
 
 /** Thrown inside a txn's savepoint to undo it; carries the result that aborted it. */
@@ -51,7 +56,7 @@ export async function applyPush(
   ctx: PushContext,
   mutations: readonly Mutation[],
   /** Receives the committed changes right after the commit, in commit order (for fan-out). */
-  onCommit?: (committed: readonly StoredRecord[]) => void,
+  onCommit?: (committed: readonly StoredHistoryEntry[]) => void,
 ): Promise<PushOutcome> {
   return storage.transaction<PushOutcome>(
     async (tx) => {
@@ -67,7 +72,7 @@ export async function applyPush(
         };
       }
       const results: MutationResult[] = [];
-      const committed: StoredRecord[] = [];
+      const committed: StoredHistoryEntry[] = [];
       for (const group of groupByTxn(mutations)) {
         const fresh = group.filter((m) => m.mid > lastMid);
         for (const m of group) if (m.mid <= lastMid) results.push({ mid: m.mid, status: 'duplicate' });
@@ -92,9 +97,9 @@ async function applyTxn(
   tx: StorageTx,
   ctx: PushContext,
   group: readonly Mutation[],
-  committed: StoredRecord[],
+  committed: StoredHistoryEntry[],
 ): Promise<MutationResult[]> {
-  const staged: StoredRecord[] = [];
+  const staged: StoredHistoryEntry[] = [];
   try {
     const results = await tx.savepoint(async () => {
       const out: MutationResult[] = [];
@@ -148,7 +153,7 @@ async function applyOne(
   tx: StorageTx,
   ctx: PushContext,
   m: Mutation,
-  committed: StoredRecord[],
+  committed: StoredHistoryEntry[],
 ): Promise<MutationResult> {
   const rejected = (error: SyncError): MutationResult => ({ mid: m.mid, status: 'rejected', error });
   if (!(await ctx.canPush(m.scope))) {
@@ -182,7 +187,7 @@ async function applyOne(
     });
   }
 
-  const stateOf = (r: StoredRecord) => ({
+  const stateOf = (r: StoredRecord | StoredHistoryEntry) => ({
     scope: r.scope,
     collection: r.collection,
     id: r.id,

@@ -40,6 +40,28 @@ export type Validator = (
   ctx: ValidateContext,
 ) => string | undefined | Promise<string | undefined>;
 
+/**
+ * Where to POST each committed change of a collection (see README, Webhooks). Delivery is
+ * at-least-once while the server runs, in commit order per collection, with retries; receivers
+ * deduplicate by `(scope, version)` (the `idempotency-key` header).
+ */
+export interface WebhookConfig {
+  /** The receiver (http or https). */
+  readonly url: string;
+  /** Shared secret of the `syncline-signature` HMAC-SHA256 header. */
+  readonly secret: string;
+  /** Attempts per change before giving up on it (default 12). */
+  readonly maxAttempts?: number;
+  /** Delay before the first retry (default 1000 ms); it doubles per attempt up to `maxDelayMs`. */
+  readonly retryDelayMs?: number;
+  /** Cap of the retry delay (default 300 000 ms). */
+  readonly maxDelayMs?: number;
+  /** Per-attempt timeout (default 10 000 ms). */
+  readonly timeoutMs?: number;
+  /** Most changes waiting for delivery; beyond it new ones are dropped and counted (default 10 000). */
+  readonly maxQueue?: number;
+}
+
 /** Per-collection server configuration. */
 export interface CollectionConfig {
   /**
@@ -50,6 +72,8 @@ export interface CollectionConfig {
   readonly strategy?: 'merge' | 'lww' | 'manual' | CustomResolver;
   /** Runs on every value about to be written (deletes excepted); can refuse it. */
   readonly validate?: Validator;
+  /** POST every committed change of this collection to a URL. */
+  readonly webhook?: WebhookConfig;
 }
 
 export type CollectionsConfig = Readonly<Record<string, CollectionConfig>>;

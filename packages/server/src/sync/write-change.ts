@@ -1,5 +1,5 @@
 import type { ClientId, ConflictStrategy, JsonObject, Mutation } from '@syncline/protocol';
-import type { StorageTx, StoredRecord } from '../storage/storage.js';
+import type { StorageTx, StoredHistoryEntry, StoredRecord } from '../storage/storage.js';
 
 export interface ChangeToWrite {
   readonly mutation: Mutation;
@@ -16,9 +16,11 @@ export interface ChangeToWrite {
 /**
  * Commits one change inside a transaction: allocates the scope's next version, replaces the
  * record's latest state and appends the history entry. Every write path goes through here, so
- * latest state and history can never disagree.
+ * latest state and history can never disagree. Returns the appended history entry: the change as
+ * committed (its `value` is the record's new latest state), which fan-out, the change feed and
+ * webhooks publish.
  */
-export async function writeChange(tx: StorageTx, c: ChangeToWrite): Promise<StoredRecord> {
+export async function writeChange(tx: StorageTx, c: ChangeToWrite): Promise<StoredHistoryEntry> {
   const m = c.mutation;
   const version = await tx.nextVersion(m.scope);
   const mid = c.clientId === null ? null : m.mid;
@@ -33,7 +35,7 @@ export async function writeChange(tx: StorageTx, c: ChangeToWrite): Promise<Stor
     updatedAt: c.now,
   };
   await tx.putRecord(record);
-  await tx.appendHistory({
+  const entry: StoredHistoryEntry = {
     scope: m.scope,
     collection: m.collection,
     id: m.id,
@@ -47,6 +49,7 @@ export async function writeChange(tx: StorageTx, c: ChangeToWrite): Promise<Stor
     serverTime: c.now,
     conflict: c.conflict,
     restoredFrom: c.restoredFrom as StoredRecord['version'] | null,
-  });
-  return record;
+  };
+  await tx.appendHistory(entry);
+  return entry;
 }

@@ -3,7 +3,13 @@ import { asVersion } from '@syncline/protocol';
 import type { StoredRecord } from '../storage/storage.js';
 import { scopeRoom, type SyncIo } from './context.js';
 
-export function toChange(r: StoredRecord): Change {
+/** What a change carries on the wire; both a record's latest state and a history entry have it. */
+type ChangeSource = Pick<
+  StoredRecord,
+  'scope' | 'collection' | 'id' | 'version' | 'value' | 'clientId' | 'mid'
+>;
+
+export function toChange(r: ChangeSource): Change {
   return {
     collection: r.collection,
     id: r.id,
@@ -19,8 +25,8 @@ export function toChange(r: StoredRecord): Change {
  * scope's versions are consecutive (the transaction held the scope), so `after` lets every
  * receiver check that the message continues exactly where its cursor is.
  */
-export function broadcastCommit(io: SyncIo, committed: readonly StoredRecord[]): void {
-  const byScope = new Map<ScopeId, StoredRecord[]>();
+export function broadcastCommit(io: SyncIo, committed: readonly ChangeSource[]): void {
+  const byScope = new Map<ScopeId, ChangeSource[]>();
   for (const r of committed) {
     const list = byScope.get(r.scope);
     if (list) list.push(r);

@@ -3,8 +3,10 @@ import type { ClientId, InboundEvents, Limits, ScopeId, ServerToClientEvents } f
 import type { AuthHooks, Principal } from '../auth/auth.js';
 import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
+import type { SyncMetrics } from '../ops/metrics.js';
 import type { SyncStorage } from '../storage/storage.js';
 import type { CollectionsConfig } from '../sync/collections.js';
+import type { CommitBus } from '../sync/commit-bus.js';
 
 /** What the server keeps on each accepted socket. */
 export interface SocketData {
@@ -26,9 +28,17 @@ export interface ServerContext {
   readonly logger: Logger;
   readonly nodeId: string;
   readonly devMode: boolean;
+  readonly metrics: SyncMetrics;
+  /** Every commit made on this node goes through here (fan-out, change feeds, webhooks). */
+  readonly commits: CommitBus;
+  /** Fewest milliseconds between two accepted telemetry reports of one socket. */
+  readonly telemetryMinIntervalMs: number;
   /** True once shutdown started: new events are refused with `shutting_down`. */
   readonly isClosing: () => boolean;
 }
 
+/** Prefix of every scope room's name; no other room starts with it. */
+export const SCOPE_ROOM_PREFIX = 'scope:';
+
 /** The Socket.IO room of a scope's live changes. */
-export const scopeRoom = (scope: ScopeId): string => `scope:${scope}`;
+export const scopeRoom = (scope: ScopeId): string => `${SCOPE_ROOM_PREFIX}${scope}`;

@@ -4,11 +4,11 @@ import {
   PullRequestSchema,
   ScopeHasher,
   SubscribeRequestSchema,
+  TelemetryReportSchema,
   UnsubscribeRequestSchema,
   asVersion,
   syncError,
   validateMessage,
-  validatePushRequest,
   type ClientEventName,
   type HashResponse,
   type HistoryResponse,
@@ -17,11 +17,12 @@ import {
   type ScopeId,
   type ScopeSubscription,
   type SubscribeResponse,
+  type TelemetryResponse,
   type UnsubscribeResponse,
 } from '@syncline/protocol';
 import type { ScopeAction } from '../auth/auth.js';
-import { applyPush } from '../sync/apply-push.js';
-import { broadcastCommit, toChange } from './broadcast.js';
+import { runPush } from '../sync/run-push.js';
+import { toChange } from './broadcast.js';
 import { scopeRoom, type ServerContext, type SyncSocket } from './context.js';
 
 type Handler = (payload: unknown) => Promise<{ ok: boolean }>;
@@ -36,28 +37,8 @@ export function createHandlers(ctx: ServerContext, socket: SyncSocket): Record<C
   const forbidden = (scope: ScopeId, action: ScopeAction) =>
     ({ ok: false, error: syncError('forbidden', `no ${action} access to scope "${scope}"`) }) as const;
 
-  const push = async (payload: unknown): Promise<PushResponse> => {
-    const req = validatePushRequest(payload, limits);
-    if (!req.ok) return req;
-    const allowed = new Map<ScopeId, boolean | Promise<boolean>>();
-    const out = await applyPush(
-      storage,
-      {
-        clientId: socket.data.clientId,
-        userId: principal.id,
-        now: ctx.clock.now(),
-        collections: ctx.collections,
-        limits,
-        canPush: (scope) => {
-          if (!allowed.has(scope)) allowed.set(scope, can(scope, 'push'));
-          return allowed.get(scope)!;
-        },
-      },
-      req.value.mutations,
-      (committed) => broadcastCommit(ctx.io, committed),
-    );
-    return out.ok ? { ok: true, results: out.results } : out;
-  };
+  const push = (payload: unknown): Promise<PushResponse> =>
+    runPush(ctx, { principal, clientId: socket.data.clientId, source: 'client' }, payload);
 
   const pull = async (payload: unknown): Promise<PullResponse> => {
     const req = validateMessage(PullRequestSchema, payload, limits);
@@ -72,6 +53,10 @@ export function createHandlers(ctx: ServerContext, socket: SyncSocket): Record<C
     const knownHorizon = req.value.horizon ?? 0;
     const reset = after > 0 && ((after < page.horizon && knownHorizon < page.horizon) || after > page.head);
     if (reset) page = await storage.pull(scope, asVersion(0), limit, socket.data.clientId);
+    ctx.metrics.pullPages.inc();
+    ctx.metrics.pullRows.inc(page.records.length);
+    if (reset) ctx.metrics.pullResets.inc();
+    ctx.metrics.pullLag.observe(Math.max(0, page.head - (reset ? 0 : after)));
     const last = page.records[page.records.length - 1];
     return {
       ok: true,
@@ -133,5 +118,22 @@ export function createHandlers(ctx: ServerContext, socket: SyncSocket): Record<C
     return { ok: true, scope, hash: hasher.digest(), count: hasher.count, head: await storage.head(scope) };
   };
 
-  return { push, pull, subscribe, unsubscribe, history, hash };
+  let lastTelemetryAt = Number.NEGATIVE_INFINITY;
+  const telemetry = async (payload: unknown): Promise<TelemetryResponse> => {
+    const req = validateMessage(TelemetryReportSchema, payload, limits);
+    if (!req.ok) return req;
+    const now = ctx.clock.now();
+    if (now - lastTelemetryAt < ctx.telemetryMinIntervalMs) {
+      return {
+        ok: false,
+        error: syncError('rate_limited', `at most one telemetry report per ${ctx.telemetryMinIntervalMs} ms`),
+      };
+    }
+    lastTelemetryAt = now;
+    // Only scopes this socket follows count: a client cannot inflate lag of scopes it never joined.
+    ctx.metrics.reportTelemetry(socket.id, req.value, (scope) => socket.rooms.has(scopeRoom(scope)));
+    return { ok: true };
+  };
+
+  return { push, pull, subscribe, unsubscribe, history, hash, telemetry };
 }

@@ -1,19 +1,16 @@
-import { CLIENT_EVENTS, syncError, type ClientEventName, type SyncError } from '@syncline/protocol';
+import {
+  CLIENT_EVENTS,
+  syncError,
+  type ClientEventName,
+  type ErrorCode,
+  type SyncError,
+} from '@syncline/protocol';
+import { failureOf, isStorageFailure } from '../ops/failure.js';
 import { TokenBucket } from './rate-limiter.js';
 import { createHandlers } from './handlers.js';
 import type { ServerContext, SyncSocket } from './context.js';
 
 const isClientEvent = (e: string): e is ClientEventName => (CLIENT_EVENTS as readonly string[]).includes(e);
-
-/** Maps an unexpected failure to a wire error without leaking internals. */
-function failureOf(err: unknown): SyncError {
-  const e = err as { name?: unknown; code?: unknown };
-  const storageFailure =
-    e.name === 'SqliteError' || (typeof e.code === 'string' && /^(SQLITE_|ECONN|57P|08)/.test(e.code));
-  return storageFailure
-    ? syncError('storage_unavailable', 'storage failed; nothing was applied, retry later')
-    : syncError('internal', 'internal error; nothing was applied, retry later');
-}
 
 /**
  * Wires one accepted socket: every protocol event goes through the same gate (ack present,
@@ -31,8 +28,11 @@ export function attachSession(
   const log = { clientId: socket.data.clientId, userId: socket.data.principal.id, socketId: socket.id };
 
   const dispatch = (event: string, args: unknown[]): void => {
+    // Unknown event names are one label value: their text never becomes a label.
+    const label = isClientEvent(event) ? event : 'unknown';
     const ack = args[args.length - 1];
     if (typeof ack !== 'function') {
+      ctx.metrics.recordRequest(label, 'invalid_message');
       socket.emit('protocol_error', {
         ...syncError('invalid_message', `"${event}" needs an acknowledgement callback`),
         event,
@@ -40,6 +40,8 @@ export function attachSession(
       return;
     }
     const reply = (res: unknown) => {
+      const r = res as { ok?: unknown; error?: { code?: ErrorCode } };
+      ctx.metrics.recordRequest(label, r.ok === true ? 'ok' : (r.error?.code ?? 'internal'));
       try {
         (ack as (r: unknown) => void)(res);
       } catch (err) {
@@ -70,6 +72,7 @@ export function attachSession(
       },
       (err: unknown) => {
         ctx.logger.error('event failed', { ...log, event, err });
+        if (isStorageFailure(err)) ctx.metrics.storageErrors.inc({ operation: event });
         refuse(failureOf(err));
       },
     );
@@ -79,5 +82,8 @@ export function attachSession(
   // onAny sees every event, known or not; known ones are dispatched here too so there is one gate.
   socket.onAny((event: unknown, ...args: unknown[]) => dispatch(String(event), args));
   socket.on('error', (err) => ctx.logger.warn('socket error', { ...log, err }));
-  socket.on('disconnect', (reason) => ctx.logger.debug('disconnected', { ...log, reason }));
+  socket.on('disconnect', (reason) => {
+    ctx.metrics.forgetClient(socket.id);
+    ctx.logger.debug('disconnected', { ...log, reason });
+  });
 }

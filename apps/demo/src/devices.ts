@@ -1,0 +1,90 @@
+// A "device" is one Dexie database with its own Syncline client, client id and network switch.
+// The page runs two of them side by side; another browser (or a private window) is a third.
+import { Dexie, type Table } from 'dexie';
+import { filter, firstValueFrom } from 'rxjs';
+import { createSyncClient, ManualNetwork, synclineStores, type SyncClient } from '@syncline/client';
+import { BOARD, SCOPE, welcomeCards, type Card } from './model';
+
+export type DemoDb = Dexie & { cards: Table<Card, string> };
+
+export interface Device {
+  /** 'a' or 'b': used in ids and the database name. */
+  readonly key: string;
+  /** "Device A" */
+  readonly name: string;
+  /** Who uses it: sent as the (development-mode) token, so history says who changed what. */
+  readonly user: string;
+  readonly db: DemoDb;
+  readonly sync: SyncClient;
+  readonly network: ManualNetwork;
+  /** Switches the device's network and remembers it across reloads. */
+  setOnline(online: boolean): void;
+}
+
+const DEVICES = [
+  { key: 'a', name: 'Device A', user: 'Ada' },
+  { key: 'b', name: 'Device B', user: 'Ben' },
+] as const;
+
+function onlineKey(dbName: string): string {
+  return `${dbName}:online`;
+}
+
+function readOnline(dbName: string): boolean {
+  try {
+    return localStorage.getItem(onlineKey(dbName)) !== 'false';
+  } catch {
+    return true;
+  }
+}
+
+export function createDevice(spec: (typeof DEVICES)[number], url: string): Device {
+  const dbName = `demo-device-${spec.key}`;
+  const db = new Dexie(dbName) as DemoDb;
+  db.version(1).stores({ cards: 'id, board, status, createdAt', ...synclineStores });
+  // Starts offline if it was switched off before a reload: offline edits stay offline.
+  const network = new ManualNetwork(readOnline(dbName));
+  const sync = createSyncClient(db, {
+    url,
+    tables: { cards: { scope: (card) => `board:${card['board'] as string}` } },
+    scopes: [SCOPE],
+    network,
+    token: spec.user,
+    // Quick reconnects: in the demo the server is always nearby.
+    backoff: { baseMs: 200, capMs: 3_000 },
+  });
+  return {
+    ...spec,
+    db,
+    sync,
+    network,
+    setOnline(online) {
+      try {
+        localStorage.setItem(onlineKey(dbName), String(online));
+      } catch {
+        // Storage may be unavailable (private mode quotas): the switch still works for this page.
+      }
+      network.set(online);
+    },
+  };
+}
+
+/** Both devices of this page, synced against the server this page came from. */
+export function createDevices(url: string): Device[] {
+  return DEVICES.map((spec) => createDevice(spec, url));
+}
+
+/**
+ * Writes the welcome cards once the device has caught up with a board that has never had a
+ * change (server head 0), so a first visit shows what to try. Only the syncing tab does it.
+ */
+export async function seedEmptyBoard(device: Device): Promise<void> {
+  const status = await firstValueFrom(
+    device.sync.status$.pipe(filter((s) => s.isLeader && s.initialSync.scopes[SCOPE]?.done === true)),
+  );
+  if (status.initialSync.scopes[SCOPE]?.head !== 0) return;
+  if ((await device.db.cards.where('board').equals(BOARD).primaryKeys()).length > 0) return;
+  await device.sync.transaction([device.db.cards], async () => {
+    await device.db.cards.bulkPut(welcomeCards(Date.now()));
+  });
+}

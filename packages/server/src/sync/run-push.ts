@@ -1,0 +1,73 @@
+import {
+  validatePushRequest,
+  type ClientId,
+  type Limits,
+  type PushResponse,
+  type ScopeId,
+} from '@syncline/protocol';
+import type { AuthHooks, Principal } from '../auth/auth.js';
+import type { Clock } from '../ops/clock.js';
+import type { SyncMetrics, WriteSource } from '../ops/metrics.js';
+import type { SyncStorage } from '../storage/storage.js';
+import { applyPush } from './apply-push.js';
+import type { CollectionsConfig } from './collections.js';
+import type { CommitBus } from './commit-bus.js';
+
+/** What the write path needs from the server. */
+export interface PushDeps {
+  readonly storage: SyncStorage;
+  readonly auth: AuthHooks;
+  readonly collections: CollectionsConfig;
+  readonly limits: Limits;
+  readonly clock: Clock;
+  readonly metrics: SyncMetrics;
+  readonly commits: CommitBus;
+}
+
+/** Who pushes: the principal, the client id bound to it, and whether it is a client or a backend. */
+export interface Pusher {
+  readonly principal: Principal;
+  readonly clientId: ClientId;
+  readonly source: WriteSource;
+}
+
+/**
+ * The one write path, shared by socket clients and server-side writes: validates the push as a
+ * whole against the protocol schema and limits, authorizes each scope once per push (`push`
+ * action; a refused scope rejects its mutations with `forbidden`), applies it exactly once per
+ * (client id, mid) in one storage transaction (`applyPush`), and publishes the commit to the
+ * commit bus (live fan-out, change feeds, webhooks) in commit order. Records push metrics.
+ *
+ * The client id must already be bound to the principal (handshake or server-write API).
+ * Storage failures reject the promise; nothing was applied then.
+ */
+export async function runPush(deps: PushDeps, who: Pusher, payload: unknown): Promise<PushResponse> {
+  const started = performance.now();
+  const req = validatePushRequest(payload, deps.limits);
+  if (!req.ok) return req;
+  const allowed = new Map<ScopeId, boolean | Promise<boolean>>();
+  const mutations = req.value.mutations;
+  const out = await applyPush(
+    deps.storage,
+    {
+      clientId: who.clientId,
+      userId: who.principal.id,
+      now: deps.clock.now(),
+      collections: deps.collections,
+      limits: deps.limits,
+      canPush: (scope) => {
+        if (!allowed.has(scope)) allowed.set(scope, deps.auth.authorize(who.principal, scope, 'push'));
+        return allowed.get(scope)!;
+      },
+    },
+    mutations,
+    (committed) => {
+      deps.metrics.recordCommitted(who.source, committed);
+      deps.commits.publish({ changes: committed, source: who.source, committedAt: performance.now() });
+    },
+  );
+  deps.metrics.pushLatency.observe({ source: who.source }, (performance.now() - started) / 1000);
+  if (!out.ok) return out;
+  deps.metrics.recordPush(who.source, mutations, out.results);
+  return { ok: true, results: out.results };
+}
