@@ -344,7 +344,7 @@ export class SyncClient {
       if (!c) return;
       await this.db.table(T.conflicts).delete(mid);
       if (resolution === 'theirs') return;
-      const current = ((await this.db.table<JsonObject>(c.table).get(c.id)) ?? null);
+      const current = (await this.db.table<JsonObject>(c.table).get(c.id)) ?? null;
       // "Mine" means my changes, not my whole copy: apply the fields I changed since the base
       // onto the current record, so other fields changed meanwhile are kept.
       const value = resolution === 'mine' ? applyMyChanges(current, c.base, c.mine) : resolution.value;
