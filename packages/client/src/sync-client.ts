@@ -1,6 +1,8 @@
 import { add, liveQuery, type Dexie, type Table } from 'dexie';
 import {
   BehaviorSubject,
+  ReplaySubject,
+  takeUntil,
   combineLatest,
   from,
   map,
@@ -112,6 +114,7 @@ export class SyncClient {
   #campaign: { resign(): Promise<void> } | undefined;
   #subs: { unsubscribe(): void }[] = [];
   #detach: (() => void)[] = [];
+  readonly #closed$ = new ReplaySubject<void>(1);
   #clientId: string | undefined;
   readonly #now: () => number;
   readonly #random: () => number;
@@ -135,14 +138,15 @@ export class SyncClient {
     // Shared: many components may watch the same lists; one live query serves them all.
     const shared = { bufferSize: 1, refCount: true } as const;
     this.outbox$ = from(liveQuery(() => db.table<OutboxEntry>(T.outbox).orderBy('mid').toArray())).pipe(
+      takeUntil(this.#closed$),
       shareReplay(shared),
     );
     this.conflicts$ = from(
       liveQuery(() => db.table<ConflictEntry>(T.conflicts).orderBy('mid').toArray()),
-    ).pipe(shareReplay(shared));
+    ).pipe(takeUntil(this.#closed$), shareReplay(shared));
     this.rejections$ = from(
       liveQuery(() => db.table<RejectionEntry>(T.rejections).orderBy('mid').toArray()),
-    ).pipe(shareReplay(shared));
+    ).pipe(takeUntil(this.#closed$), shareReplay(shared));
     const counts$ = from(
       // Keys, not count(): Dexie's live-query cache does not re-run count() on deletes made in
       // another transaction here, while key queries are tracked exactly.
@@ -181,6 +185,8 @@ export class SyncClient {
           lastError: e.lastError,
         } satisfies SyncStatus;
       }),
+      // After close() the streams complete (late subscribers get the last value, then completion).
+      takeUntil(this.#closed$),
       shareReplay(shared),
     );
     this.metrics$ = combineLatest([
@@ -192,6 +198,7 @@ export class SyncClient {
       map(([m, c, wanted]) =>
         toSyncMetrics(m, { pending: c.pending, oldestPendingAt: c.oldest }, wanted, this.#now()),
       ),
+      takeUntil(this.#closed$),
       shareReplay(shared),
     );
   }
@@ -297,6 +304,8 @@ export class SyncClient {
   async close(): Promise<void> {
     await this.stop();
     this.#unsubscribeNetwork();
+    this.#closed$.next();
+    this.#closed$.complete();
     this.db.close();
   }
 
