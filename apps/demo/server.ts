@@ -11,16 +11,17 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
   createJsonLogger,
   createSyncServer,
   SqliteStorage,
   type CollectionsConfig,
   type Logger,
-  type LogLevel,
+  loadConfig,
+  parseCliArgs,
+  type CliOptions,
+  type ServerConfigFile,
   type SyncServer,
-  type SyncServerOptions,
 } from '@syncline/server';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -43,11 +44,6 @@ export const DEMO_COLLECTIONS: CollectionsConfig = {
   },
 };
 
-/** What a `--config` module may set (as for `syncline-server`). */
-type ConfigFile = Partial<
-  Pick<SyncServerOptions, 'auth' | 'collections' | 'limits' | 'retention' | 'cors' | 'path' | 'nodeId'>
->;
-
 export interface DemoServerOptions {
   /** 0 picks a free port. */
   readonly port: number;
@@ -61,7 +57,7 @@ export interface DemoServerOptions {
   readonly dev?: boolean;
   readonly logger?: Logger;
   /** Server options from a config module; the demo's collections are the defaults. */
-  readonly config?: ConfigFile;
+  readonly config?: ServerConfigFile;
 }
 
 export interface DemoServer {
@@ -241,53 +237,38 @@ Options:
   --dev              serve the sources with Vite's hot reload instead of apps/demo/dist
   --help             show this help`;
 
-const LOG_LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error', 'silent'];
-
 async function main(): Promise<void> {
-  let values;
+  const env = process.env;
+  let opts: CliOptions;
   try {
-    ({ values } = parseArgs({
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        db: { type: 'string' },
-        config: { type: 'string' },
-        'log-level': { type: 'string' },
-        dev: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
+    // The same flags as syncline-server (and PORT, as hosting platforms set it), plus --dev.
+    opts = parseCliArgs(
+      process.argv.slice(2),
+      { ...env, SYNCLINE_PORT: env['PORT'] ?? env['SYNCLINE_PORT'] },
+      ['dev'],
+    );
   } catch (err) {
     process.stderr.write(`demo: ${(err as Error).message}\n\n${HELP}\n`);
     process.exit(2);
   }
-  if (values.help === true) {
+  if (opts.help) {
     process.stdout.write(`${HELP}\n`);
     return;
   }
-  const env = process.env;
-  const portText = values.port ?? env['PORT'] ?? env['SYNCLINE_PORT'] ?? '8787';
-  const port = Number(portText);
-  const level = values['log-level'] ?? env['SYNCLINE_LOG_LEVEL'] ?? 'info';
-  if (!Number.isInteger(port) || port < 0 || port > 65535 || !LOG_LEVELS.includes(level)) {
-    process.stderr.write(`demo: invalid --port "${portText}" or --log-level "${level}"\n\n${HELP}\n`);
-    process.exit(2);
-  }
-  const dbPath = values.db ?? env['SYNCLINE_DB'] ?? './syncline.db';
-  const logger = createJsonLogger({ level: level as LogLevel });
-  const config = values.config === undefined ? undefined : await loadConfig(values.config);
+  const dev = opts.flags['dev'] === true;
+  const dbPath = opts.db;
+  const logger = createJsonLogger({ level: opts.logLevel });
+  const config = opts.config === undefined ? undefined : await loadConfig(opts.config);
   const server = await startDemoServer({
-    port,
-    host: values.host ?? env['SYNCLINE_HOST'] ?? '127.0.0.1',
+    port: opts.port,
+    host: opts.host,
     dbPath,
-    dev: values.dev === true,
+    dev,
     logger,
     ...(config ? { config } : {}),
   });
   process.stdout.write(
-    `\n  Syncline demo${values.dev === true ? ' (dev)' : ''} → ${server.url}   (data in ${dbPath}; Ctrl+C stops)\n\n`,
+    `\n  Syncline demo${dev ? ' (dev)' : ''} → ${server.url}   (data in ${dbPath}; Ctrl+C stops)\n\n`,
   );
 
   let stopping = false;
@@ -304,14 +285,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-}
-
-async function loadConfig(path: string): Promise<ConfigFile> {
-  // The module's shape is the user's responsibility, as with syncline-server's --config.
-  const mod = (await import(pathToFileURL(resolve(path)).href)) as { default?: unknown };
-  if (typeof mod.default !== 'object' || mod.default === null)
-    throw new Error(`${path}: the default export must be an object of server options`);
-  return mod.default;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -14,7 +14,7 @@ import {
 import {
   asScopeId,
   DEFAULT_LIMITS,
-  jsonEqual,
+  changedKeys,
   type HistoryRequest,
   type HistoryResponse,
   type HashResponse,
@@ -436,8 +436,7 @@ function applyMyChanges(
 ): JsonObject | null {
   if (mine === null || current === null) return mine;
   const out: JsonObject = { ...current };
-  for (const k of new Set([...Object.keys(base ?? {}), ...Object.keys(mine)])) {
-    if (jsonEqual(base?.[k], mine[k])) continue;
+  for (const k of changedKeys(base, mine)) {
     if (mine[k] === undefined) delete out[k];
     else out[k] = mine[k];
   }

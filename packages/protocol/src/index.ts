@@ -23,6 +23,7 @@ export {
   JsonObjectSchema,
   inspectJson,
   jsonEqual,
+  changedKeys,
   cloneJson,
   isJsonObject,
 } from './json.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inspectJson, type InspectResult } from './json.js';
+import { changedKeys, inspectJson, type InspectResult } from './json.js';
 
 const roomy = { maxDepth: 1_000_000, maxBytes: Number.MAX_SAFE_INTEGER };
 
@@ -221,5 +221,16 @@ describe('inspectJson: UTF-8 bytes', () => {
       const r = inspectJson(value, { maxDepth: 32, maxBytes: 1e6 });
       expect(r.ok && r.bytes).toBe(Buffer.byteLength(JSON.stringify(value), 'utf8'));
     }
+  });
+});
+
+describe('changedKeys', () => {
+  it('lists top-level keys whose values differ, ignoring nested key order', () => {
+    expect(changedKeys({ a: 1, b: { x: 1, y: 2 }, c: 3 }, { a: 1, b: { y: 2, x: 1 }, d: 4 })).toEqual([
+      'c',
+      'd',
+    ]);
+    expect(changedKeys(null, { a: 1 })).toEqual(['a']);
+    expect(changedKeys({ a: [1, 2] }, { a: [2, 1] })).toEqual(['a']);
   });
 });

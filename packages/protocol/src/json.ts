@@ -142,6 +142,12 @@ export function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): b
   return ak.length === bk.length && ak.every((k) => Object.hasOwn(bo, k) && jsonEqual(ao[k], bo[k]));
 }
 
+/** Top-level keys whose values differ between two objects (absent counts as a value), sorted. */
+export function changedKeys(a: JsonObject | null, b: JsonObject | null): string[] {
+  const keys = new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})]);
+  return [...keys].filter((k) => !jsonEqual(a?.[k], b?.[k])).sort();
+}
+
 /** A deep copy of a JSON value (structuredClone would keep non-JSON values). */
 export function cloneJson<T extends JsonValue>(v: T): T {
   return JSON.parse(JSON.stringify(v)) as T;

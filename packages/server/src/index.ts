@@ -40,3 +40,7 @@ export type { Timers, TimerHandle } from './ops/timers.js';
 export type { HealthReport, LivenessReport, ReadinessCheck } from './ops/health.js';
 export { METRIC_PREFIX, OTHER_COLLECTION } from './ops/metrics.js';
 export { threeWayMerge } from './sync/three-way-merge.js';
+export { parseCliArgs } from './cli/parse-args.js';
+export type { CliOptions } from './cli/parse-args.js';
+export { loadConfig } from './cli/load-config.js';
+export type { ServerConfigFile } from './cli/load-config.js';

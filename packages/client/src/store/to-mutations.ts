@@ -1,12 +1,5 @@
 import { PropModification } from 'dexie';
-import {
-  getAtPath,
-  isJsonObject,
-  type JsonObject,
-  type JsonValue,
-  type Mutation,
-  type Patch,
-} from '@syncline/protocol';
+import { changedKeys, getAtPath, type JsonObject, type JsonValue, type Patch } from '@syncline/protocol';
 
 /** A mutation before it gets its mid, base and scope. */
 export type MutationDraft =
@@ -54,11 +47,8 @@ export function draftsFromChangeSpec(
     if (value === undefined) unset.push(path);
     else set[path] = value;
   }
-  const patch: Patch = {
-    ...(Object.keys(set).length > 0 ? { set } : {}),
-    ...(unset.length > 0 ? { unset } : {}),
-  };
-  if (patch.set !== undefined || patch.unset !== undefined) drafts.unshift({ op: 'patch', patch });
+  const patch = patchOf(set, unset);
+  if (patch) drafts.unshift({ op: 'patch', patch });
   return drafts;
 }
 
@@ -66,31 +56,19 @@ export function draftsFromChangeSpec(
 export function draftFromDiff(before: JsonObject, after: JsonObject, primaryKey: string): MutationDraft[] {
   const set: Record<string, JsonValue> = {};
   const unset: string[] = [];
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  for (const k of keys) {
+  for (const k of changedKeys(before, after)) {
     if (k === primaryKey) continue;
-    const a = before[k];
     const b = after[k];
-    if (b === undefined) {
-      if (a !== undefined) unset.push(k);
-    } else if (JSON.stringify(a) !== JSON.stringify(b)) {
-      set[k] = b;
-    }
+    if (b === undefined) unset.push(k);
+    else set[k] = b;
   }
-  if (Object.keys(set).length === 0 && unset.length === 0) return [];
-  return [
-    {
-      op: 'patch',
-      patch: { ...(Object.keys(set).length > 0 ? { set } : {}), ...(unset.length > 0 ? { unset } : {}) },
-    },
-  ];
+  const patch = patchOf(set, unset);
+  return patch ? [{ op: 'patch', patch }] : [];
 }
 
-/** The plain-JSON copy of an app object (drops undefined, refuses what JSON cannot carry). */
-export function toJsonObject(value: unknown): JsonObject {
-  const json: unknown = JSON.parse(JSON.stringify(value));
-  if (!isJsonObject(json as JsonValue)) throw new TypeError('a synced record must be a plain object');
-  return json as JsonObject;
+/** A patch from sets and unsets, or undefined when there is nothing to change. */
+function patchOf(set: Record<string, JsonValue>, unset: string[]): Patch | undefined {
+  const hasSet = Object.keys(set).length > 0;
+  if (!hasSet && unset.length === 0) return undefined;
+  return { ...(hasSet ? { set } : {}), ...(unset.length > 0 ? { unset } : {}) };
 }
-
-export type { Mutation };

@@ -8,6 +8,8 @@ export interface CliOptions {
   readonly config: string | undefined;
   readonly logLevel: LogLevel;
   readonly help: boolean;
+  /** Values of the caller's extra boolean flags (see `parseCliArgs`). */
+  readonly flags: Readonly<Record<string, boolean>>;
 }
 
 export const HELP = `syncline-server — run a Syncline sync server
@@ -31,8 +33,15 @@ Endpoints: Socket.IO at /socket.io; GET /healthz (liveness), GET /readyz
 GET /v1/changes (change feed), POST /v1/mutations (server-side writes).
 Stops gracefully on SIGTERM/SIGINT (in-flight pushes finish and are acknowledged).`;
 
-/** Parses argv and the environment; throws an Error with a readable message on bad input. */
-export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): CliOptions {
+/**
+ * Parses argv and the environment; throws an Error with a readable message on bad input.
+ * Programs that embed the server (the demo) add their own boolean flags with `extraFlags`.
+ */
+export function parseCliArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  extraFlags: readonly string[] = [],
+): CliOptions {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -42,6 +51,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
       config: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      ...Object.fromEntries(extraFlags.map((f) => [f, { type: 'boolean' as const }])),
     },
     strict: true,
     allowPositionals: false,
@@ -57,6 +67,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
     db: values.db ?? env.SYNCLINE_DB ?? './syncline.db',
     config: values.config,
     logLevel,
-    help: values.help ?? false,
+    help: values.help === true,
+    flags: Object.fromEntries(extraFlags.map((f) => [f, (values as Record<string, unknown>)[f] === true])),
   };
 }

@@ -13,6 +13,7 @@ import type { StorageTx, StoredHistoryEntry, StoredRecord, SyncStorage } from '.
 import type { CollectionsConfig } from './collections.js';
 import { decide, type Decision } from './decide.js';
 import { writeChange } from './write-change.js';
+import { toRecordState } from './wire-change.js';
 
 export interface PushContext {
   readonly clientId: ClientId;
@@ -187,15 +188,6 @@ async function applyOne(
     });
   }
 
-  const stateOf = (r: StoredRecord | StoredHistoryEntry) => ({
-    scope: r.scope,
-    collection: r.collection,
-    id: r.id,
-    version: r.version,
-    value: r.value,
-    clientId: r.clientId,
-    mid: r.mid,
-  });
   switch (decision.kind) {
     case 'reject':
       return rejected(decision.error);
@@ -204,8 +196,13 @@ async function applyOne(
       // The client's copy is stale: answer with the current record (a deleted one if none).
       const record = current ?? tombstoneOf(m);
       return decision.kind === 'conflict'
-        ? { mid: m.mid, status: 'conflict', record: stateOf(record), ...(base !== undefined ? { base } : {}) }
-        : { mid: m.mid, status: 'merged', strategy: decision.strategy, record: stateOf(record) };
+        ? {
+            mid: m.mid,
+            status: 'conflict',
+            record: toRecordState(record),
+            ...(base !== undefined ? { base } : {}),
+          }
+        : { mid: m.mid, status: 'merged', strategy: decision.strategy, record: toRecordState(record) };
     }
     case 'write': {
       const problem = await checkValue(ctx, m, decision.value, currentValue);
@@ -222,7 +219,12 @@ async function applyOne(
       });
       committed.push(record);
       return decision.resolved
-        ? { mid: m.mid, status: 'merged', strategy: decision.resolved.strategy, record: stateOf(record) }
+        ? {
+            mid: m.mid,
+            status: 'merged',
+            strategy: decision.resolved.strategy,
+            record: toRecordState(record),
+          }
         : { mid: m.mid, status: 'applied', version: record.version };
     }
   }

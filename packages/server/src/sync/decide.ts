@@ -1,6 +1,7 @@
 import {
   applyMutation,
   applyPatch,
+  changedKeys,
   getAtPath,
   isJsonObject,
   jsonEqual,
@@ -50,12 +51,6 @@ function plain(input: DecideInput): Decision {
   return out.ok ? { kind: 'write', value: out.value } : reject(out.code, out.message);
 }
 
-/** Top-level fields whose value differs between two versions of a record. */
-function changedFields(a: JsonObject | null, b: JsonObject | null): string[] {
-  const keys = new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})]);
-  return [...keys].filter((k) => !jsonEqual(a?.[k], b?.[k])).sort();
-}
-
 /**
  * Decides a mutation against the current record, per DESIGN.md: non-concurrent changes apply;
  * `inc` always merges; update-vs-delete lets delete win unless the strategy is manual or custom;
@@ -85,7 +80,7 @@ export async function decide(input: DecideInput): Promise<Decision> {
   if (strategy === 'lww') {
     const out = plain(input);
     if (out.kind !== 'write') return out;
-    return { ...out, resolved: { strategy: 'lww', overwritten: changedFields(current, out.value) } };
+    return { ...out, resolved: { strategy: 'lww', overwritten: changedKeys(current, out.value) } };
   }
   const cur = current!;
   if (m.op === 'patch') {
@@ -147,7 +142,7 @@ async function resolveCustom(
       return {
         kind: 'write',
         value: decision.value,
-        resolved: { strategy: 'custom', overwritten: changedFields(input.current, decision.value) },
+        resolved: { strategy: 'custom', overwritten: changedKeys(input.current, decision.value) },
       };
   }
 }

@@ -1,24 +1,7 @@
-import type { Change, ChangesMessage, ScopeId } from '@syncline/protocol';
+import type { ChangesMessage, ScopeId } from '@syncline/protocol';
 import { asVersion } from '@syncline/protocol';
-import type { StoredRecord } from '../storage/storage.js';
+import { toChange, type ChangeSource } from '../sync/wire-change.js';
 import { scopeRoom, type SyncIo } from './context.js';
-
-/** What a change carries on the wire; both a record's latest state and a history entry have it. */
-type ChangeSource = Pick<
-  StoredRecord,
-  'scope' | 'collection' | 'id' | 'version' | 'value' | 'clientId' | 'mid'
->;
-
-export function toChange(r: ChangeSource): Change {
-  return {
-    collection: r.collection,
-    id: r.id,
-    version: r.version,
-    value: r.value,
-    clientId: r.clientId,
-    mid: r.mid,
-  };
-}
 
 /**
  * Sends one commit's changes to each scope's room, one message per scope. Inside one commit a

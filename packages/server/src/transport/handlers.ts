@@ -22,7 +22,7 @@ import {
 } from '@syncline/protocol';
 import type { ScopeAction } from '../auth/auth.js';
 import { runPush } from '../sync/run-push.js';
-import { toChange } from './broadcast.js';
+import { toChange } from '../sync/wire-change.js';
 import { scopeRoom, type ServerContext, type SyncSocket } from './context.js';
 
 type Handler = (payload: unknown) => Promise<{ ok: boolean }>;
