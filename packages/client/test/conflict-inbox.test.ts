@@ -1,22 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { firstValueFrom, filter } from 'rxjs';
-import { converged, device, startServer, until, type Device, type TestServer } from './helpers.js';
+import { converged, until } from './helpers.js';
+import { scenario } from './scenario.js';
 
-let server: TestServer;
-const devices: Device[] = [];
-afterEach(async () => {
-  for (const d of devices.splice(0)) await d.sync.close();
-  await server?.stop();
-});
+const env = scenario();
 
 describe('the manual conflict inbox', () => {
   it('keeps one conflict per record whose "mine" holds every offline edit, and keeping mine keeps all of them', async () => {
-    server = await startServer({ collections: { cards: { strategy: 'manual' } } });
-    const a = device(server.url);
-    const b = device(server.url);
-    devices.push(a, b);
-    await a.sync.start();
-    await b.sync.start();
+    await env.server({ collections: { cards: { strategy: 'manual' } } });
+    const a = await env.device();
+    const b = await env.device();
     await a.db.cards.put({ id: 'c', board: '1', title: 'original', notes: 'n0', status: 'todo' });
     await converged(a);
     await converged(b);

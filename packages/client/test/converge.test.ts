@@ -1,34 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  converged,
-  device,
-  SCOPE,
-  startServer,
-  until,
-  settled,
-  type Device,
-  type TestServer,
-} from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { converged, SCOPE, until, settled } from './helpers.js';
+import { scenario } from './scenario.js';
 
-let server: TestServer;
-const devices: Device[] = [];
-afterEach(async () => {
-  for (const d of devices.splice(0)) await d.sync.close();
-  await server?.stop();
-});
-
-function add(d: Device) {
-  devices.push(d);
-  return d;
-}
+const env = scenario();
 
 describe('offline writes on two clients converge', () => {
   it('syncs a plain Dexie write to another client', async () => {
-    server = await startServer();
-    const a = add(device(server.url));
-    const b = add(device(server.url));
-    await a.sync.start();
-    await b.sync.start();
+    await env.server();
+    const a = await env.device();
+    const b = await env.device();
     await until(a.sync, settled);
     await a.db.cards.put({ id: 'c1', board: '1', title: 'hello' });
     await converged(a);
@@ -37,11 +17,9 @@ describe('offline writes on two clients converge', () => {
   });
 
   it('merges offline edits from two clients and both equal the server', async () => {
-    server = await startServer();
-    const a = add(device(server.url));
-    const b = add(device(server.url));
-    await a.sync.start();
-    await b.sync.start();
+    await env.server();
+    const a = await env.device();
+    const b = await env.device();
     await a.db.cards.put({ id: 'c1', board: '1', title: 'first', status: 'todo', likes: 0 });
     await converged(a);
     await converged(b);

@@ -1,24 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { firstValueFrom, filter } from 'rxjs';
-import { converged, device, startServer, until, type Device, type TestServer } from './helpers.js';
+import { converged, until } from './helpers.js';
+import { scenario } from './scenario.js';
 
-let server: TestServer;
-const devices: Device[] = [];
-afterEach(async () => {
-  for (const d of devices.splice(0)) await d.sync.close();
-  await server?.stop();
-});
+const env = scenario();
 
 describe('poison mutations', () => {
   it('are quarantined, rolled back and reported, and never block the queue', async () => {
     // The server's record limit is lower than the client's: the client accepts the write,
     // the server can never accept it.
-    server = await startServer({ limits: { maxRecordBytes: 2_000 } });
-    const a = device(server.url);
-    const b = device(server.url);
-    devices.push(a, b);
-    await a.sync.start();
-    await b.sync.start();
+    await env.server({ limits: { maxRecordBytes: 2_000 } });
+    const a = await env.device();
+    const b = await env.device();
     await a.db.cards.put({ id: 'ok1', board: '1', title: 'before' });
     await converged(a);
 
