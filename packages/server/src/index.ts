@@ -20,6 +20,9 @@ export type {
 } from './sync/collections.js';
 export { MemoryStorage } from './storage/memory-storage.js';
 export { SqliteStorage } from './storage/sqlite-storage.js';
+export type { SqliteStorageOptions } from './storage/sqlite-storage.js';
+export { PostgresStorage } from './storage/postgres-storage.js';
+export type { PostgresStorageOptions } from './storage/postgres-storage.js';
 export type {
   SyncStorage,
   StorageTx,

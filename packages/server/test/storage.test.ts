@@ -1,8 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe } from 'vitest';
 import { MemoryStorage } from '../src/storage/memory-storage.js';
+import { PostgresStorage } from '../src/storage/postgres-storage.js';
 import { SqliteStorage } from '../src/storage/sqlite-storage.js';
+import { dropSchema, PG_URL, tempSchema } from './helpers/pg.js';
 import { runStorageConformance } from './storage-conformance.js';
 
 runStorageConformance('memory', async () => {
@@ -25,4 +28,22 @@ runStorageConformance('sqlite', async () => {
 runStorageConformance('sqlite :memory:', async () => {
   const storage = await SqliteStorage.open({ path: ':memory:', synchronous: 'NORMAL' });
   return { storage, cleanup: () => storage.close() };
+});
+
+describe.skipIf(!PG_URL)('postgres', () => {
+  runStorageConformance(
+    'postgres',
+    async () => {
+      const schema = tempSchema();
+      const storage = await PostgresStorage.open({ connectionString: PG_URL!, schema, poolSize: 4 });
+      return {
+        storage,
+        cleanup: async () => {
+          await storage.close();
+          await dropSchema(PG_URL!, schema);
+        },
+      };
+    },
+    { concurrentTransactions: true },
+  );
 });

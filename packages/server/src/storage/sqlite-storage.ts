@@ -1,8 +1,10 @@
 import Database from 'better-sqlite3';
 import { asVersion } from '@syncline/protocol';
 import type { ClientId, CollectionName, RecordId, ScopeId, Version } from '@syncline/protocol';
-import { migrate, prepareStatements, toClient, toHistory, toRecord } from './sqlite-schema.js';
-import type { RecordRow, Statements } from './sqlite-schema.js';
+import { toClient, toHistory, toRecord } from './rows.js';
+import type { RecordRow } from './rows.js';
+import { migrate, prepareStatements } from './sqlite-schema.js';
+import type { Statements } from './sqlite-schema.js';
 import type {
   ClientRow,
   HistoryPage,

@@ -1,0 +1,325 @@
+import pg from 'pg';
+import { asVersion } from '@syncline/protocol';
+import type { ClientId, CollectionName, RecordId, ScopeId, Version } from '@syncline/protocol';
+import { CommitSequencer } from './commit-sequencer.js';
+import { migratePg, pgStatements, pgTypes, type PgStatements } from './postgres-schema.js';
+import { PgTx } from './postgres-tx.js';
+import { toClient, toHistory, toRecord } from './rows.js';
+import type { ClientDbRow, HistoryRow, RecordRow } from './rows.js';
+import type {
+  ClientRow,
+  HistoryPage,
+  PruneStats,
+  PullPage,
+  RetentionPolicy,
+  StorageTx,
+  StoredHistoryEntry,
+  StoredRecord,
+  SyncStorage,
+} from './storage.js';
+
+export interface PostgresStorageOptions {
+  /** `postgres://user@host:port/database`. */
+  readonly connectionString: string;
+  /** Connections in the pool (default 10). Transactions beyond it wait for a free connection. */
+  readonly poolSize?: number;
+  /** The schema holding Syncline's tables (default `syncline`), created if missing. */
+  readonly schema?: string;
+  /**
+   * Errors of idle or in-use connections that no call is waiting for (the database restarted, a
+   * network cut). They never crash the process; the next call on a fresh connection tells.
+   */
+  readonly onError?: (err: Error) => void;
+  /** How long a call waits to get a connection before failing (default 5000 ms). */
+  readonly connectTimeoutMs?: number;
+  /** `application_name` of the connections, as `pg_stat_activity` shows it (default `syncline`). */
+  readonly applicationName?: string;
+}
+
+/** PostgreSQL SQLSTATEs after which the whole transaction may simply run again. */
+const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
+const MAX_ATTEMPTS = 5;
+const LIVE_PAGE = 1000;
+
+type PullRow = RecordRow & { s_head: number | null; s_horizon: number | null; s_last_mid: number | null };
+type HistoryPageRow = HistoryRow & { s_head: number | null };
+
+/**
+ * `SyncStorage` on PostgreSQL, shared by any number of server nodes.
+ *
+ * Transactions run concurrently on a pool (READ COMMITTED). Each takes an advisory lock per
+ * scope before its first read of that scope and per client before reading the client's row (see
+ * `PgTx`), so same-scope transactions are serialized across every node: versions are gapless and
+ * commit in allocation order, and exactly-once per (client id, mid) holds even when one batch is
+ * pushed to two nodes at once. Transactions touching several scopes in different orders can
+ * deadlock; PostgreSQL aborts one and it is run again (so `fn` may run more than once — it must
+ * only act through `tx`). `onCommit` runs in version order for transactions sharing a scope;
+ * transactions of unrelated scopes run, and publish, side by side. Reads are single statements:
+ * each is one snapshot, so pull's page, head, horizon and mid always agree.
+ * Durability is PostgreSQL's commit (with its default `synchronous_commit = on`).
+ */
+export class PostgresStorage implements SyncStorage {
+  readonly kind = 'postgres';
+  readonly #pool: pg.Pool;
+  readonly #sql: PgStatements;
+  readonly #sequencer = new CommitSequencer();
+  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #onError: (err: Error) => void;
+  #closing: Promise<void> | undefined;
+
+  private constructor(pool: pg.Pool, schema: string, onError: (err: Error) => void) {
+    this.#pool = pool;
+    this.#sql = pgStatements(schema);
+    this.#onError = onError;
+  }
+
+  /** Connects, creates the schema and applies pending migrations. */
+  static async open(opts: PostgresStorageOptions): Promise<PostgresStorage> {
+    const schema = opts.schema ?? 'syncline';
+    const onError = opts.onError ?? (() => undefined);
+    const pool = new pg.Pool({
+      connectionString: opts.connectionString,
+      max: opts.poolSize ?? 10,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+      keepAlive: true,
+      types: pgTypes,
+      application_name: opts.applicationName ?? 'syncline',
+    });
+    // An idle connection that dies (database restart) emits here; unhandled, it would kill the process.
+    pool.on('error', onError);
+    const storage = new PostgresStorage(pool, schema, onError);
+    try {
+      const client = await storage.#connect();
+      try {
+        await migratePg(client, schema);
+        client.release();
+      } catch (err) {
+        client.release(err as Error);
+        throw err;
+      }
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+    return storage;
+  }
+
+  /** A connection whose background errors are reported, not thrown, while it is checked out. */
+  async #connect(): Promise<pg.PoolClient> {
+    if (this.#closing) throw new Error('PostgresStorage is closed');
+    const client = await this.#pool.connect();
+    client.on('error', this.#onError);
+    return client;
+  }
+
+  #release(client: pg.PoolClient, err?: unknown): void {
+    client.removeListener('error', this.#onError);
+    // A connection that failed mid-transaction is destroyed, never handed to the next caller.
+    client.release(err instanceof Error ? err : undefined);
+  }
+
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#inflight.add(work);
+    void work.then(
+      () => this.#inflight.delete(work),
+      () => this.#inflight.delete(work),
+    );
+    return work;
+  }
+
+  transaction<T>(fn: (tx: StorageTx) => Promise<T>, onCommit?: (result: T) => void): Promise<T> {
+    if (this.#closing) return Promise.reject(new Error('PostgresStorage is closed'));
+    return this.#track(this.#transaction(fn, onCommit));
+  }
+
+  async #transaction<T>(fn: (tx: StorageTx) => Promise<T>, onCommit?: (result: T) => void): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#attempt(fn, onCommit);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (attempt >= MAX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
+        // The aborted transaction released its locks; a short random pause breaks the symmetry.
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+      }
+    }
+  }
+
+  async #attempt<T>(fn: (tx: StorageTx) => Promise<T>, onCommit?: (result: T) => void): Promise<T> {
+    const client = await this.#connect();
+    const slot = this.#sequencer.open();
+    const tx = new PgTx(client, this.#sql, slot);
+    try {
+      await client.query('BEGIN');
+      const result = await fn(tx);
+      tx.end();
+      await client.query('COMMIT');
+      this.#release(client);
+      slot.committed(() => {
+        try {
+          onCommit?.(result);
+        } catch {
+          // The commit stands; the contract says onCommit must not throw.
+        }
+      });
+      return result;
+    } catch (err) {
+      tx.end();
+      slot.failed();
+      // A connection that cannot even roll back is broken: destroy it rather than pool it.
+      const rolledBack = await client.query('ROLLBACK').then(
+        () => true,
+        () => false,
+      );
+      this.#release(client, rolledBack ? undefined : err);
+      throw err;
+    }
+  }
+
+  async #read<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
+    if (this.#closing) throw new Error('PostgresStorage is closed');
+    const { rows } = await this.#track(this.#pool.query<R>(text, values));
+    return rows;
+  }
+
+  async bindClient(clientId: ClientId, userId: string): Promise<ClientRow> {
+    await this.#read(this.#sql.bindClient, [clientId, userId]);
+    const [row] = await this.#read<ClientDbRow>(this.#sql.getClient, [clientId]);
+    if (!row) throw new Error(`client ${clientId} vanished while binding`);
+    return toClient(row);
+  }
+
+  async pull(scope: ScopeId, after: Version, limit: number, clientId?: ClientId): Promise<PullPage> {
+    const rows = await this.#read<PullRow>(this.#sql.pull, [scope, after, limit + 1, clientId ?? null]);
+    const first = rows[0];
+    const records = rows.filter((r) => r.version !== null);
+    return {
+      records: records.slice(0, limit).map(toRecord),
+      head: asVersion(first?.s_head ?? 0),
+      horizon: asVersion(first?.s_horizon ?? 0),
+      hasMore: records.length > limit,
+      clientLastMid: clientId === undefined ? 0 : (first?.s_last_mid ?? 0),
+    };
+  }
+
+  async head(scope: ScopeId): Promise<Version> {
+    const [row] = await this.#read<{ head: number }>(this.#sql.head, [scope]);
+    return asVersion(row?.head ?? 0);
+  }
+
+  async getRecord(
+    scope: ScopeId,
+    collection: CollectionName,
+    id: RecordId,
+  ): Promise<StoredRecord | undefined> {
+    const [row] = await this.#read<RecordRow>(this.#sql.getRecord, [scope, collection, id]);
+    return row && toRecord(row);
+  }
+
+  async history(
+    scope: ScopeId,
+    collection: CollectionName,
+    id: RecordId,
+    opts: { before?: Version; limit: number },
+  ): Promise<StoredHistoryEntry[]> {
+    const before = opts.before ?? Number.MAX_SAFE_INTEGER;
+    const rows = await this.#read<HistoryRow>(this.#sql.historyBefore, [
+      scope,
+      collection,
+      id,
+      before,
+      opts.limit,
+    ]);
+    return rows.map(toHistory);
+  }
+
+  async scopeHistory(scope: ScopeId, after: Version, limit: number): Promise<HistoryPage> {
+    const rows = await this.#read<HistoryPageRow>(this.#sql.scopeHistory, [scope, after, limit + 1]);
+    const entries = rows.filter((r) => r.version !== null);
+    return {
+      entries: entries.slice(0, limit).map(toHistory),
+      head: asVersion(rows[0]?.s_head ?? 0),
+      hasMore: entries.length > limit,
+    };
+  }
+
+  /** Pages through the scope by (collection, id), one statement per page. */
+  async *liveRecords(scope: ScopeId): AsyncIterable<StoredRecord> {
+    let last: RecordRow | undefined;
+    for (;;) {
+      const page: RecordRow[] = last
+        ? await this.#read<RecordRow>(this.#sql.liveAfter, [scope, last.collection, last.id, LIVE_PAGE])
+        : await this.#read<RecordRow>(this.#sql.liveFirst, [scope, LIVE_PAGE]);
+      for (const row of page) yield toRecord(row);
+      last = page[page.length - 1];
+      if (page.length < LIVE_PAGE) return;
+    }
+  }
+
+  async prune(policy: RetentionPolicy, now: number): Promise<PruneStats> {
+    const cutoff = policy.maxAgeMs === undefined ? undefined : now - policy.maxAgeMs;
+    const keep = policy.keepVersions === undefined ? undefined : Math.max(0, Math.floor(policy.keepVersions));
+    let historyRemoved = 0;
+    let tombstonesRemoved = 0;
+    if (cutoff === undefined && keep === undefined) return { historyRemoved, tombstonesRemoved };
+    const scopes = await this.#read<{ scope: string }>(this.#sql.allScopes, []);
+    // One transaction per scope, under the scope lock: atomic per scope, and writers of other
+    // scopes are never held up.
+    for (const { scope } of scopes) {
+      await this.#track(
+        this.#withScopeLock(scope, async (client) => {
+          const run = async (text: string, values: unknown[]) =>
+            (await client.query(text, values)).rowCount ?? 0;
+          if (cutoff !== undefined) {
+            const { rows } = await client.query<{ n: number; v: number | null }>(this.#sql.oldTombstones, [
+              scope,
+              cutoff,
+            ]);
+            const old = rows[0];
+            if (old && old.n > 0 && old.v !== null) {
+              historyRemoved += await run(this.#sql.deleteTombstoneHistory, [scope, cutoff]);
+              tombstonesRemoved += await run(this.#sql.deleteTombstones, [scope, cutoff]);
+              await client.query(this.#sql.raiseHorizon, [scope, old.v]);
+            }
+            historyRemoved += await run(this.#sql.deleteOldHistory, [scope, cutoff]);
+          }
+          if (keep !== undefined) historyRemoved += await run(this.#sql.deleteExcessHistory, [scope, keep]);
+        }),
+      );
+    }
+    return { historyRemoved, tombstonesRemoved };
+  }
+
+  async #withScopeLock(scope: string, fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    const client = await this.#connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(this.#sql.lockScope, [this.#sql.scopeLockSpace, scope]);
+      await fn(client);
+      await client.query('COMMIT');
+      this.#release(client);
+    } catch (err) {
+      const rolledBack = await client.query('ROLLBACK').then(
+        () => true,
+        () => false,
+      );
+      this.#release(client, rolledBack ? undefined : err);
+      throw err;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.#read(this.#sql.ping, []);
+  }
+
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = (async () => {
+        // Pending work finishes first (its failures are its callers' to see).
+        while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+        await this.#pool.end();
+      })();
+    }
+    return this.#closing;
+  }
+}

@@ -1,0 +1,159 @@
+import type pg from 'pg';
+import { asVersion } from '@syncline/protocol';
+import type { ClientId, CollectionName, RecordId, ScopeId, Version } from '@syncline/protocol';
+import type { Slot } from './commit-sequencer.js';
+import type { PgStatements } from './postgres-schema.js';
+import { toClient, toHistory, toRecord } from './rows.js';
+import type { ClientDbRow, HistoryRow, RecordRow } from './rows.js';
+import type { ClientRow, StorageTx, StoredHistoryEntry, StoredRecord } from './storage.js';
+
+/**
+ * One READ COMMITTED transaction on one pooled connection. Concurrency control is by advisory
+ * locks taken before the first read: the scope lock before anything touches a scope (so reads
+ * see every earlier commit of that scope, and versions are allocated and committed in order
+ * across all nodes), the client lock before the client's row is read (so a batch pushed to two
+ * nodes at once is applied once). Locks taken inside a savepoint that rolls back are released by
+ * PostgreSQL, so the set of held locks is tracked per savepoint level too.
+ */
+export class PgTx implements StorageTx {
+  #open = true;
+  #savepoints = 0;
+  /** Locks held, per savepoint level (level 0 is the transaction). */
+  readonly #locks: Set<string>[] = [new Set()];
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly sql: PgStatements,
+    private readonly slot: Slot,
+  ) {}
+
+  end(): void {
+    this.#open = false;
+  }
+
+  #query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    if (!this.#open) return Promise.reject(new Error('storage transaction already ended'));
+    return this.client.query<R>(text, values);
+  }
+
+  async #lock(space: string, key: string): Promise<void> {
+    const name = `${space}\u0000${key}`;
+    if (this.#locks.some((level) => level.has(name))) return;
+    await this.#query(this.sql.lockScope, [space, key]);
+    this.#locks[this.#locks.length - 1]!.add(name);
+  }
+
+  #lockScope(scope: ScopeId): Promise<void> {
+    return this.#lock(this.sql.scopeLockSpace, scope);
+  }
+
+  async getClient(clientId: ClientId): Promise<ClientRow | undefined> {
+    await this.#lock(this.sql.clientLockSpace, clientId);
+    const { rows } = await this.#query<ClientDbRow>(this.sql.getClient, [clientId]);
+    return rows[0] && toClient(rows[0]);
+  }
+
+  async putClient(row: ClientRow): Promise<void> {
+    await this.#lock(this.sql.clientLockSpace, row.clientId);
+    await this.#query(this.sql.putClient, [row.clientId, row.userId, row.lastMid]);
+  }
+
+  async getRecord(
+    scope: ScopeId,
+    collection: CollectionName,
+    id: RecordId,
+  ): Promise<StoredRecord | undefined> {
+    await this.#lockScope(scope);
+    const { rows } = await this.#query<RecordRow>(this.sql.getRecord, [scope, collection, id]);
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  async putRecord(r: StoredRecord): Promise<void> {
+    await this.#lockScope(r.scope);
+    await this.#query(this.sql.putRecord, [
+      r.scope,
+      r.collection,
+      r.id,
+      r.version,
+      r.value === null ? null : JSON.stringify(r.value),
+      r.clientId,
+      r.mid,
+      r.updatedAt,
+    ]);
+  }
+
+  async nextVersion(scope: ScopeId): Promise<Version> {
+    await this.#lockScope(scope);
+    const { rows } = await this.#query<{ head: number }>(this.sql.nextVersion, [scope]);
+    const head = rows[0]?.head;
+    if (head === undefined) throw new Error(`no version allocated for scope ${scope}`);
+    this.slot.allocated(scope, head);
+    return asVersion(head);
+  }
+
+  async appendHistory(e: StoredHistoryEntry): Promise<void> {
+    await this.#lockScope(e.scope);
+    await this.#query(this.sql.appendHistory, [
+      e.scope,
+      e.collection,
+      e.id,
+      e.version,
+      e.prevVersion,
+      e.op,
+      e.value === null ? null : JSON.stringify(e.value),
+      e.clientId,
+      e.mid,
+      e.userId,
+      e.serverTime,
+      e.conflict === null ? null : JSON.stringify(e.conflict),
+      e.restoredFrom,
+    ]);
+  }
+
+  async getHistoryEntry(
+    scope: ScopeId,
+    collection: CollectionName,
+    id: RecordId,
+    version: Version,
+  ): Promise<StoredHistoryEntry | undefined> {
+    await this.#lockScope(scope);
+    const { rows } = await this.#query<HistoryRow>(this.sql.historyEntry, [scope, collection, id, version]);
+    return rows[0] && toHistory(rows[0]);
+  }
+
+  async historyAfter(
+    scope: ScopeId,
+    collection: CollectionName,
+    id: RecordId,
+    after: Version,
+  ): Promise<StoredHistoryEntry[]> {
+    await this.#lockScope(scope);
+    const { rows } = await this.#query<HistoryRow>(this.sql.historyAfter, [scope, collection, id, after]);
+    return rows.map(toHistory);
+  }
+
+  async savepoint<T>(fn: () => Promise<T>): Promise<T> {
+    // Names are never reused within a transaction, so an inner savepoint cannot shadow an outer one.
+    const name = `sp_${++this.#savepoints}`;
+    await this.#query(`SAVEPOINT ${name}`, []);
+    this.#locks.push(new Set());
+    this.slot.enterSavepoint();
+    try {
+      const result = await fn();
+      await this.#query(`RELEASE SAVEPOINT ${name}`, []);
+      this.#leave(true);
+      return result;
+    } catch (err) {
+      this.#leave(false);
+      // If the connection itself failed, the outer transaction fails too; the first error wins.
+      await this.#query(`ROLLBACK TO SAVEPOINT ${name}`, []).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  #leave(kept: boolean): void {
+    const level = this.#locks.pop();
+    if (kept && level) for (const l of level) this.#locks[this.#locks.length - 1]!.add(l);
+    this.slot.leaveSavepoint(kept);
+  }
+}
