@@ -1,0 +1,117 @@
+/**
+ * B1 local write → live query, in headless Chromium on real IndexedDB. Syncline (strict, as it
+ * ships; relaxed beside it; and a React `useLiveQuery` render variant) against the floor (raw
+ * Dexie: record + outbox entry in one transaction → `liveQuery`) and the peer (RxDB on Dexie:
+ * upsert → `findOne().$`). The Syncline clients are online against a real server process, and
+ * each write waits for the previous one's ack (interactive pace). Variants run interleaved in
+ * blocks, in a rotating order, so machine noise hits them alike; the first block is warm-up.
+ */
+import { fileURLToPath } from 'node:url';
+import type { BenchOptions, BenchRow } from '../report.js';
+import { summarize } from '../stats.js';
+import { launchBenchBrowser, type BenchBrowser } from './chromium.js';
+import { withTimeout } from './deadline.js';
+import { B1_VARIANTS, type B1PageApi, type B1Variant } from './page-api.js';
+import { callPage } from './page-call.js';
+import { startPageHost, type PageHost } from './page-host.js';
+import { startSyncServer, type BenchSyncServer } from './sync-server.js';
+
+const SYNCLINE_ENTRY = fileURLToPath(new URL('./b1-local-write.page.tsx', import.meta.url));
+const RXDB_ENTRY = fileURLToPath(new URL('./b1-rxdb.page.ts', import.meta.url));
+const FRAME_MS = 16;
+
+const ROWS: Record<B1Variant, Pick<BenchRow, 'kind' | 'label' | 'durability'> & { baseline?: B1Variant }> = {
+  syncline: {
+    kind: 'syncline',
+    label: 'put via outbox middleware → client.liveQuery',
+    durability: 'strict',
+    baseline: 'floor-dexie',
+  },
+  'syncline-react': {
+    kind: 'syncline',
+    label: 'put → useLiveQuery committed render',
+    durability: 'strict',
+    baseline: 'floor-dexie',
+  },
+  'syncline-relaxed': {
+    kind: 'syncline',
+    label: 'put via outbox middleware → client.liveQuery',
+    durability: 'relaxed',
+    baseline: 'floor-dexie-relaxed',
+  },
+  'floor-dexie': { kind: 'floor', label: 'raw Dexie record + outbox tx → liveQuery', durability: 'strict' },
+  'floor-dexie-relaxed': {
+    kind: 'floor',
+    label: 'raw Dexie record + outbox tx → liveQuery',
+    durability: 'relaxed',
+  },
+  'peer-rxdb': {
+    kind: 'peer',
+    label: 'RxDB (Dexie storage) upsert → findOne().$',
+    durability: 'Chromium default (relaxed)',
+    baseline: 'floor-dexie-relaxed',
+  },
+  'peer-rxdb-strict': {
+    kind: 'peer',
+    label: 'RxDB (Dexie storage) upsert → findOne().$',
+    durability: 'strict',
+    baseline: 'floor-dexie',
+  },
+};
+
+export async function run(opts: BenchOptions): Promise<BenchRow[]> {
+  const perVariant = opts.quick ? 30 : 1_000;
+  const blocks = opts.quick ? 3 : 10;
+  let host: PageHost | undefined;
+  let server: BenchSyncServer | undefined;
+  let browser: BenchBrowser | undefined;
+  const body = async (): Promise<BenchRow[]> => {
+    host = await startPageHost();
+    await host.addBundle('b1', SYNCLINE_ENTRY);
+    await host.addBundle('b1rxdb', RXDB_ENTRY);
+    server = await startSyncServer(host.url);
+    browser = await launchBenchBrowser();
+    const context = await browser.newContext();
+    const synclinePage = await browser.openPage(context, host.pageUrl('b1', { sync: server.url }));
+    const rxdbPage = await browser.openPage(context, host.pageUrl('b1rxdb'));
+    const pageOf = (variant: B1Variant) => (variant.startsWith('peer-rxdb') ? rxdbPage : synclinePage);
+    const samples = new Map<B1Variant, number[]>(B1_VARIANTS.map((v) => [v, []]));
+    for (let block = 0; block < blocks; block++) {
+      for (let k = 0; k < B1_VARIANTS.length; k++) {
+        const variant = B1_VARIANTS[(block + k) % B1_VARIANTS.length]!;
+        const page = pageOf(variant);
+        const got = await callPage<B1PageApi, 'measure'>(page, 120_000, 'measure', variant, perVariant / blocks);
+        samples.get(variant)!.push(...got);
+      }
+    }
+    browser.assertNoErrors();
+    const versions = {
+      ...(await callPage<B1PageApi, 'versions'>(synclinePage, 10_000, 'versions')),
+      ...(await callPage<B1PageApi, 'versions'>(rxdbPage, 10_000, 'versions')),
+    };
+    return B1_VARIANTS.map((variant) => {
+      const all = samples.get(variant)!;
+      const kept = all.slice(Math.floor(all.length / blocks));
+      const row = ROWS[variant];
+      return {
+        bench: 'B1',
+        name: variant,
+        kind: row.kind,
+        label: row.label,
+        durability: row.durability,
+        // The first block of every variant is warm-up (JIT, IndexedDB files, first sockets).
+        latencyMs: summarize(all, 1 / blocks),
+        extra: { overFrame: kept.filter((ms) => ms >= FRAME_MS).length, frameMs: FRAME_MS },
+        versions,
+        ...(row.baseline !== undefined ? { baseline: row.baseline } : {}),
+      } satisfies BenchRow;
+    });
+  };
+  try {
+    return await withTimeout(body(), opts.quick ? 60_000 : 180_000, 'B1 local write');
+  } finally {
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    await host?.close();
+  }
+}
