@@ -14,6 +14,7 @@ import type {
   RetentionPolicy,
   StorageTx,
   StoredHistoryEntry,
+  TransactionOptions,
   StoredRecord,
   SyncStorage,
 } from './storage.js';
@@ -38,7 +39,7 @@ export interface PostgresStorageOptions {
 
 /** PostgreSQL SQLSTATEs after which the whole transaction may simply run again. */
 const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
-const MAX_ATTEMPTS = 5;
+const MAX_ATTEMPTS = 8;
 const LIVE_PAGE = 1000;
 
 type PullRow = RecordRow & { s_head: number | null; s_horizon: number | null; s_last_mid: number | null };
@@ -127,30 +128,43 @@ export class PostgresStorage implements SyncStorage {
     return work;
   }
 
-  transaction<T>(fn: (tx: StorageTx) => Promise<T>, onCommit?: (result: T) => void): Promise<T> {
+  transaction<T>(
+    fn: (tx: StorageTx) => Promise<T>,
+    onCommit?: (result: T) => void,
+    opts: TransactionOptions = {},
+  ): Promise<T> {
     if (this.#closing) return Promise.reject(new Error('PostgresStorage is closed'));
-    return this.#track(this.#transaction(fn, onCommit));
+    return this.#track(this.#transaction(fn, onCommit, opts));
   }
 
-  async #transaction<T>(fn: (tx: StorageTx) => Promise<T>, onCommit?: (result: T) => void): Promise<T> {
+  async #transaction<T>(
+    fn: (tx: StorageTx) => Promise<T>,
+    onCommit: ((result: T) => void) | undefined,
+    opts: TransactionOptions,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#attempt(fn, onCommit);
+        return await this.#attempt(fn, onCommit, opts);
       } catch (err) {
         const code = (err as { code?: unknown }).code;
         if (attempt >= MAX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
-        // The aborted transaction released its locks; a short random pause breaks the symmetry.
-        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+        // The aborted transaction released its locks; a random pause breaks the symmetry.
+        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
       }
     }
   }
 
-  async #attempt<T>(fn: (tx: StorageTx) => Promise<T>, onCommit?: (result: T) => void): Promise<T> {
+  async #attempt<T>(
+    fn: (tx: StorageTx) => Promise<T>,
+    onCommit: ((result: T) => void) | undefined,
+    opts: TransactionOptions,
+  ): Promise<T> {
     const client = await this.#connect();
     const slot = this.#sequencer.open();
     const tx = new PgTx(client, this.#sql, slot);
     try {
       await client.query('BEGIN');
+      await tx.lockScopes(opts.scopes ?? []);
       const result = await fn(tx);
       tx.end();
       await client.query('COMMIT');

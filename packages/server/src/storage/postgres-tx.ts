@@ -43,6 +43,11 @@ export class PgTx implements StorageTx {
     this.#locks[this.#locks.length - 1]!.add(name);
   }
 
+  /** Takes the scope locks in one global (sorted) order, so two such transactions cannot deadlock. */
+  async lockScopes(scopes: readonly ScopeId[]): Promise<void> {
+    for (const scope of [...new Set(scopes)].sort()) await this.#lockScope(scope);
+  }
+
   #lockScope(scope: ScopeId): Promise<void> {
     return this.#lock(this.sql.scopeLockSpace, scope);
   }

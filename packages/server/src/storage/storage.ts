@@ -33,8 +33,15 @@ export interface SyncStorage {
    * storage starts any later transaction, so what it publishes (live broadcasts) goes out in
    * commit order. It must not throw; a throw is swallowed because the commit already stands.
    * (Backends with several connections order same-scope commits only; see their docs.)
+   *
+   * A backend that runs transactions concurrently may run `fn` again after the database aborted
+   * it (a deadlock between nodes); everything `fn` does must go through `tx`.
    */
-  transaction<T>(fn: (tx: StorageTx) => Promise<T>, onCommit?: (result: T) => void): Promise<T>;
+  transaction<T>(
+    fn: (tx: StorageTx) => Promise<T>,
+    onCommit?: (result: T) => void,
+    opts?: TransactionOptions,
+  ): Promise<T>;
 
   /**
    * Binds `clientId` to `userId` if it is unbound (with `lastMid` 0) and returns the stored row.
@@ -93,6 +100,15 @@ export interface SyncStorage {
 
   /** Releases the backend. Pending transactions finish first. */
   close(): Promise<void>;
+}
+
+export interface TransactionOptions {
+  /**
+   * The scopes the transaction will touch, when known up front. A backend with per-scope locks
+   * takes them all at the start in one global order, so transactions over several scopes never
+   * deadlock each other. Touching an unlisted scope is still allowed.
+   */
+  readonly scopes?: readonly ScopeId[];
 }
 
 /** Operations available inside one transaction. Reads see the transaction's own writes. */

@@ -91,6 +91,7 @@ export async function applyPush(
     (outcome) => {
       if (outcome.ok && outcome.committed.length > 0) onCommit?.(outcome.committed);
     },
+    { scopes: [...new Set(mutations.map((m) => m.scope))] },
   );
 }
 
