@@ -1,13 +1,15 @@
 /**
- * B3 (first cut): server ingest. A real `syncline-server` process on SQLite (WAL, synchronous
- * FULL) takes pushes from socket.io clients in this process; the floor is the same
- * check-and-upsert-and-history work done directly on better-sqlite3, one transaction per batch.
+ * B3 server ingest: a real `syncline-server` process takes pushes from socket.io lanes in this
+ * process (each lane one client pushing its outbox in order). (a) 50 mutations per push, 8 in
+ * flight; (b) 1 per push, 64 in flight. Peak throughput comes from a closed loop; ack latency is
+ * then measured open-loop at half that rate (latency from the scheduled send, so a server that
+ * falls behind is charged for the queue). Floors: the same work on raw better-sqlite3 (and raw
+ * `pg` for the PostgreSQL variant when the CLI supports it and SYNCLINE_PG_URL is set).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { io as ioClient, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import {
   PROTOCOL_VERSION,
   asMid,
@@ -16,163 +18,195 @@ import {
   type Mutation,
   type PushResponse,
 } from '@syncline/protocol';
-import { spawnServer } from '../packages/server/test/helpers/server-process.js';
+import { runCli } from '../packages/server/test/helpers/server-process.js';
+import { sleep } from './cards.js';
+import { ingestRecord, pgFloor, sqliteFloor, type FloorResult } from './b3-floors.js';
+import { connectRaw } from './peers/socketio-pair.js';
+import type { BenchOptions, BenchRow } from './report.js';
 import { summarize, type Summary } from './stats.js';
+import { SQLITE_DURABILITY, synclineServer } from './syncline-server.js';
 
-export interface IngestResult {
-  readonly name: string;
+interface Drive {
   readonly mutations: number;
-  readonly perPush: number;
-  readonly inFlight: number;
   readonly mutationsPerSecond: number;
   readonly ackMs: Summary;
 }
 
-const record = (i: number) => ({ title: `card ${i}`, notes: 'n'.repeat(180), status: 'todo', likes: i % 7 });
+let runs = 0;
 
-async function connect(url: string, clientId: string): Promise<Socket> {
-  const socket = ioClient(url, {
-    transports: ['websocket'],
-    reconnection: false,
-    forceNew: true,
-    auth: { protocolVersion: PROTOCOL_VERSION, clientId },
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('connect_error', reject);
-  });
-  return socket;
-}
-
-/** Pushes `total` mutations in pushes of `perPush`, keeping `inFlight` pushes outstanding. */
+/**
+ * Pushes `pushesPerLane` pushes of `perPush` on each of `inFlight` lanes. With `rate`
+ * (mutations/s) each lane follows a fixed schedule; without it, it pushes as fast as acks return.
+ */
 async function drive(
   url: string,
-  name: string,
-  total: number,
   perPush: number,
   inFlight: number,
-): Promise<IngestResult> {
-  // One socket per in-flight lane: each lane is one client pushing its outbox in order.
-  const lanes = await Promise.all(
-    Array.from({ length: inFlight }, (_, i) => connect(url, `bench_${name}_${i}_${Date.now()}`)),
+  pushesPerLane: number,
+  rate?: number,
+): Promise<Drive> {
+  const run = ++runs;
+  const lanes: Socket[] = await Promise.all(
+    Array.from({ length: inFlight }, (_, i) =>
+      connectRaw(url, { protocolVersion: PROTOCOL_VERSION, clientId: `b3_${process.pid}_${run}_${i}` }),
+    ),
   );
-  const perLane = Math.ceil(total / perPush / inFlight);
+  const interval = rate === undefined ? 0 : (inFlight * perPush * 1000) / rate;
   const latencies: number[] = [];
-  const started = performance.now();
   let committed = 0;
-  await Promise.all(
-    lanes.map(async (socket, lane) => {
-      let mid = 0;
-      for (let p = 0; p < perLane; p++) {
-        const mutations: Mutation[] = Array.from({ length: perPush }, (_, i) => {
-          const n = (lane * perLane + p) * perPush + i;
-          return {
-            mid: asMid(++mid),
-            scope: asScopeId(`team:${lane % 4}`),
-            collection: 'cards',
-            id: `c${n % 2000}`,
-            op: 'put',
-            base: asVersion(0),
-            value: record(n),
-          };
-        });
-        const t0 = performance.now();
-        const res = (await socket.timeout(30_000).emitWithAck('push', { mutations })) as PushResponse;
-        latencies.push(performance.now() - t0);
-        if (!res.ok) throw new Error(`push failed: ${res.error.code} ${res.error.message}`);
-        committed += res.results.length;
-      }
-    }),
-  );
+  const started = performance.now();
+  try {
+    await Promise.all(
+      lanes.map(async (socket, lane) => {
+        let mid = 0;
+        for (let p = 0; p < pushesPerLane; p++) {
+          const mutations: Mutation[] = Array.from({ length: perPush }, (_, i) => {
+            const n = (lane * pushesPerLane + p) * perPush + i;
+            return {
+              mid: asMid(++mid),
+              scope: asScopeId(`team:${lane % 4}`),
+              collection: 'cards',
+              // Each lane rewrites its own ids: base 0 on its own earlier writes is never a conflict.
+              id: `r${run}l${lane}c${n % 250}`,
+              op: 'put',
+              base: asVersion(0),
+              value: ingestRecord(n),
+            };
+          });
+          // Open loop: lanes start staggered, each on its own fixed schedule.
+          const due = started + (lane / inFlight + p) * interval;
+          const wait = due - performance.now();
+          if (rate !== undefined && wait > 0) await sleep(wait);
+          const t0 = rate === undefined ? performance.now() : due;
+          const res = (await socket.timeout(30_000).emitWithAck('push', { mutations })) as PushResponse;
+          latencies.push(performance.now() - t0);
+          if (!res.ok) throw new Error(`B3 push failed: ${res.error.code} ${res.error.message}`);
+          const bad = res.results.find((r) => r.status !== 'applied');
+          if (bad) throw new Error(`B3 push not applied: ${JSON.stringify(bad)}`);
+          committed += res.results.length;
+        }
+      }),
+    );
+  } finally {
+    for (const s of lanes) s.close();
+  }
   const seconds = (performance.now() - started) / 1000;
-  for (const s of lanes) s.close();
   return {
-    name,
     mutations: committed,
-    perPush,
-    inFlight,
     mutationsPerSecond: Math.round(committed / seconds),
     ackMs: summarize(latencies, 0.1),
   };
 }
 
-/** The floor: the same per-mutation work on raw better-sqlite3, one transaction per batch. */
-function floor(dir: string, total: number, perPush: number): IngestResult {
-  const db = new Database(join(dir, `floor-${perPush}.db`));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.exec(`CREATE TABLE scopes (scope TEXT PRIMARY KEY, head INTEGER NOT NULL) WITHOUT ROWID;
-    CREATE TABLE records (scope TEXT, collection TEXT, id TEXT, version INTEGER, value TEXT, PRIMARY KEY (scope, collection, id)) WITHOUT ROWID;
-    CREATE TABLE history (scope TEXT, collection TEXT, id TEXT, version INTEGER, value TEXT, PRIMARY KEY (scope, collection, id, version)) WITHOUT ROWID;
-    CREATE TABLE clients (client_id TEXT PRIMARY KEY, last_mid INTEGER NOT NULL) WITHOUT ROWID;`);
-  const getRecord = db.prepare('SELECT version FROM records WHERE scope = ? AND collection = ? AND id = ?');
-  const bump = db.prepare(
-    'INSERT INTO scopes VALUES (?, 1) ON CONFLICT (scope) DO UPDATE SET head = head + 1 RETURNING head',
-  );
-  const upsert = db.prepare('INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?)');
-  const hist = db.prepare('INSERT INTO history VALUES (?, ?, ?, ?, ?)');
-  const client = db.prepare('INSERT OR REPLACE INTO clients VALUES (?, ?)');
-  const batch = db.transaction((start: number) => {
-    for (let i = 0; i < perPush; i++) {
-      const n = start + i;
-      const scope = `team:${n % 4}`;
-      getRecord.get(scope, 'cards', `c${n % 2000}`);
-      const { head } = bump.get(scope) as { head: number };
-      const value = JSON.stringify(record(n));
-      upsert.run(scope, 'cards', `c${n % 2000}`, head, value);
-      hist.run(scope, 'cards', `c${n % 2000}`, head, value);
-    }
-    client.run('floor', start + perPush);
-  });
-  const latencies: number[] = [];
-  const started = performance.now();
-  for (let start = 0; start < total; start += perPush) {
-    const t0 = performance.now();
-    batch.immediate(start);
-    latencies.push(performance.now() - t0);
-  }
-  const seconds = (performance.now() - started) / 1000;
-  db.close();
-  return {
-    name: `floor-sqlite-${perPush}`,
-    mutations: total,
-    perPush,
-    inFlight: 1,
-    mutationsPerSecond: Math.round(total / seconds),
-    ackMs: summarize(latencies, 0.1),
-  };
+/** Does this `syncline-server` take a PostgreSQL URL yet? */
+async function cliSupportsPostgres(): Promise<boolean> {
+  const { stdout } = await runCli(['--help']);
+  return stdout.includes('--postgres');
 }
 
-export async function runIngest(quick: boolean): Promise<IngestResult[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'syncline-bench-'));
-  const config = join(dir, 'bench.config.mjs');
-  // Bench lanes push far faster than an app's outbox; lift the per-socket event rate limit.
-  writeFileSync(
-    config,
-    'export default { auth: "development", limits: { eventsPerSecond: 1e6, eventBurst: 1e6 } };',
-  );
-  const server = await spawnServer([
-    '--port',
-    '0',
-    '--db',
-    join(dir, 'server.db'),
-    '--config',
-    config,
-    '--log-level',
-    'info',
-  ]);
+interface Variant {
+  readonly storage: 'sqlite' | 'pg';
+  readonly url: string;
+  readonly floor: (total: number, perTxn: number) => Promise<FloorResult>;
+  readonly durability: string;
+  readonly floorDurability: string;
+}
+
+async function measure(v: Variant, quick: boolean): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const cases = [
+    { perPush: 50, inFlight: 8, total: quick ? 2_000 : 40_000 },
+    { perPush: 1, inFlight: 64, total: quick ? 640 : 8_000 },
+  ];
+  const suffix = v.storage === 'pg' ? '-pg' : '';
+  for (const c of cases) {
+    const tag = `${c.perPush}x${c.inFlight}`;
+    const floorName = `floor-${v.storage}-${c.perPush}`;
+    // Interleaved: floor, then Syncline at peak, then Syncline at half of that peak.
+    const floor = await v.floor(c.total, c.perPush);
+    rows.push({
+      bench: 'B3',
+      name: floorName,
+      kind: 'floor',
+      label: `raw ${v.storage === 'pg' ? 'pg, batched INSERT … ON CONFLICT' : 'better-sqlite3'}, ${c.perPush} per txn, check+upsert+history`,
+      perSecond: floor.mutationsPerSecond,
+      extra: { 'txn p50 ms': floor.txnMs.p50, 'txn p99 ms': floor.txnMs.p99 },
+      durability: v.floorDurability,
+    });
+    const peak = await drive(v.url, c.perPush, c.inFlight, Math.ceil(c.total / c.perPush / c.inFlight));
+    rows.push({
+      bench: 'B3',
+      name: `syncline-${tag}${suffix}`,
+      kind: 'syncline',
+      label: `peak: ${c.perPush} mutation(s) per push, ${c.inFlight} pushes in flight, ${peak.mutations} mutations`,
+      perSecond: peak.mutationsPerSecond,
+      extra: { 'ack p50 ms at peak': peak.ackMs.p50, 'ack p99 ms at peak': peak.ackMs.p99 },
+      baseline: floorName,
+      durability: v.durability,
+    });
+    const rate = peak.mutationsPerSecond / 2;
+    const seconds = quick ? 1 : 5;
+    const pushesPerLane = Math.max(4, Math.ceil((rate * seconds) / c.perPush / c.inFlight));
+    const half = await drive(v.url, c.perPush, c.inFlight, pushesPerLane, rate);
+    rows.push({
+      bench: 'B3',
+      name: `syncline-${tag}-half${suffix}`,
+      kind: 'syncline',
+      label: `ack latency at half of peak (${Math.round(rate)} mutations/s offered, open loop)`,
+      latencyMs: half.ackMs,
+      perSecond: half.mutationsPerSecond,
+      durability: v.durability,
+    });
+  }
+  return rows;
+}
+
+export async function run(opts: BenchOptions): Promise<BenchRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'syncline-bench-b3-'));
+  const rows: BenchRow[] = [];
   try {
-    const total = quick ? 2_000 : 40_000;
-    const results: IngestResult[] = [];
-    // Interleave floor and Syncline runs so machine noise hits both alike.
-    results.push(floor(dir, total, 50));
-    results.push(await drive(server.url, 'syncline-50x8', total, 50, 8));
-    results.push(floor(dir, total / 5, 1));
-    results.push(await drive(server.url, 'syncline-1x64', total / 5, 1, 64));
-    return results;
+    const server = await synclineServer();
+    try {
+      rows.push(
+        ...(await measure(
+          {
+            storage: 'sqlite',
+            url: server.url,
+            floor: async (total, perTxn) => sqliteFloor(dir, total, perTxn),
+            durability: SQLITE_DURABILITY,
+            floorDurability: 'SQLite WAL, synchronous=FULL',
+          },
+          opts.quick,
+        )),
+      );
+    } finally {
+      await server.stop();
+    }
+    const pgUrl = process.env['SYNCLINE_PG_URL'];
+    if (!pgUrl) console.log('   B3 PostgreSQL variant skipped: SYNCLINE_PG_URL is not set');
+    else if (!(await cliSupportsPostgres()))
+      console.log('   B3 PostgreSQL variant skipped: syncline-server has no --postgres flag yet');
+    else {
+      const pgServer = await synclineServer({}, ['--postgres', pgUrl]);
+      try {
+        rows.push(
+          ...(await measure(
+            {
+              storage: 'pg',
+              url: pgServer.url,
+              floor: (total, perTxn) => pgFloor(pgUrl, total, perTxn),
+              durability: 'server: PostgreSQL (synchronous_commit as configured)',
+              floorDurability: 'PostgreSQL (synchronous_commit as configured)',
+            },
+            opts.quick,
+          )),
+        );
+      } finally {
+        await pgServer.stop();
+      }
+    }
+    return rows;
   } finally {
-    server.proc.kill('SIGTERM');
-    await server.exited;
     rmSync(dir, { recursive: true, force: true });
   }
 }
