@@ -5,7 +5,10 @@
 import { B1_VARIANTS, type B1PageApi, type B1Variant } from './page-api.js';
 import { measureWrites, type Target } from './page-measure.js';
 
-export function b1Api(targets: Partial<Record<B1Variant, Target>>, versions: Record<string, string>): B1PageApi {
+export function b1Api(
+  targets: Partial<Record<B1Variant, Target>>,
+  versions: Record<string, string>,
+): B1PageApi {
   const revs = new Map<B1Variant, { value: number }>();
   return {
     measure: (variant, count) => {

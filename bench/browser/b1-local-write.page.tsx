@@ -81,7 +81,12 @@ exposeBench(async () => {
   const url = new URLSearchParams(location.search).get('sync');
   if (url === null) throw new Error('no ?sync= server URL');
   // Separate scopes: the two clients must not receive each other's writes.
-  const strict = await openSyncline({ name: 'b1-syncline', url, scope: 'bench:b1-strict', durability: 'strict' });
+  const strict = await openSyncline({
+    name: 'b1-syncline',
+    url,
+    scope: 'bench:b1-strict',
+    durability: 'strict',
+  });
   const relaxed = await openSyncline({
     name: 'b1-syncline-relaxed',
     url,

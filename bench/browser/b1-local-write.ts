@@ -20,7 +20,14 @@ const SYNCLINE_ENTRY = fileURLToPath(new URL('./b1-local-write.page.tsx', import
 const RXDB_ENTRY = fileURLToPath(new URL('./b1-rxdb.page.ts', import.meta.url));
 const FRAME_MS = 16;
 
-const ROWS: Record<B1Variant, Pick<BenchRow, 'kind' | 'label' | 'durability'> & { baseline?: B1Variant }> = {
+interface RowInfo {
+  readonly kind: BenchRow['kind'];
+  readonly label: string;
+  readonly durability: string;
+  readonly baseline?: B1Variant;
+}
+
+const ROWS: Record<B1Variant, RowInfo> = {
   syncline: {
     kind: 'syncline',
     label: 'put via outbox middleware → client.liveQuery',
@@ -80,7 +87,13 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       for (let k = 0; k < B1_VARIANTS.length; k++) {
         const variant = B1_VARIANTS[(block + k) % B1_VARIANTS.length]!;
         const page = pageOf(variant);
-        const got = await callPage<B1PageApi, 'measure'>(page, 120_000, 'measure', variant, perVariant / blocks);
+        const got = await callPage<B1PageApi, 'measure'>(
+          page,
+          120_000,
+          'measure',
+          variant,
+          perVariant / blocks,
+        );
         samples.get(variant)!.push(...got);
       }
     }

@@ -43,7 +43,10 @@ export async function measureWrites(
       let timer: ReturnType<typeof setTimeout> | undefined;
       const seen = new Promise<number>((resolve, reject) => {
         arrived = resolve;
-        timer = setTimeout(() => reject(new Error(`no emission within ${EMIT_TIMEOUT_MS} ms`)), EMIT_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`no emission within ${EMIT_TIMEOUT_MS} ms`)),
+          EMIT_TIMEOUT_MS,
+        );
       });
       want = card;
       const start = performance.now();

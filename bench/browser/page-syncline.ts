@@ -22,7 +22,8 @@ const relaxedDurability: Middleware<DBCore> = {
   level: -10,
   create: (down) => ({
     ...down,
-    transaction: (stores, mode, options) => down.transaction(stores, mode, { ...options, durability: 'relaxed' }),
+    transaction: (stores, mode, options) =>
+      down.transaction(stores, mode, { ...options, durability: 'relaxed' }),
   }),
 };
 
