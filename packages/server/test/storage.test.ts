@@ -31,19 +31,15 @@ runStorageConformance('sqlite :memory:', async () => {
 });
 
 describe.skipIf(!PG_URL)('postgres', () => {
-  runStorageConformance(
-    'postgres',
-    async () => {
-      const schema = tempSchema();
-      const storage = await PostgresStorage.open({ connectionString: PG_URL!, schema, poolSize: 4 });
-      return {
-        storage,
-        cleanup: async () => {
-          await storage.close();
-          await dropSchema(PG_URL!, schema);
-        },
-      };
-    },
-    { concurrentTransactions: true },
-  );
+  runStorageConformance('postgres', async () => {
+    const schema = tempSchema();
+    const storage = await PostgresStorage.open({ connectionString: PG_URL!, schema, poolSize: 4 });
+    return {
+      storage,
+      cleanup: async () => {
+        await storage.close();
+        await dropSchema(PG_URL!, schema);
+      },
+    };
+  });
 });

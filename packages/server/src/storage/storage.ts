@@ -29,10 +29,11 @@ export interface SyncStorage {
    * throws (or the commit fails), every write is undone — including version allocations, so
    * no gap is left — and the error is rethrown. `fn` must only await calls on `tx`.
    *
-   * `onCommit`, when given, runs synchronously right after a successful commit, before this
-   * storage starts any later transaction, so what it publishes (live broadcasts) goes out in
-   * commit order. It must not throw; a throw is swallowed because the commit already stands.
-   * (Backends with several connections order same-scope commits only; see their docs.)
+   * `onCommit`, when given, runs synchronously once the commit is durable and before the
+   * `onCommit` of any transaction that committed after it, so what it publishes (live
+   * broadcasts) goes out in commit order. It must not throw; a throw is swallowed because the
+   * commit already stands. (Backends with several connections order same-scope commits only;
+   * backends that group commits run a group's `onCommit`s in order after its one commit.)
    *
    * A backend that runs transactions concurrently may run `fn` again after the database aborted
    * it (a deadlock between nodes); everything `fn` does must go through `tx`.
