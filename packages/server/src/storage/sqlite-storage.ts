@@ -234,7 +234,7 @@ export class SqliteStorage implements SyncStorage {
     if (this.closing) return Promise.reject(new Error('SqliteStorage is closed'));
     return new Promise<T>((resolve, reject) => {
       this.pending.push({
-        fn: fn as (tx: StorageTx) => Promise<unknown>,
+        fn: fn,
         onCommit: onCommit as ((result: unknown) => void) | undefined,
         resolve: resolve as (result: unknown) => void,
         reject,
