@@ -29,7 +29,7 @@ export interface PageHost {
   close(): Promise<void>;
 }
 
-export async function bundlePage(entry: string): Promise<string> {
+export async function bundlePage(entry: string, minify = true): Promise<string> {
   const result = await build({
     entryPoints: [entry],
     absWorkingDir: REPO_ROOT,
@@ -43,7 +43,8 @@ export async function bundlePage(entry: string): Promise<string> {
     nodePaths: EXTRA_NODE_PATHS,
     // Production React and no dev-only checks: we measure what an app ships.
     define: { 'process.env.NODE_ENV': '"production"' },
-    minify: true,
+    // Unminified bundles keep function names, for profiles.
+    minify,
     logLevel: 'silent',
   });
   const output = result.outputFiles[0];
@@ -51,7 +52,7 @@ export async function bundlePage(entry: string): Promise<string> {
   return output.text;
 }
 
-export async function startPageHost(): Promise<PageHost> {
+export async function startPageHost(opts: { minify?: boolean } = {}): Promise<PageHost> {
   const bundles = new Map<string, string>();
   const data = new Map<string, string>();
 
@@ -81,7 +82,7 @@ export async function startPageHost(): Promise<PageHost> {
     url,
     addBundle: async (name, entry) => {
       if (!NAME.test(name)) throw new Error(`bad bundle name ${name}`);
-      bundles.set(name, await bundlePage(entry));
+      bundles.set(name, await bundlePage(entry, opts.minify ?? true));
     },
     addData: (name, body) => {
       if (!NAME.test(name)) throw new Error(`bad data name ${name}`);

@@ -1,0 +1,139 @@
+/**
+ * B6 cold bootstrap, in headless Chromium on real IndexedDB: a fresh Syncline client joins a
+ * scope of N records seeded on a real server process (SQLite WAL), against the floor (raw Dexie
+ * `bulkPut` of the same rows, fetched into the page first) and the peer (RxDB `bulkInsert` of the
+ * same rows: its storage floor, not its replication). Every run gets a fresh browser context, so
+ * a fresh IndexedDB, and its page's JS heap is sampled for the peak. Runs of one size are
+ * interleaved; with several runs the median is reported. Full mode runs 10k; 100k only with
+ * SYNCLINE_BENCH_B6_100K=1 (it takes minutes today, over the suite's budget).
+ */
+import { fileURLToPath } from 'node:url';
+import type { BenchOptions, BenchRow } from '../report.js';
+import { launchBenchBrowser, type BenchBrowser } from './chromium.js';
+import { withTimeout } from './deadline.js';
+import { sampleHeap } from './heap-sampler.js';
+import { B6_VARIANTS, type B6PageApi, type B6Result, type B6Variant } from './page-api.js';
+import { callPage } from './page-call.js';
+import { startPageHost, type PageHost } from './page-host.js';
+import { seededRowsJson, seedScope } from './seed.js';
+import { startSyncServer, type BenchSyncServer } from './sync-server.js';
+
+const SYNCLINE_ENTRY = fileURLToPath(new URL('./b6-cold-bootstrap.page.ts', import.meta.url));
+const RXDB_ENTRY = fileURLToPath(new URL('./b6-rxdb.page.ts', import.meta.url));
+
+interface Size {
+  readonly count: number;
+  readonly runs: number;
+}
+
+const INFO: Record<B6Variant, { kind: BenchRow['kind']; label: string; durability: string }> = {
+  syncline: {
+    kind: 'syncline',
+    label: 'fresh client joins the scope (pull pages of 500)',
+    durability: 'strict',
+  },
+  'floor-dexie': {
+    kind: 'floor',
+    label: 'raw Dexie bulkPut, 500-row transactions, rows prefetched in the page',
+    durability: 'strict',
+  },
+  'peer-rxdb': {
+    kind: 'peer',
+    label: 'RxDB (Dexie storage) bulkInsert, 500-row batches, rows prefetched (not replication)',
+    durability: 'Chromium default (relaxed)',
+  },
+};
+
+const label = (count: number) => (count >= 1000 ? `${count / 1000}k` : String(count));
+const scopeOf = (count: number) => `bench:b6-${label(count)}`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const round = (x: number) => Math.round(x * 10) / 10;
+
+export async function run(opts: BenchOptions): Promise<BenchRow[]> {
+  // 100k takes minutes at today's bootstrap speed: measured once on request, outside the budget.
+  const sizes: Size[] = opts.quick
+    ? [{ count: 1_000, runs: 1 }]
+    : [
+        { count: 10_000, runs: 1 },
+        ...(process.env['SYNCLINE_BENCH_B6_100K'] === '1' ? [{ count: 100_000, runs: 1 }] : []),
+      ];
+  let host: PageHost | undefined;
+  let server: BenchSyncServer | undefined;
+  let browser: BenchBrowser | undefined;
+
+  const body = async (): Promise<BenchRow[]> => {
+    const pages = await startPageHost();
+    host = pages;
+    await pages.addBundle('b6', SYNCLINE_ENTRY);
+    await pages.addBundle('b6rxdb', RXDB_ENTRY);
+    for (const { count } of sizes) pages.addData(`rows${count}`, seededRowsJson(count));
+    server = await startSyncServer(pages.url, async (db) => {
+      for (const { count } of sizes) await seedScope(db, scopeOf(count), count);
+    });
+    const syncUrl = server.url;
+    const chromium = await launchBenchBrowser();
+    browser = chromium;
+
+    const once = async (variant: B6Variant, count: number) => {
+      const context = await chromium.newContext();
+      try {
+        const url =
+          variant === 'peer-rxdb' ? pages.pageUrl('b6rxdb') : pages.pageUrl('b6', { sync: syncUrl });
+        const page = await chromium.openPage(context, url);
+        const run = { variant, count, scope: scopeOf(count), dataUrl: `${pages.url}/data/rows${count}.json` };
+        return await sampleHeap(context, page, () =>
+          callPage<B6PageApi, 'bootstrap'>(page, 500_000, 'bootstrap', run),
+        );
+      } finally {
+        await context.close();
+      }
+    };
+
+    const rows: BenchRow[] = [];
+    for (const { count, runs } of sizes) {
+      const results = new Map<B6Variant, { result: B6Result; peakMB: number; baselineMB: number }[]>();
+      for (let r = 0; r < runs; r++) {
+        for (let k = 0; k < B6_VARIANTS.length; k++) {
+          const variant = B6_VARIANTS[(r + k) % B6_VARIANTS.length]!;
+          const { result, heap } = await once(variant, count);
+          results.set(variant, [...(results.get(variant) ?? []), { result, ...heap }]);
+        }
+      }
+      chromium.assertNoErrors();
+      const floorDone = median(results.get('floor-dexie')!.map((x) => x.result.doneMs));
+      for (const variant of B6_VARIANTS) {
+        const got = results.get(variant)!;
+        const doneMs = median(got.map((x) => x.result.doneMs));
+        const fetches = got.map((x) => x.result.fetchMs).filter((ms): ms is number => ms !== undefined);
+        rows.push({
+          bench: 'B6',
+          name: `${variant}-${label(count)}`,
+          kind: INFO[variant].kind,
+          label: `${label(count)} records: ${INFO[variant].label}`,
+          durability: INFO[variant].durability,
+          perSecond: Math.round((count / doneMs) * 1000),
+          extra: {
+            firstRowsMs: round(median(got.map((x) => x.result.firstMs))),
+            doneMs: round(doneMs),
+            doneVsFloor: Math.round((doneMs / floorDone) * 100) / 100,
+            peakHeapMB: Math.max(...got.map((x) => x.peakMB)),
+            baselineHeapMB: Math.min(...got.map((x) => x.baselineMB)),
+            ...(fetches.length > 0 ? { fetchMs: round(median(fetches)) } : {}),
+            runs,
+          },
+          ...(variant === 'floor-dexie' ? {} : { baseline: `floor-dexie-${label(count)}` }),
+        });
+      }
+    }
+    return rows;
+  };
+
+  try {
+    const deadline = opts.quick ? 60_000 : sizes.length > 1 ? 600_000 : 120_000;
+    return await withTimeout(body(), deadline, 'B6 cold bootstrap');
+  } finally {
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    await host?.close();
+  }
+}
