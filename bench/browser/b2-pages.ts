@@ -1,0 +1,118 @@
+/**
+ * B2 variant, two Chromium pages: page A writes, page B (another browser context, so its own
+ * IndexedDB) observes, through a real `syncline-server` process on SQLite (WAL, synchronous
+ * FULL). Each sample runs from A's `put` call to B's live query emitting the new revision, both
+ * on the clock the pages of one browser share (`performance.timeOrigin + performance.now()`).
+ * Writes are sequential. Strict (as shipped) and relaxed client writes, and the floor: the same
+ * card over a bare Socket.IO relay process between two pages. Variants interleave in blocks;
+ * the first block is warm-up.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { startPeer, type Peer } from '../processes.js';
+import type { BenchOptions, BenchRow } from '../report.js';
+import { summarize } from '../stats.js';
+import { launchBenchBrowser, type BenchBrowser } from './chromium.js';
+import { withTimeout } from './deadline.js';
+import type { B2PageApi } from './page-api.js';
+import { callPage } from './page-call.js';
+import { startPageHost, type PageHost } from './page-host.js';
+import { startSyncServer, type BenchSyncServer } from './sync-server.js';
+
+const SYNCLINE_ENTRY = fileURLToPath(new URL('./b2-pages.page.ts', import.meta.url));
+const RELAY_ENTRY = fileURLToPath(new URL('./b2-relay.page.ts', import.meta.url));
+const SEEN_TIMEOUT_MS = 5_000;
+
+const VARIANTS = ['syncline-pages', 'syncline-pages-relaxed', 'floor-socketio-pages'] as const;
+type Variant = (typeof VARIANTS)[number];
+
+const INFO: Record<Variant, Pick<BenchRow, 'kind' | 'label' | 'durability'> & { durability: string }> = {
+  'syncline-pages': {
+    kind: 'syncline',
+    label: 'Chromium A put → server (SQLite WAL) → Chromium B liveQuery',
+    durability: 'strict client, SQLite synchronous=FULL',
+  },
+  'syncline-pages-relaxed': {
+    kind: 'syncline',
+    label: 'Chromium A put → server (SQLite WAL) → Chromium B liveQuery',
+    durability: 'relaxed client, SQLite synchronous=FULL',
+  },
+  'floor-socketio-pages': {
+    kind: 'floor',
+    label: 'Chromium A emit → bare Socket.IO relay → Chromium B handler',
+    durability: 'none',
+  },
+};
+
+interface Pair {
+  readonly writer: Page;
+  readonly observer: Page;
+}
+
+export async function run(opts: BenchOptions): Promise<BenchRow[]> {
+  const perVariant = opts.quick ? 20 : 1_000;
+  const blocks = opts.quick ? 2 : 10;
+  let host: PageHost | undefined;
+  let server: BenchSyncServer | undefined;
+  let relay: Peer | undefined;
+  let browser: BenchBrowser | undefined;
+
+  const body = async (): Promise<BenchRow[]> => {
+    const pages = await startPageHost();
+    host = pages;
+    await pages.addBundle('b2', SYNCLINE_ENTRY);
+    await pages.addBundle('b2relay', RELAY_ENTRY);
+    server = await startSyncServer(pages.url);
+    relay = await startPeer('socketio-floor');
+    const chromium = await launchBenchBrowser();
+    browser = chromium;
+
+    const open = async (url: string) => chromium.openPage(await chromium.newContext(), url);
+    const pair = async (query: Record<string, string>, bundle = 'b2'): Promise<Pair> => ({
+      writer: await open(pages.pageUrl(bundle, { ...query, role: 'writer' })),
+      observer: await open(pages.pageUrl(bundle, { ...query, role: 'observer' })),
+    });
+    const sync = server.url;
+    const pairs: Record<Variant, Pair> = {
+      'syncline-pages': await pair({ sync, scope: 'bench:b2-strict', durability: 'strict' }),
+      'syncline-pages-relaxed': await pair({ sync, scope: 'bench:b2-relaxed', durability: 'relaxed' }),
+      'floor-socketio-pages': await pair({ relay: `http://127.0.0.1:${relay.port}` }, 'b2relay'),
+    };
+
+    const samples = new Map<Variant, number[]>(VARIANTS.map((v) => [v, []]));
+    const revs = new Map<Variant, number>();
+    for (let block = 0; block < blocks; block++) {
+      for (let k = 0; k < VARIANTS.length; k++) {
+        const variant = VARIANTS[(block + k) % VARIANTS.length]!;
+        const { writer, observer } = pairs[variant];
+        for (let i = 0; i < perVariant / blocks; i++) {
+          const rev = (revs.get(variant) ?? 0) + 1;
+          revs.set(variant, rev);
+          const sent = await callPage<B2PageApi, 'write'>(writer, 10_000, 'write', rev);
+          const seen = await callPage<B2PageApi, 'seen'>(observer, 10_000, 'seen', rev, SEEN_TIMEOUT_MS);
+          if (seen < sent) throw new Error(`${variant}: B saw rev ${rev} before A wrote it (clock skew?)`);
+          samples.get(variant)!.push(seen - sent);
+        }
+        // Leave no push in flight into the next variant's block.
+        await callPage<B2PageApi, 'drained'>(writer, 15_000, 'drained', 10_000);
+      }
+    }
+    chromium.assertNoErrors();
+    return VARIANTS.map((variant) => ({
+      bench: 'B2',
+      name: variant,
+      ...INFO[variant],
+      latencyMs: summarize(samples.get(variant)!, 1 / blocks),
+      ...(variant === 'floor-socketio-pages' ? {} : { baseline: 'floor-socketio-pages' }),
+    }));
+  };
+
+  try {
+    return await withTimeout(body(), opts.quick ? 60_000 : 150_000, 'B2 two Chromium pages');
+  } finally {
+    await browser?.close().catch(() => undefined);
+    await relay?.stop();
+    await server?.stop();
+    await host?.close();
+  }
+}
