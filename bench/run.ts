@@ -8,6 +8,9 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as b2 from './b2-propagation.js';
 import * as b3 from './b3-ingest.js';
+import * as b4 from './b4-fanout.js';
+import * as b5 from './b5-catch-up.js';
+import * as b7 from './b7-conflicts.js';
 import { machineInfo, suiteVersions } from './machine.js';
 import { killAll } from './processes.js';
 import type { BenchOptions, BenchRow } from './report.js';
@@ -44,11 +47,11 @@ const ENTRIES: readonly Entry[] = [
     timeoutMs: { quick: 45_000, full: 90_000 },
   },
   { id: 'B3', title: 'server ingest', module: b3, timeoutMs: { quick: 45_000, full: 150_000 } },
-  { id: 'B4', title: 'fan-out', module: 'b4-fanout.ts', timeoutMs: { quick: 45_000, full: 180_000 } },
+  { id: 'B4', title: 'fan-out', module: b4, timeoutMs: { quick: 45_000, full: 180_000 } },
   {
     id: 'B5',
     title: 'offline catch-up',
-    module: 'b5-catch-up.ts',
+    module: b5,
     timeoutMs: { quick: 45_000, full: 120_000 },
   },
   {
@@ -60,7 +63,7 @@ const ENTRIES: readonly Entry[] = [
   {
     id: 'B7',
     title: 'conflict path',
-    module: 'b7-conflicts.ts',
+    module: b7,
     timeoutMs: { quick: 45_000, full: 120_000 },
   },
 ];

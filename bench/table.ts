@@ -5,7 +5,11 @@
 import type { BenchRow } from './report.js';
 
 const fmt = (x: number | undefined, digits = 2): string =>
-  x === undefined ? '' : x >= 1000 ? Math.round(x).toLocaleString('en-US') : x.toFixed(digits);
+  x === undefined
+    ? ''
+    : x >= 1000 || Number.isInteger(x)
+      ? Math.round(x).toLocaleString('en-US')
+      : x.toFixed(digits);
 
 /** `p50 1.23× · p99 1.50×` for latency rows, `0.61×` of throughput otherwise. */
 export function ratio(row: BenchRow, rows: readonly BenchRow[]): string {
