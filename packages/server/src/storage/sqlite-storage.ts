@@ -32,6 +32,9 @@ const BUSY_TIMEOUT_MS = 5000;
 /** Transactions per group commit: bounds how long the last of a group waits for the first. */
 const MAX_GROUP = 128;
 
+/** The next event-loop turn; captured at load, so tests faking timers cannot stall commits. */
+const nextTurn: (fn: () => void) => void = globalThis.setImmediate.bind(globalThis);
+
 /** A queued `transaction()` call. */
 interface Job {
   readonly fn: (tx: StorageTx) => Promise<unknown>;
@@ -193,6 +196,11 @@ export class SqliteStorage implements SyncStorage {
   /** Runs `fn` alone on the connection, after everything queued before it. */
   private exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
     if (this.closing) return Promise.reject(new Error('SqliteStorage is closed'));
+    return this.enqueue(fn);
+  }
+
+  /** `exclusive` without the closed check: for work accepted before `close()` (groups, close). */
+  private enqueue<T>(fn: () => Promise<T> | T): Promise<T> {
     this.queued++;
     const result = this.queue.then(fn).finally(() => this.queued--);
     this.queue = result.catch(() => undefined);
@@ -240,14 +248,16 @@ export class SqliteStorage implements SyncStorage {
         reject,
       });
       // One runner per group: it takes whatever is pending when its turn on the connection comes.
-      if (this.pending.length === 1) void this.exclusive(() => this.runGroup());
+      // It starts on the next loop turn, after this turn's socket reads queued their pushes too:
+      // started at once, a group would only ever hold the push whose read scheduled it.
+      if (this.pending.length === 1) nextTurn(() => void this.enqueue(() => this.runGroup()));
     });
   }
 
   private async runGroup(): Promise<void> {
     const group = this.pending.splice(0, MAX_GROUP);
     // What is left over was queued without a runner of its own (see `transaction`).
-    if (this.pending.length > 0) void this.exclusive(() => this.runGroup());
+    if (this.pending.length > 0) void this.enqueue(() => this.runGroup());
     if (group.length === 0) return;
     const done: { job: Job; result: unknown }[] = [];
     const fail = (err: unknown) => {
@@ -410,13 +420,13 @@ export class SqliteStorage implements SyncStorage {
   }
 
   close(): Promise<void> {
-    if (!this.closing) {
-      // Queued before `closing` is set, so it runs after all pending work and later calls are refused.
-      const done = this.exclusive(() => {
+    // Later calls are refused at once; what was called before runs first: a group runner
+    // scheduled for the next turn is queued before this close (both go through `nextTurn`).
+    this.closing ??= new Promise<void>((resolve) => nextTurn(resolve)).then(() =>
+      this.enqueue(() => {
         this.db.close();
-      });
-      this.closing = done;
-    }
+      }),
+    );
     return this.closing;
   }
 }
