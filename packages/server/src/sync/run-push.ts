@@ -45,8 +45,14 @@ export async function runPush(deps: PushDeps, who: Pusher, payload: unknown): Pr
   const started = performance.now();
   const req = validatePushRequest(payload, deps.limits);
   if (!req.ok) return req;
-  const allowed = new Map<ScopeId, boolean | Promise<boolean>>();
   const mutations = req.value.mutations;
+  // Authorize every scope before the transaction: an auth hook doing I/O must not hold the
+  // storage's write lock (SQLite's one writer, PostgreSQL's scope locks) while it waits.
+  const scopes = [...new Set(mutations.map((m) => m.scope))];
+  const verdicts = await Promise.all(
+    scopes.map((scope) => deps.auth.authorize(who.principal, scope, 'push')),
+  );
+  const allowed = new Map<ScopeId, boolean>(scopes.map((scope, i) => [scope, Boolean(verdicts[i])]));
   const out = await applyPush(
     deps.storage,
     {
@@ -55,10 +61,7 @@ export async function runPush(deps: PushDeps, who: Pusher, payload: unknown): Pr
       now: deps.clock.now(),
       collections: deps.collections,
       limits: deps.limits,
-      canPush: (scope) => {
-        if (!allowed.has(scope)) allowed.set(scope, deps.auth.authorize(who.principal, scope, 'push'));
-        return allowed.get(scope)!;
-      },
+      canPush: (scope) => allowed.get(scope) === true,
     },
     mutations,
     (committed) => {
