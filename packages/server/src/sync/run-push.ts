@@ -50,7 +50,7 @@ export async function runPush(deps: PushDeps, who: Pusher, payload: unknown): Pr
   // storage's write lock (SQLite's one writer, PostgreSQL's scope locks) while it waits.
   const scopes = [...new Set(mutations.map((m) => m.scope))];
   const verdicts = await Promise.all(
-    scopes.map((scope) => deps.auth.authorize(who.principal, scope, 'push')),
+    scopes.map(async (scope) => deps.auth.authorize(who.principal, scope, 'push')),
   );
   const allowed = new Map<ScopeId, boolean>(scopes.map((scope, i) => [scope, Boolean(verdicts[i])]));
   const out = await applyPush(
