@@ -210,6 +210,21 @@ describe('writes outside the limits are refused at write time', () => {
     await expectNothingQueued(a);
   });
 
+  it('refuses record ids the server could not store (too long, NUL, lone surrogate) before queueing', async () => {
+    const a = await online();
+    for (const id of ['x'.repeat(257), 'a\u0000b', 'half \uD83D emoji']) {
+      const write = a.db.cards.put({ id, board: '1', title: 't', status: 'todo' });
+      await expect(write, JSON.stringify(id)).rejects.toMatchObject({
+        name: 'SynclineWriteError',
+        error: { code: 'invalid_message' },
+      });
+    }
+    await expectNothingQueued(a);
+    // A full emoji (a surrogate pair) is a fine id.
+    await a.db.cards.put({ id: 'card 😀', board: '1', title: 't', status: 'todo' });
+    await converged(a);
+  });
+
   it('refuses nesting deeper than 32, and accepts exactly 32', async () => {
     const a = await online();
     // The record itself is one level: 31 more fit.

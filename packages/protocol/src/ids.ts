@@ -25,8 +25,21 @@ export const CollectionNameSchema = z
   .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, 'collection must match [A-Za-z_][A-Za-z0-9_.-]{0,63}');
 export type CollectionName = z.infer<typeof CollectionNameSchema>;
 
-/** A record id inside a collection. */
-export const RecordIdSchema = z.string().min(1).max(256);
+/** A UTF-16 surrogate without its partner: not a character, and not storable as UTF-8 text. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * A record id inside a collection: 1–256 characters of well-formed Unicode without NUL, the
+ * strings every storage backend keeps exactly (PostgreSQL `text` refuses NUL, and UTF-8 cannot
+ * encode a lone surrogate).
+ */
+export const RecordIdSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((s) => !s.includes('\u0000') && !LONE_SURROGATE.test(s), {
+    message: 'record id must be well-formed Unicode without NUL characters',
+  });
 export type RecordId = z.infer<typeof RecordIdSchema>;
 
 /** A per-scope version: 0 means "did not exist"; every committed change gets the next one. */

@@ -285,6 +285,25 @@ export function runStorageConformance(
         expect(await storage.getRecord(S2, 'notes', 'ü/1')).toBeUndefined();
       });
 
+      it('keeps ids and values exactly: any valid id, key order, NUL and emoji inside values, big numbers', async () => {
+        const ids = ['😀 card', 'it\'s "quoted" \\ back', 'ß'.repeat(256), '%_like_%'];
+        const value = {
+          z: 1,
+          a: 'nul \u0000 inside',
+          m: [1.5, -0, 2 ** 53 - 1],
+          emoji: '😀',
+          nested: { y: 1, b: 2 },
+        };
+        for (const id of ids) await commit(S, id, value);
+        for (const id of ids) {
+          const r = await storage.getRecord(S, 'todos', id);
+          expect(r?.id).toBe(id);
+          expect(JSON.stringify(r?.value)).toBe(JSON.stringify(value));
+        }
+        const page = await storage.pull(S, v(0), 10);
+        expect(page.records.map((r) => r.id)).toEqual(ids);
+      });
+
       it('keeps tombstones for pull and getRecord but not liveRecords', async () => {
         await commit(S, 'a', { n: 1 });
         await commit(S, 'b', { n: 1 });

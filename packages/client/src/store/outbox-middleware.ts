@@ -11,6 +11,7 @@ import {
   DEFAULT_LIMITS,
   FORBIDDEN_KEYS,
   inspectJson,
+  RecordIdSchema,
   type JsonObject,
   type Limits,
   type Mutation,
@@ -124,6 +125,13 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
           if (typeof key !== 'string') {
             throw new SynclineWriteError(
               syncError('invalid_message', `synced records need string keys, got ${typeof key}`),
+            );
+          }
+          // The server would refuse the push; refusing the write keeps it out of the outbox.
+          const id = RecordIdSchema.safeParse(key);
+          if (!id.success) {
+            throw new SynclineWriteError(
+              syncError('invalid_message', `invalid record id: ${id.error.issues[0]?.message ?? 'bad id'}`),
             );
           }
         }
