@@ -9,12 +9,12 @@
 import { fileURLToPath } from 'node:url';
 import type { BenchOptions, BenchRow } from '../report.js';
 import { summarize } from '../stats.js';
-import { launchBenchBrowser, type BenchBrowser } from './chromium.js';
-import { withTimeout } from './deadline.js';
+import { launchBenchBrowser } from './chromium.js';
+import { runBench } from './lifetime.js';
 import { B1_VARIANTS, type B1PageApi, type B1Variant } from './page-api.js';
 import { callPage } from './page-call.js';
-import { startPageHost, type PageHost } from './page-host.js';
-import { startSyncServer, type BenchSyncServer } from './sync-server.js';
+import { startPageHost } from './page-host.js';
+import { startSyncServer } from './sync-server.js';
 
 const SYNCLINE_ENTRY = fileURLToPath(new URL('./b1-local-write.page.tsx', import.meta.url));
 const RXDB_ENTRY = fileURLToPath(new URL('./b1-rxdb.page.ts', import.meta.url));
@@ -82,15 +82,12 @@ const ROWS: Record<B1Variant, RowInfo> = {
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const blocks = opts.quick ? 3 : 10;
   const perBlock = (variant: B1Variant) => (ROWS[variant].main ? 1_000 : 500) / (opts.quick ? 100 : blocks);
-  let host: PageHost | undefined;
-  let server: BenchSyncServer | undefined;
-  let browser: BenchBrowser | undefined;
-  const body = async (): Promise<BenchRow[]> => {
-    host = await startPageHost();
+  return runBench('B1 local write', opts.quick ? 60_000 : 180_000, async (life): Promise<BenchRow[]> => {
+    const host = await life.own(await startPageHost(), (h) => h.close());
     await host.addBundle('b1', SYNCLINE_ENTRY);
     await host.addBundle('b1rxdb', RXDB_ENTRY);
-    server = await startSyncServer(host.url);
-    browser = await launchBenchBrowser();
+    const server = await life.own(await startSyncServer(host.url), (s) => s.stop());
+    const browser = await life.own(await launchBenchBrowser(), (b) => b.close());
     const context = await browser.newContext();
     const synclinePage = await browser.openPage(context, host.pageUrl('b1', { sync: server.url }));
     const rxdbPage = await browser.openPage(context, host.pageUrl('b1rxdb'));
@@ -132,12 +129,5 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         ...(row.baseline !== undefined ? { baseline: row.baseline } : {}),
       } satisfies BenchRow;
     });
-  };
-  try {
-    return await withTimeout(body(), opts.quick ? 60_000 : 180_000, 'B1 local write');
-  } finally {
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
-    await host?.close();
-  }
+  });
 }

@@ -9,15 +9,15 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { startPeer, type Peer } from '../processes.js';
+import { startPeer } from '../processes.js';
 import type { BenchOptions, BenchRow } from '../report.js';
 import { summarize } from '../stats.js';
-import { launchBenchBrowser, type BenchBrowser } from './chromium.js';
-import { withTimeout } from './deadline.js';
+import { launchBenchBrowser } from './chromium.js';
+import { runBench } from './lifetime.js';
 import type { B2PageApi } from './page-api.js';
 import { callPage } from './page-call.js';
-import { startPageHost, type PageHost } from './page-host.js';
-import { startSyncServer, type BenchSyncServer } from './sync-server.js';
+import { startPageHost } from './page-host.js';
+import { startSyncServer } from './sync-server.js';
 
 const SYNCLINE_ENTRY = fileURLToPath(new URL('./b2-pages.page.ts', import.meta.url));
 const RELAY_ENTRY = fileURLToPath(new URL('./b2-relay.page.ts', import.meta.url));
@@ -54,67 +54,55 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   // The relaxed variant is a side figure: half the samples (suite budget).
   const perBlock = (variant: Variant) =>
     (variant === 'syncline-pages-relaxed' ? 500 : 1_000) / (opts.quick ? 100 : blocks);
-  let host: PageHost | undefined;
-  let server: BenchSyncServer | undefined;
-  let relay: Peer | undefined;
-  let browser: BenchBrowser | undefined;
+  return runBench(
+    'B2 two Chromium pages',
+    opts.quick ? 60_000 : 150_000,
+    async (life): Promise<BenchRow[]> => {
+      const pages = await life.own(await startPageHost(), (h) => h.close());
+      await pages.addBundle('b2', SYNCLINE_ENTRY);
+      await pages.addBundle('b2relay', RELAY_ENTRY);
+      const server = await life.own(await startSyncServer(pages.url), (s) => s.stop());
+      const relay = await life.own(await startPeer('socketio-floor'), (p) => p.stop());
+      const chromium = await life.own(await launchBenchBrowser(), (b) => b.close());
 
-  const body = async (): Promise<BenchRow[]> => {
-    const pages = await startPageHost();
-    host = pages;
-    await pages.addBundle('b2', SYNCLINE_ENTRY);
-    await pages.addBundle('b2relay', RELAY_ENTRY);
-    server = await startSyncServer(pages.url);
-    relay = await startPeer('socketio-floor');
-    const chromium = await launchBenchBrowser();
-    browser = chromium;
+      const open = async (url: string) => chromium.openPage(await chromium.newContext(), url);
+      const pair = async (query: Record<string, string>, bundle = 'b2'): Promise<Pair> => ({
+        writer: await open(pages.pageUrl(bundle, { ...query, role: 'writer' })),
+        observer: await open(pages.pageUrl(bundle, { ...query, role: 'observer' })),
+      });
+      const sync = server.url;
+      const pairs: Record<Variant, Pair> = {
+        'syncline-pages': await pair({ sync, scope: 'bench:b2-strict', durability: 'strict' }),
+        'syncline-pages-relaxed': await pair({ sync, scope: 'bench:b2-relaxed', durability: 'relaxed' }),
+        'floor-socketio-pages': await pair({ relay: `http://127.0.0.1:${relay.port}` }, 'b2relay'),
+      };
 
-    const open = async (url: string) => chromium.openPage(await chromium.newContext(), url);
-    const pair = async (query: Record<string, string>, bundle = 'b2'): Promise<Pair> => ({
-      writer: await open(pages.pageUrl(bundle, { ...query, role: 'writer' })),
-      observer: await open(pages.pageUrl(bundle, { ...query, role: 'observer' })),
-    });
-    const sync = server.url;
-    const pairs: Record<Variant, Pair> = {
-      'syncline-pages': await pair({ sync, scope: 'bench:b2-strict', durability: 'strict' }),
-      'syncline-pages-relaxed': await pair({ sync, scope: 'bench:b2-relaxed', durability: 'relaxed' }),
-      'floor-socketio-pages': await pair({ relay: `http://127.0.0.1:${relay.port}` }, 'b2relay'),
-    };
-
-    const samples = new Map<Variant, number[]>(VARIANTS.map((v) => [v, []]));
-    const revs = new Map<Variant, number>();
-    for (let block = 0; block < blocks; block++) {
-      for (let k = 0; k < VARIANTS.length; k++) {
-        const variant = VARIANTS[(block + k) % VARIANTS.length]!;
-        const { writer, observer } = pairs[variant];
-        for (let i = 0; i < perBlock(variant); i++) {
-          const rev = (revs.get(variant) ?? 0) + 1;
-          revs.set(variant, rev);
-          const sent = await callPage<B2PageApi, 'write'>(writer, 10_000, 'write', rev);
-          const seen = await callPage<B2PageApi, 'seen'>(observer, 10_000, 'seen', rev, SEEN_TIMEOUT_MS);
-          if (seen < sent) throw new Error(`${variant}: B saw rev ${rev} before A wrote it (clock skew?)`);
-          samples.get(variant)!.push(seen - sent);
+      const samples = new Map<Variant, number[]>(VARIANTS.map((v) => [v, []]));
+      const revs = new Map<Variant, number>();
+      for (let block = 0; block < blocks; block++) {
+        for (let k = 0; k < VARIANTS.length; k++) {
+          const variant = VARIANTS[(block + k) % VARIANTS.length]!;
+          const { writer, observer } = pairs[variant];
+          for (let i = 0; i < perBlock(variant); i++) {
+            const rev = (revs.get(variant) ?? 0) + 1;
+            revs.set(variant, rev);
+            const sent = await callPage<B2PageApi, 'write'>(writer, 10_000, 'write', rev);
+            const seen = await callPage<B2PageApi, 'seen'>(observer, 10_000, 'seen', rev, SEEN_TIMEOUT_MS);
+            if (seen < sent) throw new Error(`${variant}: B saw rev ${rev} before A wrote it (clock skew?)`);
+            samples.get(variant)!.push(seen - sent);
+          }
+          // Leave no push in flight into the next variant's block.
+          await callPage<B2PageApi, 'drained'>(writer, 15_000, 'drained', 10_000);
         }
-        // Leave no push in flight into the next variant's block.
-        await callPage<B2PageApi, 'drained'>(writer, 15_000, 'drained', 10_000);
       }
-    }
-    chromium.assertNoErrors();
-    return VARIANTS.map((variant) => ({
-      bench: 'B2',
-      name: variant,
-      ...INFO[variant],
-      latencyMs: summarize(samples.get(variant)!, 1 / blocks),
-      ...(variant === 'floor-socketio-pages' ? {} : { baseline: 'floor-socketio-pages' }),
-    }));
-  };
-
-  try {
-    return await withTimeout(body(), opts.quick ? 60_000 : 150_000, 'B2 two Chromium pages');
-  } finally {
-    await browser?.close().catch(() => undefined);
-    await relay?.stop();
-    await server?.stop();
-    await host?.close();
-  }
+      chromium.assertNoErrors();
+      return VARIANTS.map((variant) => ({
+        bench: 'B2',
+        name: variant,
+        ...INFO[variant],
+        latencyMs: summarize(samples.get(variant)!, 1 / blocks),
+        ...(variant === 'floor-socketio-pages' ? {} : { baseline: 'floor-socketio-pages' }),
+      }));
+    },
+  );
 }

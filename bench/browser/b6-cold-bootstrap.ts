@@ -9,14 +9,14 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { BenchOptions, BenchRow } from '../report.js';
-import { launchBenchBrowser, type BenchBrowser } from './chromium.js';
-import { withTimeout } from './deadline.js';
+import { launchBenchBrowser } from './chromium.js';
 import { sampleHeap } from './heap-sampler.js';
+import { runBench } from './lifetime.js';
 import { B6_VARIANTS, type B6PageApi, type B6Result, type B6Variant } from './page-api.js';
 import { callPage } from './page-call.js';
-import { startPageHost, type PageHost } from './page-host.js';
+import { startPageHost } from './page-host.js';
 import { seededRowsJson, seedScope } from './seed.js';
-import { startSyncServer, type BenchSyncServer } from './sync-server.js';
+import { startSyncServer } from './sync-server.js';
 
 const SYNCLINE_ENTRY = fileURLToPath(new URL('./b6-cold-bootstrap.page.ts', import.meta.url));
 const RXDB_ENTRY = fileURLToPath(new URL('./b6-rxdb.page.ts', import.meta.url));
@@ -57,22 +57,20 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         { count: 10_000, runs: 1 },
         ...(process.env['SYNCLINE_BENCH_B6_100K'] === '1' ? [{ count: 100_000, runs: 1 }] : []),
       ];
-  let host: PageHost | undefined;
-  let server: BenchSyncServer | undefined;
-  let browser: BenchBrowser | undefined;
-
-  const body = async (): Promise<BenchRow[]> => {
-    const pages = await startPageHost();
-    host = pages;
+  const deadline = opts.quick ? 60_000 : sizes.length > 1 ? 600_000 : 120_000;
+  return runBench('B6 cold bootstrap', deadline, async (life): Promise<BenchRow[]> => {
+    const pages = await life.own(await startPageHost(), (h) => h.close());
     await pages.addBundle('b6', SYNCLINE_ENTRY);
     await pages.addBundle('b6rxdb', RXDB_ENTRY);
     for (const { count } of sizes) pages.addData(`rows${count}`, seededRowsJson(count));
-    server = await startSyncServer(pages.url, async (db) => {
-      for (const { count } of sizes) await seedScope(db, scopeOf(count), count);
-    });
+    const server = await life.own(
+      await startSyncServer(pages.url, async (db) => {
+        for (const { count } of sizes) await seedScope(db, scopeOf(count), count);
+      }),
+      (s) => s.stop(),
+    );
     const syncUrl = server.url;
-    const chromium = await launchBenchBrowser();
-    browser = chromium;
+    const chromium = await life.own(await launchBenchBrowser(), (b) => b.close());
 
     const once = async (variant: B6Variant, count: number) => {
       const context = await chromium.newContext();
@@ -126,14 +124,5 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       }
     }
     return rows;
-  };
-
-  try {
-    const deadline = opts.quick ? 60_000 : sizes.length > 1 ? 600_000 : 120_000;
-    return await withTimeout(body(), deadline, 'B6 cold bootstrap');
-  } finally {
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
-    await host?.close();
-  }
+  });
 }
