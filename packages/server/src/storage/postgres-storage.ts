@@ -4,6 +4,7 @@ import type { ClientId, CollectionName, RecordId, ScopeId, Version } from '@sync
 import { CommitSequencer } from './commit-sequencer.js';
 import { migratePg, pgStatements, pgTypes, type PgStatements } from './postgres-schema.js';
 import { PgTx } from './postgres-tx.js';
+import { pagedRows, retentionBounds } from './sql-backend-shared.js';
 import { toClient, toHistory, toRecord } from './rows.js';
 import type { ClientDbRow, HistoryRow, RecordRow } from './rows.js';
 import type {
@@ -259,23 +260,20 @@ export class PostgresStorage implements SyncStorage {
 
   /** Pages through the scope by (collection, id), one statement per page. */
   async *liveRecords(scope: ScopeId): AsyncIterable<StoredRecord> {
-    let last: RecordRow | undefined;
-    for (;;) {
-      const page: RecordRow[] = last
-        ? await this.#read<RecordRow>(this.#sql.liveAfter, [scope, last.collection, last.id, LIVE_PAGE])
-        : await this.#read<RecordRow>(this.#sql.liveFirst, [scope, LIVE_PAGE]);
-      for (const row of page) yield toRecord(row);
-      last = page[page.length - 1];
-      if (page.length < LIVE_PAGE) return;
-    }
+    const rows = pagedRows(LIVE_PAGE, (last) =>
+      last
+        ? this.#read<RecordRow>(this.#sql.liveAfter, [scope, last.collection, last.id, LIVE_PAGE])
+        : this.#read<RecordRow>(this.#sql.liveFirst, [scope, LIVE_PAGE]),
+    );
+    for await (const row of rows) yield toRecord(row);
   }
 
   async prune(policy: RetentionPolicy, now: number): Promise<PruneStats> {
-    const cutoff = policy.maxAgeMs === undefined ? undefined : now - policy.maxAgeMs;
-    const keep = policy.keepVersions === undefined ? undefined : Math.max(0, Math.floor(policy.keepVersions));
     let historyRemoved = 0;
     let tombstonesRemoved = 0;
-    if (cutoff === undefined && keep === undefined) return { historyRemoved, tombstonesRemoved };
+    const bounds = retentionBounds(policy, now);
+    if (!bounds) return { historyRemoved, tombstonesRemoved };
+    const { cutoff, keep } = bounds;
     const scopes = await this.#read<{ scope: string }>(this.#sql.allScopes, []);
     // One transaction per scope, under the scope lock: atomic per scope, and writers of other
     // scopes are never held up.

@@ -2,8 +2,8 @@ import Database from 'better-sqlite3';
 import { asVersion } from '@syncline/protocol';
 import type { ClientId, CollectionName, RecordId, ScopeId, Version } from '@syncline/protocol';
 import { toClient, toHistory, toRecord } from './rows.js';
-import type { RecordRow } from './rows.js';
 import { migrate, prepareStatements } from './sqlite-schema.js';
+import { pagedRows, retentionBounds } from './sql-backend-shared.js';
 import type { Statements } from './sqlite-schema.js';
 import type {
   ClientRow,
@@ -372,26 +372,22 @@ export class SqliteStorage implements SyncStorage {
 
   /** Pages through the scope by (collection, id); the connection is free between pages. */
   async *liveRecords(scope: ScopeId): AsyncIterable<StoredRecord> {
-    let last: RecordRow | undefined;
-    for (;;) {
-      const from = last;
-      const page = await this.read(() =>
-        from
-          ? this.st.liveAfter.all(scope, from.collection, from.id, LIVE_PAGE)
+    const rows = pagedRows(LIVE_PAGE, (last) =>
+      this.read(() =>
+        last
+          ? this.st.liveAfter.all(scope, last.collection, last.id, LIVE_PAGE)
           : this.st.liveFirst.all(scope, LIVE_PAGE),
-      );
-      for (const row of page) yield toRecord(row);
-      last = page[page.length - 1];
-      if (page.length < LIVE_PAGE) return;
-    }
+      ),
+    );
+    for await (const row of rows) yield toRecord(row);
   }
 
   async prune(policy: RetentionPolicy, now: number): Promise<PruneStats> {
-    const cutoff = policy.maxAgeMs === undefined ? undefined : now - policy.maxAgeMs;
-    const keep = policy.keepVersions === undefined ? undefined : Math.max(0, Math.floor(policy.keepVersions));
     let historyRemoved = 0;
     let tombstonesRemoved = 0;
-    if (cutoff === undefined && keep === undefined) return { historyRemoved, tombstonesRemoved };
+    const bounds = retentionBounds(policy, now);
+    if (!bounds) return { historyRemoved, tombstonesRemoved };
+    const { cutoff, keep } = bounds;
     const scopes = await this.read(() => this.st.allScopes.all().map((r) => r.scope));
     // One transaction per scope: atomic per scope, and other work interleaves between scopes.
     for (const scope of scopes) {

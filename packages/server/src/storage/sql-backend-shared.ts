@@ -1,0 +1,35 @@
+import type { RecordRow } from './rows.js';
+import type { RetentionPolicy } from './storage.js';
+
+/**
+ * Pieces the SQL backends (SQLite, PostgreSQL) share verbatim: the shape of a retention run and
+ * keyset paging over live records. The SQL differs per backend; the logic around it must not.
+ */
+
+/** What a retention policy removes at `now`, or undefined when it removes nothing. */
+export function retentionBounds(
+  policy: RetentionPolicy,
+  now: number,
+): { readonly cutoff: number | undefined; readonly keep: number | undefined } | undefined {
+  const cutoff = policy.maxAgeMs === undefined ? undefined : now - policy.maxAgeMs;
+  const keep = policy.keepVersions === undefined ? undefined : Math.max(0, Math.floor(policy.keepVersions));
+  return cutoff === undefined && keep === undefined ? undefined : { cutoff, keep };
+}
+
+/**
+ * Every row `fetchPage` yields, page by page in (collection, id) order: `after` is the last row
+ * of the previous page (undefined for the first). No connection or snapshot is held between
+ * pages, so a consumer that writes while iterating cannot deadlock the storage.
+ */
+export async function* pagedRows(
+  pageSize: number,
+  fetchPage: (after: RecordRow | undefined) => Promise<RecordRow[]>,
+): AsyncGenerator<RecordRow, void, undefined> {
+  let last: RecordRow | undefined;
+  for (;;) {
+    const page = await fetchPage(last);
+    yield* page;
+    last = page[page.length - 1];
+    if (page.length < pageSize) return;
+  }
+}
