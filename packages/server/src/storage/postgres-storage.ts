@@ -83,7 +83,12 @@ export class PostgresStorage implements SyncStorage {
       connectionString: opts.connectionString,
       max: opts.poolSize ?? 10,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+      // A half-open connection (a network cut without a reset) is noticed in seconds, not hours.
       keepAlive: true,
+      keepAliveInitialDelayMillis: 5000,
+      // A node frozen mid-transaction (stopped, swapping) must not hold its scope locks, and so
+      // every other node's writes to those scopes, for ever: PostgreSQL ends such a session.
+      idle_in_transaction_session_timeout: 30_000,
       types: pgTypes,
       application_name: opts.applicationName ?? 'syncline',
     });
