@@ -82,7 +82,7 @@ const ROWS: Record<B1Variant, RowInfo> = {
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const blocks = opts.quick ? 3 : 10;
   const perBlock = (variant: B1Variant) => (ROWS[variant].main ? 1_000 : 500) / (opts.quick ? 100 : blocks);
-  return runBench('B1 local write', opts.quick ? 60_000 : 180_000, async (life): Promise<BenchRow[]> => {
+  return runBench('B1 local write', opts.quick ? 40_000 : 85_000, async (life): Promise<BenchRow[]> => {
     const host = await life.own(await startPageHost(), (h) => h.close());
     await host.addBundle('b1', SYNCLINE_ENTRY);
     await host.addBundle('b1rxdb', RXDB_ENTRY);

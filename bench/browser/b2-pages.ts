@@ -56,7 +56,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     (variant === 'syncline-pages-relaxed' ? 500 : 1_000) / (opts.quick ? 100 : blocks);
   return runBench(
     'B2 two Chromium pages',
-    opts.quick ? 60_000 : 150_000,
+    opts.quick ? 40_000 : 85_000,
     async (life): Promise<BenchRow[]> => {
       const pages = await life.own(await startPageHost(), (h) => h.close());
       await pages.addBundle('b2', SYNCLINE_ENTRY);
