@@ -101,6 +101,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         name: variant,
         ...INFO[variant],
         latencyMs: summarize(samples.get(variant)!, 1 / blocks),
+        versions: { chromium: chromium.browser.version() },
         ...(variant === 'floor-socketio-pages' ? {} : { baseline: 'floor-socketio-pages' }),
       }));
     },

@@ -120,6 +120,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
             ...(fetches.length > 0 ? { fetchMs: round(median(fetches)) } : {}),
             runs,
           },
+          versions: { chromium: chromium.browser.version() },
           ...(variant === 'floor-dexie' ? {} : { baseline: `floor-dexie-${label(count)}` }),
         });
       }
