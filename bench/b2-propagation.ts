@@ -11,7 +11,8 @@ import { socketioPair } from './peers/socketio-pair.js';
 import { yjsPair } from './peers/yjs-pair.js';
 import type { BenchOptions, BenchRow } from './report.js';
 import { summarize } from './stats.js';
-import { synclinePair } from './syncline-pair.js';
+import { postgresUrl, redisUrl } from './postgres.js';
+import { synclineClusterPair, synclinePair } from './syncline-pair.js';
 
 const CONTENDERS: readonly (() => Promise<PropagationPair>)[] = [
   synclinePair,
@@ -27,8 +28,17 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const rounds = opts.quick ? 2 : 5;
   const ids = 500;
   const pairs: PropagationPair[] = [];
+  const contenders = [...CONTENDERS];
+  const pg = await postgresUrl('B2 two-node variant');
+  if (pg) {
+    contenders.push(() => synclineClusterPair(pg));
+    const redis = redisUrl();
+    // Quick mode (CI) proves the cluster path once, over PostgreSQL; Redis runs in full mode.
+    if (redis && !opts.quick) contenders.push(() => synclineClusterPair(pg, redis));
+    else if (!opts.quick) console.log('   B2 two nodes over Redis skipped: SYNCLINE_REDIS_URL is not set');
+  }
   try {
-    for (const make of CONTENDERS) pairs.push(await make());
+    for (const make of contenders) pairs.push(await make());
     const samples = pairs.map(() => [] as number[]);
     let seq = 0;
     const step = async (pair: PropagationPair, out: number[] | undefined) => {

@@ -91,20 +91,10 @@ export async function startPeer(script: string, args: string[] = [], readyMs = 3
   };
 }
 
-/** The real `syncline-server` CLI (SQLite WAL, synchronous FULL) with a config module. */
-export async function startSyncline(dbFile: string, configFile: string, extraArgs: readonly string[] = []) {
+/** The real `syncline-server` CLI with `args` (storage flags, config), on an ephemeral port. */
+export async function startSyncline(args: readonly string[]) {
   // `ready` is logged at info; nothing per push or per connection is logged at that level.
-  const server = await spawnServer([
-    '--port',
-    '0',
-    '--db',
-    dbFile,
-    '--config',
-    configFile,
-    '--log-level',
-    'info',
-    ...extraArgs,
-  ]);
+  const server = await spawnServer(['--port', '0', '--log-level', 'info', ...args]);
   const pid = server.proc.pid!;
   live.set(pid, server.proc);
   void server.exited.then(() => live.delete(pid));

@@ -38,7 +38,7 @@ const ENTRIES: readonly Entry[] = [
     id: 'B2',
     title: 'propagation A → server → B (Node)',
     module: b2,
-    timeoutMs: { quick: 45_000, full: 180_000 },
+    timeoutMs: { quick: 90_000, full: 240_000 },
   },
   {
     id: 'B2',
@@ -46,7 +46,7 @@ const ENTRIES: readonly Entry[] = [
     module: 'browser/b2-pages.ts',
     timeoutMs: { quick: 45_000, full: 90_000 },
   },
-  { id: 'B3', title: 'server ingest', module: b3, timeoutMs: { quick: 45_000, full: 150_000 } },
+  { id: 'B3', title: 'server ingest', module: b3, timeoutMs: { quick: 90_000, full: 180_000 } },
   { id: 'B4', title: 'fan-out', module: b4, timeoutMs: { quick: 45_000, full: 180_000 } },
   {
     id: 'B5',

@@ -1,7 +1,9 @@
 /**
- * Starts the real `syncline-server` CLI for one benchmark: a temp directory, a SQLite file
- * (WAL, synchronous FULL) and a config module that lifts the per-socket event rate limit (bench
- * load pushes far faster than an app's outbox) and sets the collections' strategies.
+ * Starts the real `syncline-server` CLI for one benchmark: a config module that lifts the
+ * per-socket event rate limit (bench load pushes far faster than an app's outbox) and sets the
+ * collections' strategies, and either a SQLite file in a temp directory (WAL, synchronous FULL)
+ * or a PostgreSQL schema (optionally shared by several nodes, fanning out through PostgreSQL
+ * LISTEN/NOTIFY or Redis).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,10 +19,16 @@ export interface SynclineServer {
   stop(): Promise<void>;
 }
 
-export async function synclineServer(
-  collections: Readonly<Record<string, { strategy: 'merge' | 'lww' | 'manual' }>> = {},
-  extraArgs: readonly string[] = [],
-): Promise<SynclineServer> {
+export type Collections = Readonly<Record<string, { strategy: 'merge' | 'lww' | 'manual' }>>;
+
+/** PostgreSQL storage: the URL, the schema (nodes sharing it form a cluster), optional Redis fan-out. */
+export interface PgStorage {
+  readonly postgres: string;
+  readonly schema: string;
+  readonly redis?: string;
+}
+
+export async function synclineServer(collections: Collections = {}, pg?: PgStorage): Promise<SynclineServer> {
   const dir = mkdtempSync(join(tmpdir(), 'syncline-bench-'));
   const config = join(dir, 'bench.config.mjs');
   writeFileSync(
@@ -31,8 +39,11 @@ export async function synclineServer(
       collections,
     })};\n`,
   );
+  const storage = pg
+    ? ['--postgres', pg.postgres, '--pg-schema', pg.schema, ...(pg.redis ? ['--redis', pg.redis] : [])]
+    : ['--db', join(dir, 'server.db')];
   try {
-    const server = await startSyncline(join(dir, 'server.db'), config, extraArgs);
+    const server = await startSyncline([...storage, '--config', config]);
     return {
       ...server,
       stop: async () => {
