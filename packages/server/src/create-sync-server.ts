@@ -19,6 +19,8 @@ import {
   type WriterStateResponse,
 } from '@syncline/protocol';
 import { developmentAuth, type AuthHooks, type Principal } from './auth/auth.js';
+import { startCatchUp } from './cluster/catch-up.js';
+import type { ClusterFanout } from './cluster/cluster-fanout.js';
 import type { ChangeFeedDeps } from './feed/change-feed.js';
 import { changeFeedIterator, type ChangeFeedOptions } from './feed/feed-iterator.js';
 import type { HttpContext } from './http/http-context.js';
@@ -26,6 +28,7 @@ import { sendError } from './http/http-response.js';
 import { createHttpHandler } from './http/router.js';
 import { systemClock, type Clock } from './ops/clock.js';
 import { checkHealth, type HealthReport, type LivenessReport, type ReadinessCheck } from './ops/health.js';
+import { failureOf } from './ops/failure.js';
 import { createJsonLogger, type Logger } from './ops/logger.js';
 import { SyncMetrics } from './ops/metrics.js';
 import { systemTimers, type Timers } from './ops/timers.js';
@@ -83,6 +86,14 @@ export interface SyncServerOptions {
    * adapter's connection: `{ adapter: () => redis.isReady }`.
    */
   readonly readinessChecks?: Readonly<Record<string, ReadinessCheck>>;
+  /**
+   * Cross-node fan-out, for several nodes sharing one PostgreSQL (`createPostgresFanout`,
+   * `createRedisFanout`): its Socket.IO adapter carries every broadcast to the other nodes' sockets,
+   * its connection is the `adapter` readiness check, and when that connection comes back after a
+   * loss the node re-announces its rooms' heads so clients catch up on broadcasts lost meanwhile.
+   * Its creator closes it after the server. Without it, fan-out stays within this process.
+   */
+  readonly cluster?: ClusterFanout;
   /** Webhook delivery internals, for tests: the HTTP client and the retry jitter source. */
   readonly webhooks?: { readonly fetch?: typeof fetch; readonly random?: () => number };
 }
@@ -178,21 +189,32 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     },
   });
 
-  const health = () =>
-    checkHealth({
+  const cluster = options.cluster;
+  const readinessChecks: Readonly<Record<string, ReadinessCheck>> = {
+    ...(cluster ? { adapter: () => cluster.ready() } : {}),
+    ...options.readinessChecks,
+  };
+  let lastReadiness: LivenessReport['lastReadiness'];
+  const health = async () => {
+    const report = await checkHealth({
       storage: options.storage,
       nodeId,
       connections: io.engine.clientsCount,
       uptimeMs: clock.now() - startedAt,
       shuttingDown: closing,
-      checks: options.readinessChecks ?? {},
+      checks: readinessChecks,
       timers,
     });
+    lastReadiness = { status: report.status, storageOk: report.storage.ok, at: clock.now() };
+    return report;
+  };
   const liveness = (): LivenessReport => ({
     status: 'ok',
     nodeId,
     connections: io.engine.clientsCount,
     uptimeSeconds: Math.round((clock.now() - startedAt) / 1000),
+    ...(cluster ? { adapter: { kind: cluster.kind, ok: cluster.ready() } } : {}),
+    ...(lastReadiness ? { lastReadiness } : {}),
   });
 
   // The routes need the context built below; requests only arrive once it exists.
@@ -219,7 +241,11 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     // developer sees why the connection is refused.
     allowRequest: (req, cb) => cb(null, req.headers.upgrade === 'websocket' || isOriginAllowed(req, origins)),
     ...(origins.length > 0 ? { cors: { origin: origins.includes('*') ? '*' : [...origins] } } : {}),
+    ...(cluster ? { adapter: cluster.adapter } : {}),
   });
+  const catchUp = cluster
+    ? startCatchUp({ cluster, io, storage: options.storage, logger, timers })
+    : undefined;
 
   // Live fan-out is the first commit listener, so sockets hear of a commit before anything else.
   commits.subscribe((event) => {
@@ -310,8 +336,14 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
           logger.info('connection refused', { code: err.data.code, address: socket.handshake.address });
           return next(err);
         }
-        logger.error('handshake failed', { err });
-        next(new ConnectRefused({ code: 'internal', message: 'internal error', retryable: true }));
+        // Retryable either way; a storage outage is reported by readiness, not a bug.
+        const error = failureOf(err);
+        if (error.code !== 'storage_unavailable') logger.error('handshake failed', { err });
+        else {
+          logger.warn('handshake failed', { err });
+          metrics.storageErrors.inc({ operation: 'handshake' });
+        }
+        next(new ConnectRefused(error));
       },
     );
   });
@@ -353,7 +385,13 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
         httpServer.listen(port, host, () => {
           httpServer.off('error', reject);
           const bound = (httpServer.address() as AddressInfo).port;
-          logger.info('listening', { host, port: bound, storage: options.storage.kind, nodeId });
+          logger.info('listening', {
+            host,
+            port: bound,
+            storage: options.storage.kind,
+            adapter: cluster?.kind ?? 'memory',
+            nodeId,
+          });
           resolve({ port: bound, url: `http://${host}:${bound}` });
         });
       }),
@@ -377,6 +415,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       // Change feeds end and new HTTP API calls are refused; in-flight writes still answer.
       closingController.abort();
       if (retentionTimer) clearInterval(retentionTimer);
+      catchUp?.stop();
       await Promise.allSettled([...inflight]);
       webhooks.stop();
       await new Promise<void>((resolve) => {

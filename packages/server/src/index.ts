@@ -34,6 +34,12 @@ export type {
   RetentionPolicy,
   PruneStats,
 } from './storage/storage.js';
+export { createPostgresFanout } from './cluster/postgres-fanout.js';
+export type { PostgresFanoutOptions } from './cluster/postgres-fanout.js';
+export { createRedisFanout } from './cluster/redis-fanout.js';
+export type { RedisFanoutOptions } from './cluster/redis-fanout.js';
+export { clusterName } from './cluster/cluster-fanout.js';
+export type { ClusterFanout } from './cluster/cluster-fanout.js';
 export { createJsonLogger, silentLogger } from './ops/logger.js';
 export type { Logger, LogLevel } from './ops/logger.js';
 export { systemClock } from './ops/clock.js';

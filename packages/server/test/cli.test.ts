@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TestClient } from './helpers/harness.js';
+import { dropSchema, PG_URL, query, testSchema } from './helpers/cluster-nodes.js';
 import { runCli, spawnServer, type ServerProcess } from './helpers/server-process.js';
 
 let dir: string;
@@ -26,6 +27,9 @@ describe('syncline-server CLI', () => {
     expect(res.stdout).toContain('--port');
     expect(res.stdout).toContain('--db');
     expect(res.stdout).toContain('--config');
+    for (const flag of ['--postgres', '--pg-pool-size', '--pg-schema', '--redis', 'SYNCLINE_PG_URL']) {
+      expect(res.stdout).toContain(flag);
+    }
   });
 
   it('refuses unknown flags and bad values with exit code 2', async () => {
@@ -33,6 +37,19 @@ describe('syncline-server CLI', () => {
     const bad = await runCli(['--port', 'eighty']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('invalid --port');
+  });
+
+  it('refuses --redis without PostgreSQL with exit code 2', async () => {
+    const res = await runCli(['--redis', 'redis://127.0.0.1:6379']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('--redis needs --postgres');
+  });
+
+  it('fails fast, with the reason, when PostgreSQL cannot be reached at start', async () => {
+    const res = await runCli(['--port', '0', '--postgres', 'postgres://nobody:secret@127.0.0.1:1/none']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('ECONNREFUSED');
+    expect(res.stderr).not.toContain('secret');
   });
 
   it('serves /healthz and /readyz, logs JSON lines and warns loudly in development auth mode', async () => {
@@ -125,5 +142,31 @@ describe('syncline-server CLI', () => {
     const stored = new Set(pulled.ok ? pulled.changes.map((ch) => ch.mid) : []);
     for (const r of acked) expect(stored.has(r.mid)).toBe(true);
     reader.close();
+  });
+});
+
+describe.skipIf(!PG_URL)('syncline-server CLI on PostgreSQL', () => {
+  it('takes PostgreSQL from SYNCLINE_PG_URL, migrates its schema and fans out through it', async () => {
+    const schema = testSchema();
+    try {
+      proc = await spawnServer(['--port', '0'], { SYNCLINE_PG_URL: PG_URL!, SYNCLINE_PG_SCHEMA: schema });
+      const ready = await fetch(`${proc.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({
+        storage: { kind: 'postgres', ok: true },
+        checks: { adapter: { ok: true } },
+      });
+      const entries = proc.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(entries.find((e) => e['msg'] === 'ready')).toMatchObject({ schema, adapter: 'postgres' });
+      const versions = await query<{ version: number }>(
+        PG_URL!,
+        `SELECT version FROM "${schema}".schema_version`,
+      );
+      expect(versions.length).toBeGreaterThan(0);
+    } finally {
+      proc?.proc.kill('SIGKILL');
+      await proc?.exited;
+      await dropSchema(PG_URL!, schema);
+    }
   });
 });

@@ -29,6 +29,20 @@ export interface LivenessReport {
   readonly nodeId: string;
   readonly connections: number;
   readonly uptimeSeconds: number;
+  /**
+   * Informational, never a reason to fail liveness: the cross-node fan-out connection's state
+   * (known in memory, nothing is probed), when the server has one.
+   */
+  readonly adapter?: { readonly kind: string; readonly ok: boolean };
+  /**
+   * Informational: the outcome of the latest readiness probe (`/readyz` or `health()`), with its
+   * server time in ms, so this one response shows storage health without touching storage.
+   */
+  readonly lastReadiness?: {
+    readonly status: HealthReport['status'];
+    readonly storageOk: boolean;
+    readonly at: number;
+  };
 }
 
 export interface HealthInputs {

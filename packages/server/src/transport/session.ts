@@ -71,8 +71,11 @@ export function attachSession(
         ctx.logger.debug('event', { ...log, event, ok: res.ok, ms: Math.round(performance.now() - started) });
       },
       (err: unknown) => {
-        ctx.logger.error('event failed', { ...log, event, err });
-        if (isStorageFailure(err)) ctx.metrics.storageErrors.inc({ operation: event });
+        // A storage outage is an operational condition (readiness reports it), not a bug.
+        const storageDown = isStorageFailure(err);
+        if (storageDown) ctx.logger.warn('event failed', { ...log, event, err });
+        else ctx.logger.error('event failed', { ...log, event, err });
+        if (storageDown) ctx.metrics.storageErrors.inc({ operation: event });
         refuse(failureOf(err));
       },
     );

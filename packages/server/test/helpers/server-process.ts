@@ -15,11 +15,21 @@ export interface ServerProcess {
   readonly exited: Promise<number | string>;
 }
 
+/**
+ * This process's environment without the variables that select a storage or fan-out: CI sets
+ * `SYNCLINE_PG_URL`/`SYNCLINE_REDIS_URL` for the tests that want them, and the CLI would read
+ * them too. A spawned server uses what its test passes, as flags or in `env`.
+ */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const { SYNCLINE_PG_URL: _pg, SYNCLINE_REDIS_URL: _redis, ...rest } = process.env;
+  return rest;
+}
+
 /** Spawns the real `syncline-server` CLI (from source, through tsx) and waits until it is ready. */
 export async function spawnServer(args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
   const proc = spawn(process.execPath, ['--conditions=syncline-source', '--import', 'tsx', CLI, ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...inheritedEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -52,9 +62,13 @@ export async function spawnServer(args: string[], env: Record<string, string> = 
 }
 
 /** Runs the CLI to completion (for --help and bad flags). */
-export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const proc = spawn(process.execPath, ['--conditions=syncline-source', '--import', 'tsx', CLI, ...args], {
     cwd: ROOT,
+    env: { ...inheritedEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -1,0 +1,264 @@
+import { decode, encode } from '@msgpack/msgpack';
+import type pg from 'pg';
+
+/** One Socket.IO namespace's adapter, as the bus sees it. */
+export interface BusReceiver {
+  /** The adapter's uid: its own messages come back through NOTIFY and are skipped. */
+  readonly uid: string;
+  onMessage(message: BusMessage): void;
+}
+
+/** A Socket.IO cluster message or response; the bus only reads `uid` and `nsp`. */
+export interface BusMessage {
+  uid?: string;
+  nsp?: string;
+  [key: string]: unknown;
+}
+
+export interface PgNotifyBusOptions {
+  /** A pool of its own: one connection is held for LISTEN, the others publish. */
+  readonly pool: pg.Pool;
+  /** Channel of namespace `nsp` is `${channelPrefix}#${nsp}`; it keeps clusters on one database apart. */
+  readonly channelPrefix: string;
+  /** Schema-qualified, quoted name of the attachments table (`id bigserial, created_at, payload bytea`). */
+  readonly attachmentsTable: string;
+  /** NOTIFY payloads above this many bytes go through the attachments table (PostgreSQL's limit is 8000). */
+  readonly payloadThreshold?: number;
+  /** Attachments older than this are deleted, checked as often (default 30 s). */
+  readonly cleanupIntervalMs?: number;
+  /** How often the LISTEN connection is checked with a query, to catch a silently dead one (default 10 s). */
+  readonly pingIntervalMs?: number;
+  /** Reconnection delays: doubling from `minMs` to `maxMs`, with jitter (default 100 ms to 3 s). */
+  readonly reconnect?: { readonly minMs: number; readonly maxMs: number };
+  /** Every failure of the bus (it never throws at its caller's event loop). */
+  readonly onError: (err: Error, during: string) => void;
+  /** Called each time LISTEN is (re-)established on a fresh connection. */
+  readonly onListening: () => void;
+  /** Called when the LISTEN connection is lost. */
+  readonly onLost: (err: Error) => void;
+}
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+function hasBinary(value: unknown, depth = 0): boolean {
+  if (value === null || typeof value !== 'object' || depth > 32) return false;
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return true;
+  if (Array.isArray(value)) return value.some((v) => hasBinary(v, depth + 1));
+  return Object.values(value).some((v) => hasBinary(v, depth + 1));
+}
+
+/**
+ * The PostgreSQL LISTEN/NOTIFY transport under `@socket.io/postgres-adapter`'s `PostgresAdapter`,
+ * speaking the same wire format as the adapter's own client (JSON notifications; larger or
+ * binary messages as msgpack rows of the attachments table, announced by id), but built to
+ * survive database restarts:
+ *
+ * - every connection has an `error` listener for its whole life (the stock client holds its
+ *   LISTEN connection checked out without one, so a restart of the database crashes the process);
+ * - a lost LISTEN connection is released to the pool as broken (not leaked) and re-established
+ *   by exactly one reconnection loop, with backoff, until `close()`;
+ * - `listening` says whether cross-node messages can arrive right now, for readiness, and
+ *   `onListening`/`onLost` let the server catch up on what it may have missed meanwhile;
+ * - received messages are delivered in NOTIFY order, attachments included.
+ */
+export class PgNotifyBus {
+  readonly #o: PgNotifyBusOptions;
+  readonly #receivers = new Map<string, BusReceiver>(); // by channel
+  #client: pg.PoolClient | undefined;
+  #connecting: Promise<void> | undefined;
+  #closed = false;
+  #attempt = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #wakeRetry: (() => void) | undefined;
+  readonly #cleanupTimer: NodeJS.Timeout;
+  readonly #pingTimer: NodeJS.Timeout;
+  #inbox: Promise<void> = Promise.resolve();
+
+  constructor(options: PgNotifyBusOptions) {
+    this.#o = options;
+    this.#cleanupTimer = setInterval(() => void this.#cleanup(), options.cleanupIntervalMs ?? 30_000);
+    this.#cleanupTimer.unref();
+    this.#pingTimer = setInterval(() => void this.#ping(), options.pingIntervalMs ?? 10_000);
+    this.#pingTimer.unref();
+    this.#ensureConnecting();
+  }
+
+  /** True while the LISTEN connection is up: messages of other nodes arrive. */
+  get listening(): boolean {
+    return this.#client !== undefined;
+  }
+
+  /** Starts receiving the messages of namespace `nsp`. */
+  add(nsp: string, receiver: BusReceiver): void {
+    const channel = this.#channel(nsp);
+    this.#receivers.set(channel, receiver);
+    // Without a connection, the (re)connection LISTENs on every channel.
+    this.#client
+      ?.query(`LISTEN ${pgIdent(channel)}`)
+      .catch((err: unknown) => this.#o.onError(asError(err), 'listen'));
+  }
+
+  remove(nsp: string): void {
+    const channel = this.#channel(nsp);
+    this.#receivers.delete(channel);
+    this.#client?.query(`UNLISTEN ${pgIdent(channel)}`).catch(() => undefined);
+  }
+
+  /** Publishes one message to every node of the cluster (rejects when the database is unreachable). */
+  async publish(message: BusMessage): Promise<void> {
+    try {
+      const channel = this.#channel(message.nsp ?? '/');
+      let payload = hasBinary(message) ? undefined : JSON.stringify(message);
+      if (payload === undefined || Buffer.byteLength(payload) > (this.#o.payloadThreshold ?? 8000)) {
+        const { rows } = await this.#o.pool.query<{ id: string }>(
+          `INSERT INTO ${this.#o.attachmentsTable} (payload) VALUES ($1) RETURNING id`,
+          [Buffer.from(encode(message))],
+        );
+        payload = JSON.stringify({ uid: message.uid, type: message['type'], attachmentId: rows[0]!.id });
+      }
+      await this.#o.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    } catch (err) {
+      this.#o.onError(asError(err), 'publish');
+      throw err;
+    }
+  }
+
+  /** Stops listening and every timer. The pool stays open: its owner ends it. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#cleanupTimer);
+    clearInterval(this.#pingTimer);
+    clearTimeout(this.#retryTimer);
+    this.#wakeRetry?.();
+    await this.#connecting;
+    const client = this.#client;
+    this.#client = undefined;
+    // Destroyed, not pooled: a pooled connection would go on LISTENing for the next borrower.
+    client?.release(true);
+    await this.#inbox;
+  }
+
+  #channel(nsp: string): string {
+    return `${this.#o.channelPrefix}#${nsp}`;
+  }
+
+  /** Starts the connection loop unless it runs; `pause` first waits one backoff delay. */
+  #ensureConnecting(pause = false): void {
+    if (this.#closed || this.#client || this.#connecting) return;
+    this.#connecting = this.#connectLoop(pause).finally(() => {
+      this.#connecting = undefined;
+    });
+  }
+
+  /** The one reconnection loop: runs until LISTEN is established or the bus is closed. */
+  async #connectLoop(pause: boolean): Promise<void> {
+    // After a loss, a short pause: the database is often restarting, and it spares it a stampede.
+    if (pause) await this.#backoff();
+    while (!this.#closed) {
+      let client: pg.PoolClient | undefined;
+      try {
+        client = await this.#o.pool.connect();
+        // For the connection's whole life: a checked-out client without an error listener
+        // takes the process down when the database goes away.
+        const c = client;
+        c.on('error', (err) => this.#lost(c, err));
+        c.on('end', () => this.#lost(c, new Error('LISTEN connection ended')));
+        c.on('notification', (n) => this.#receive(n));
+        for (const channel of this.#receivers.keys()) await c.query(`LISTEN ${pgIdent(channel)}`);
+        if (this.#closed) {
+          c.release(true);
+          return;
+        }
+        this.#client = c;
+        this.#attempt = 0;
+        this.#o.onListening();
+        return;
+      } catch (err) {
+        // A connection that failed half-way is destroyed, never pooled.
+        client?.release(asError(err));
+        this.#o.onError(asError(err), 'connect');
+        await this.#backoff();
+      }
+    }
+  }
+
+  #backoff(): Promise<void> {
+    const { minMs, maxMs } = this.#o.reconnect ?? { minMs: 100, maxMs: 3000 };
+    const delay = Math.min(maxMs, minMs * 2 ** this.#attempt++) * (0.5 + Math.random() / 2);
+    return new Promise((resolve) => {
+      this.#wakeRetry = resolve;
+      this.#retryTimer = setTimeout(resolve, delay);
+    });
+  }
+
+  /** The LISTEN connection died (error, end or failed ping): drop it once and reconnect. */
+  #lost(client: pg.PoolClient, err: Error): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    // Released as broken: the pool destroys it and frees its slot.
+    client.release(err);
+    this.#o.onLost(err);
+    this.#ensureConnecting(true);
+  }
+
+  async #ping(): Promise<void> {
+    const client = this.#client;
+    if (!client) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.query('SELECT 1'),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('LISTEN connection did not answer a ping')), 5000);
+        }),
+      ]);
+    } catch (err) {
+      this.#lost(client, asError(err));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #receive(n: pg.Notification): void {
+    const receiver = this.#receivers.get(n.channel);
+    if (this.#closed || !receiver || n.payload === undefined) return;
+    const payload = n.payload;
+    // One chain: a message that needs its attachment fetched never overtakes an earlier one.
+    this.#inbox = this.#inbox.then(async () => {
+      try {
+        const header = JSON.parse(payload) as BusMessage & { attachmentId?: string };
+        if (header.uid === receiver.uid) return;
+        let message: BusMessage = header;
+        if (header.attachmentId !== undefined) {
+          const { rows } = await this.#o.pool.query<{ payload: Buffer }>(
+            `SELECT payload FROM ${this.#o.attachmentsTable} WHERE id = $1`,
+            [header.attachmentId],
+          );
+          const row = rows[0];
+          if (!row) throw new Error(`attachment ${header.attachmentId} is gone`);
+          message = decode(row.payload) as BusMessage;
+        }
+        receiver.onMessage(message);
+      } catch (err) {
+        this.#o.onError(asError(err), 'receive');
+      }
+    });
+  }
+
+  async #cleanup(): Promise<void> {
+    const ms = this.#o.cleanupIntervalMs ?? 30_000;
+    try {
+      await this.#o.pool.query(
+        `DELETE FROM ${this.#o.attachmentsTable} WHERE created_at < now() - make_interval(secs => $1)`,
+        [ms / 1000],
+      );
+    } catch (err) {
+      this.#o.onError(asError(err), 'cleanup');
+    }
+  }
+}
+
+/** A LISTEN channel name as an identifier (channels are identifiers, quoted like any other). */
+function pgIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
