@@ -4,12 +4,14 @@
  * Dexie: record + outbox entry in one transaction → `liveQuery`) and the peer (RxDB on Dexie:
  * upsert → `findOne().$`). The Syncline clients are online against a real server process, and
  * each write waits for the previous one's ack (interactive pace). Variants run interleaved in
- * blocks, in a rotating order, so machine noise hits them alike; the first block is warm-up.
+ * blocks (`block-plan.ts`); the first block is warm-up; `extra.blocks` < 10 means a busy machine
+ * cut the run short.
  */
 import { fileURLToPath } from 'node:url';
 import type { BenchOptions, BenchRow } from '../report.js';
 import { summarize } from '../stats.js';
 import { launchBenchBrowser } from './chromium.js';
+import { runRounds } from './block-plan.js';
 import { runBench } from './lifetime.js';
 import { B1_VARIANTS, type B1PageApi, type B1Variant } from './page-api.js';
 import { callPage } from './page-call.js';
@@ -80,8 +82,13 @@ const ROWS: Record<B1Variant, RowInfo> = {
 };
 
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
-  const blocks = opts.quick ? 3 : 10;
-  const perBlock = (variant: B1Variant) => (ROWS[variant].main ? 1_000 : 500) / (opts.quick ? 100 : blocks);
+  const plan = {
+    rounds: opts.quick ? 3 : 10,
+    softBudgetMs: opts.quick ? 25_000 : 65_000,
+    startedAt: performance.now(),
+  };
+  const perBlock = (variant: B1Variant) =>
+    (ROWS[variant].main ? 1_000 : 300) / (opts.quick ? 100 : plan.rounds);
   return runBench('B1 local write', opts.quick ? 40_000 : 85_000, async (life): Promise<BenchRow[]> => {
     const host = await life.own(await startPageHost(), (h) => h.close());
     await host.addBundle('b1', SYNCLINE_ENTRY);
@@ -93,20 +100,17 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     const rxdbPage = await browser.openPage(context, host.pageUrl('b1rxdb'));
     const pageOf = (variant: B1Variant) => (variant.startsWith('peer-rxdb') ? rxdbPage : synclinePage);
     const samples = new Map<B1Variant, number[]>(B1_VARIANTS.map((v) => [v, []]));
-    for (let block = 0; block < blocks; block++) {
-      for (let k = 0; k < B1_VARIANTS.length; k++) {
-        const variant = B1_VARIANTS[(block + k) % B1_VARIANTS.length]!;
-        const page = pageOf(variant);
-        const got = await callPage<B1PageApi, 'measure'>(
-          page,
-          120_000,
-          'measure',
-          variant,
-          perBlock(variant),
-        );
-        samples.get(variant)!.push(...got);
-      }
-    }
+    const blocks = await runRounds(plan, B1_VARIANTS.length, async (_, k) => {
+      const variant = B1_VARIANTS[k]!;
+      const got = await callPage<B1PageApi, 'measure'>(
+        pageOf(variant),
+        120_000,
+        'measure',
+        variant,
+        perBlock(variant),
+      );
+      samples.get(variant)!.push(...got);
+    });
     browser.assertNoErrors();
     const versions = {
       ...(await callPage<B1PageApi, 'versions'>(synclinePage, 10_000, 'versions')),
@@ -124,7 +128,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         durability: row.durability,
         // The first block of every variant is warm-up (JIT, IndexedDB files, first sockets).
         latencyMs: summarize(all, 1 / blocks),
-        extra: { overFrame: kept.filter((ms) => ms >= FRAME_MS).length, frameMs: FRAME_MS },
+        extra: { overFrame: kept.filter((ms) => ms >= FRAME_MS).length, frameMs: FRAME_MS, blocks },
         versions,
         ...(row.baseline !== undefined ? { baseline: row.baseline } : {}),
       } satisfies BenchRow;

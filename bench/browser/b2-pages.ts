@@ -4,8 +4,9 @@
  * FULL). Each sample runs from A's `put` call to B's live query emitting the new revision, both
  * on the clock the pages of one browser share (`performance.timeOrigin + performance.now()`).
  * Writes are sequential. Strict (as shipped) and relaxed client writes, and the floor: the same
- * card over a bare Socket.IO relay process between two pages. Variants interleave in blocks;
- * the first block is warm-up.
+ * card over a bare Socket.IO relay process between two pages. Variants interleave in blocks
+ * (`block-plan.ts`); the first block is warm-up; `extra.blocks` < 10 means a busy machine cut
+ * the run short.
  */
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -13,6 +14,7 @@ import { startPeer } from '../processes.js';
 import type { BenchOptions, BenchRow } from '../report.js';
 import { summarize } from '../stats.js';
 import { launchBenchBrowser } from './chromium.js';
+import { runRounds } from './block-plan.js';
 import { runBench } from './lifetime.js';
 import type { B2PageApi } from './page-api.js';
 import { callPage } from './page-call.js';
@@ -50,10 +52,14 @@ interface Pair {
 }
 
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
-  const blocks = opts.quick ? 2 : 10;
-  // The relaxed variant is a side figure: half the samples (suite budget).
+  const plan = {
+    rounds: opts.quick ? 2 : 10,
+    softBudgetMs: opts.quick ? 25_000 : 65_000,
+    startedAt: performance.now(),
+  };
+  // The relaxed variant is a side figure: fewer samples (suite budget).
   const perBlock = (variant: Variant) =>
-    (variant === 'syncline-pages-relaxed' ? 500 : 1_000) / (opts.quick ? 100 : blocks);
+    (variant === 'syncline-pages-relaxed' ? 300 : 1_000) / (opts.quick ? 100 : plan.rounds);
   return runBench(
     'B2 two Chromium pages',
     opts.quick ? 40_000 : 85_000,
@@ -79,22 +85,20 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
 
       const samples = new Map<Variant, number[]>(VARIANTS.map((v) => [v, []]));
       const revs = new Map<Variant, number>();
-      for (let block = 0; block < blocks; block++) {
-        for (let k = 0; k < VARIANTS.length; k++) {
-          const variant = VARIANTS[(block + k) % VARIANTS.length]!;
-          const { writer, observer } = pairs[variant];
-          for (let i = 0; i < perBlock(variant); i++) {
-            const rev = (revs.get(variant) ?? 0) + 1;
-            revs.set(variant, rev);
-            const sent = await callPage<B2PageApi, 'write'>(writer, 10_000, 'write', rev);
-            const seen = await callPage<B2PageApi, 'seen'>(observer, 10_000, 'seen', rev, SEEN_TIMEOUT_MS);
-            if (seen < sent) throw new Error(`${variant}: B saw rev ${rev} before A wrote it (clock skew?)`);
-            samples.get(variant)!.push(seen - sent);
-          }
-          // Leave no push in flight into the next variant's block.
-          await callPage<B2PageApi, 'drained'>(writer, 15_000, 'drained', 10_000);
+      const blocks = await runRounds(plan, VARIANTS.length, async (_, k) => {
+        const variant = VARIANTS[k]!;
+        const { writer, observer } = pairs[variant];
+        for (let i = 0; i < perBlock(variant); i++) {
+          const rev = (revs.get(variant) ?? 0) + 1;
+          revs.set(variant, rev);
+          const sent = await callPage<B2PageApi, 'write'>(writer, 10_000, 'write', rev);
+          const seen = await callPage<B2PageApi, 'seen'>(observer, 10_000, 'seen', rev, SEEN_TIMEOUT_MS);
+          if (seen < sent) throw new Error(`${variant}: B saw rev ${rev} before A wrote it (clock skew?)`);
+          samples.get(variant)!.push(seen - sent);
         }
-      }
+        // Leave no push in flight into the next variant's block.
+        await callPage<B2PageApi, 'drained'>(writer, 15_000, 'drained', 10_000);
+      });
       chromium.assertNoErrors();
       return VARIANTS.map((variant) => ({
         bench: 'B2',
@@ -102,6 +106,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         ...INFO[variant],
         latencyMs: summarize(samples.get(variant)!, 1 / blocks),
         versions: { chromium: chromium.browser.version() },
+        extra: { blocks },
         ...(variant === 'floor-socketio-pages' ? {} : { baseline: 'floor-socketio-pages' }),
       }));
     },
