@@ -73,6 +73,7 @@ export class PgNotifyBus {
   readonly #cleanupTimer: NodeJS.Timeout;
   readonly #pingTimer: NodeJS.Timeout;
   #inbox: Promise<void> = Promise.resolve();
+  #outbox: Promise<void> = Promise.resolve();
 
   constructor(options: PgNotifyBusOptions) {
     this.#o = options;
@@ -104,23 +105,36 @@ export class PgNotifyBus {
     this.#client?.query(`UNLISTEN ${pgIdent(channel)}`).catch(() => undefined);
   }
 
-  /** Publishes one message to every node of the cluster (rejects when the database is unreachable). */
-  async publish(message: BusMessage): Promise<void> {
-    try {
-      const channel = this.#channel(message.nsp ?? '/');
-      let payload = hasBinary(message) ? undefined : JSON.stringify(message);
-      if (payload === undefined || Buffer.byteLength(payload) > (this.#o.payloadThreshold ?? 8000)) {
+  /**
+   * Publishes one message to every node of the cluster; rejects when the database is unreachable.
+   * Messages go out one after the other in call order, like over the single connection of the
+   * Redis adapters: NOTIFY order is then this node's commit order, so receivers see no spurious
+   * version gaps (each would cost a pull).
+   */
+  publish(message: BusMessage): Promise<void> {
+    const channel = this.#channel(message.nsp ?? '/');
+    const json = hasBinary(message) ? undefined : JSON.stringify(message);
+    const attachment =
+      json === undefined || Buffer.byteLength(json) > (this.#o.payloadThreshold ?? 8000)
+        ? Buffer.from(encode(message))
+        : undefined;
+    const send = async () => {
+      let payload = json;
+      if (attachment !== undefined) {
         const { rows } = await this.#o.pool.query<{ id: string }>(
           `INSERT INTO ${this.#o.attachmentsTable} (payload) VALUES ($1) RETURNING id`,
-          [Buffer.from(encode(message))],
+          [attachment],
         );
         payload = JSON.stringify({ uid: message.uid, type: message['type'], attachmentId: rows[0]!.id });
       }
       await this.#o.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
-    } catch (err) {
+    };
+    const sent = this.#outbox.then(send);
+    this.#outbox = sent.catch(() => undefined);
+    return sent.catch((err: unknown) => {
       this.#o.onError(asError(err), 'publish');
       throw err;
-    }
+    });
   }
 
   /** Stops listening and every timer. The pool stays open: its owner ends it. */
@@ -135,7 +149,7 @@ export class PgNotifyBus {
     this.#client = undefined;
     // Destroyed, not pooled: a pooled connection would go on LISTENing for the next borrower.
     client?.release(true);
-    await this.#inbox;
+    await Promise.all([this.#inbox, this.#outbox]);
   }
 
   #channel(nsp: string): string {

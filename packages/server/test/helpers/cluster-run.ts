@@ -1,4 +1,6 @@
+import { createClient } from 'redis';
 import { expect } from 'vitest';
+import { clusterName } from '../../src/cluster/cluster-fanout.js';
 import type { ServerProcess } from './server-process.js';
 import { alive, dropSchema, killAll, query, spawnNode, testSchema, untilReadyz } from './cluster-nodes.js';
 import {
@@ -45,11 +47,21 @@ export class ClusterRun {
     this.#o = options;
   }
 
-  /** Closes every client, kills every node and drops the schema, whatever state the run is in. */
+  /**
+   * Closes every client, kills every node, drops the schema and the Redis stream, whatever state
+   * the run is in.
+   */
   async cleanup(): Promise<void> {
     await Promise.allSettled(this.devices.splice(0).map((d) => d.sync.close()));
     await killAll(this.nodes);
     await dropSchema(this.#o.pgUrl, this.schema);
+    if (this.#o.redisUrl !== undefined) {
+      const redis = createClient({ url: this.#o.redisUrl });
+      await redis.connect();
+      // The CLI's stream name (see cli.ts): one per database and schema.
+      await redis.del(`syncline:${clusterName(this.#o.pgUrl, this.schema)}`);
+      await redis.close();
+    }
   }
 
   async run(): Promise<void> {
