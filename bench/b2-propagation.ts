@@ -14,13 +14,15 @@ import { summarize } from './stats.js';
 import { postgresUrl, redisUrl } from './postgres.js';
 import { synclineClusterPair, synclinePair } from './syncline-pair.js';
 
-const CONTENDERS: readonly (() => Promise<PropagationPair>)[] = [
-  synclinePair,
-  socketioPair,
-  yjsPair,
-  rxdbPair,
-  pouchdbPair,
-];
+interface Contender {
+  readonly make: () => Promise<PropagationPair>;
+  /** Share of the full write count (the cluster variants get fewer to fit the time budget). */
+  readonly share: number;
+}
+
+const CONTENDERS: readonly Contender[] = [synclinePair, socketioPair, yjsPair, rxdbPair, pouchdbPair].map(
+  (make) => ({ make, share: 1 }),
+);
 
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const writes = opts.quick ? 100 : 5_000;
@@ -28,17 +30,21 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const rounds = opts.quick ? 2 : 5;
   const ids = 500;
   const pairs: PropagationPair[] = [];
+  const shares: number[] = [];
   const contenders = [...CONTENDERS];
   const pg = await postgresUrl('B2 two-node variant');
   if (pg) {
-    contenders.push(() => synclineClusterPair(pg));
+    contenders.push({ make: () => synclineClusterPair(pg), share: 0.1 });
     const redis = redisUrl();
     // Quick mode (CI) proves the cluster path once, over PostgreSQL; Redis runs in full mode.
-    if (redis && !opts.quick) contenders.push(() => synclineClusterPair(pg, redis));
+    if (redis && !opts.quick) contenders.push({ make: () => synclineClusterPair(pg, redis), share: 0.1 });
     else if (!opts.quick) console.log('   B2 two nodes over Redis skipped: SYNCLINE_REDIS_URL is not set');
   }
   try {
-    for (const make of contenders) pairs.push(await make());
+    for (const c of contenders) {
+      pairs.push(await c.make());
+      shares.push(c.share);
+    }
     const samples = pairs.map(() => [] as number[]);
     let seq = 0;
     const step = async (pair: PropagationPair, out: number[] | undefined) => {
@@ -50,10 +56,11 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       );
       out?.push(ms);
     };
-    for (const pair of pairs) for (let i = 0; i < warmup; i++) await step(pair, undefined);
-    const perRound = Math.ceil(writes / rounds);
+    for (const [k, pair] of pairs.entries())
+      for (let i = 0; i < Math.ceil(warmup * shares[k]!); i++) await step(pair, undefined);
     for (let r = 0; r < rounds; r++) {
       for (const [k, pair] of pairs.entries()) {
+        const perRound = Math.ceil((writes * shares[k]!) / rounds);
         for (let i = 0; i < perRound; i++) await step(pair, samples[k]);
       }
     }
