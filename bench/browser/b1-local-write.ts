@@ -128,7 +128,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         durability: row.durability,
         // The first block of every variant is warm-up (JIT, IndexedDB files, first sockets).
         latencyMs: summarize(all, 1 / blocks),
-        extra: { overFrame: kept.filter((ms) => ms >= FRAME_MS).length, frameMs: FRAME_MS, blocks },
+        extra: { writesOver16ms: kept.filter((ms) => ms >= FRAME_MS).length, blocks },
         versions,
         ...(row.baseline !== undefined ? { baseline: row.baseline } : {}),
       } satisfies BenchRow;
