@@ -1,109 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from 'redis';
-import type { ClusterFanout } from '../src/cluster/cluster-fanout.js';
-import { createPostgresFanout } from '../src/cluster/postgres-fanout.js';
-import { createRedisFanout } from '../src/cluster/redis-fanout.js';
-import { createSyncServer, type SyncServer } from '../src/create-sync-server.js';
-import type { Logger } from '../src/ops/logger.js';
-import { PostgresStorage } from '../src/storage/postgres-storage.js';
-import { clusterDevice, converged, mulberry32, type Device } from './helpers/cluster-devices.js';
-import { dropSchema, PG_URL, query, REDIS_URL, testSchema } from './helpers/cluster-nodes.js';
-import { TestClient } from './helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import type { SyncServer } from '../src/create-sync-server.js';
+import { converged } from './helpers/cluster-devices.js';
+import { PG_URL, query, REDIS_URL } from './helpers/cluster-nodes.js';
+import { inProcessCluster } from './helpers/in-process-cluster.js';
 import { eventually } from '../../client/test/faults.js';
-
-/** A logger that keeps what it is told, to check what a node reported. */
-function recordingLogger(): Logger & { readonly entries: { level: string; msg: string }[] } {
-  const entries: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
-  const at =
-    (level: string) =>
-    (msg: string, fields?: Record<string, unknown>): void => {
-      entries.push({ level, msg, ...(fields ? { fields } : {}) });
-    };
-  return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
-
-interface Node {
-  readonly server: SyncServer;
-  readonly storage: PostgresStorage;
-  readonly fanout: ClusterFanout;
-  readonly logger: ReturnType<typeof recordingLogger>;
-  readonly url: string;
-  /** Connections the node accepted so far. */
-  connections: number;
-}
 
 type Kind = 'postgres' | 'redis';
 
 /** Socket.IO's cluster message type of a broadcast (socket.io-adapter's `MessageType.BROADCAST`). */
 const BROADCAST = 3;
-
-/** Two in-process nodes on one schema, fanning out through `kind`; torn down in afterAll. */
-function cluster(kind: Kind) {
-  const schema = testSchema();
-  const nodes: Node[] = [];
-  const clients: TestClient[] = [];
-  const devices: Device[] = [];
-  const start = async (name: string) => {
-    const logger = recordingLogger();
-    const storage = await PostgresStorage.open({ connectionString: PG_URL!, schema, poolSize: 3 });
-    const fanout =
-      kind === 'postgres'
-        ? await createPostgresFanout({
-            connectionString: PG_URL!,
-            schema,
-            logger,
-            applicationName: `${schema}-${name}`,
-            // A long pause before reconnecting keeps the "connection lost" window wide open.
-            reconnect: { minMs: 3000, maxMs: 3000 },
-          })
-        : await createRedisFanout({ url: REDIS_URL!, prefix: `syncline:test:${schema}`, logger });
-    const server = createSyncServer({ storage, auth: 'development', logger, cluster: fanout });
-    const { url } = await server.listen(0);
-    const node: Node = { server, storage, fanout, logger, url, connections: 0 };
-    server.io.on('connection', () => node.connections++);
-    nodes.push(node);
-    return node;
-  };
-  beforeAll(async () => {
-    await start('node1');
-    await start('node2');
-  }, 30_000);
-  afterAll(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await Promise.allSettled(devices.splice(0).map((d) => d.sync.close()));
-    for (const n of nodes.splice(0)) {
-      await n.server.close();
-      await n.fanout.close();
-      await n.storage.close();
-    }
-    await dropSchema(PG_URL!, schema);
-    if (kind === 'redis') {
-      const redis = createClient({ url: REDIS_URL! });
-      await redis.connect();
-      await redis.del(`syncline:test:${schema}`);
-      await redis.close();
-    }
-  }, 30_000);
-  return {
-    schema,
-    node: (i: number) => nodes[i]!,
-    client: async (node: Node) => {
-      const c = await TestClient.connect(node.url);
-      clients.push(c);
-      return c;
-    },
-    device: async (node: Node, scope: string) => {
-      const d = clusterDevice([node.url], [scope], {
-        name: `fanout-${schema}-${devices.length}`,
-        random: mulberry32(devices.length + 1),
-      });
-      devices.push(d);
-      await d.sync.start();
-      await converged(d, scope);
-      return d;
-    },
-  };
-}
 
 /** Makes node's adapter drop the next cross-node broadcast (its own sockets still get it). */
 function dropNextCrossNodeBroadcast(server: SyncServer): { dropped(): number } {
@@ -133,7 +38,7 @@ const put = (id: string, value: Record<string, unknown>) =>
   }) as const;
 
 function fanoutSuite(kind: Kind): void {
-  const env = cluster(kind);
+  const env = inProcessCluster(kind === 'postgres' ? { kind } : { kind, url: () => REDIS_URL! });
 
   it('reports the adapter in /readyz and, informationally, in /healthz', async () => {
     const ready = (await (await fetch(`${env.node(1).url}/readyz`)).json()) as Record<string, unknown>;

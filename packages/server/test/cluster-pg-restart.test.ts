@@ -112,7 +112,11 @@ describe.skipIf(!PG_URL)('PostgreSQL restarted under load', () => {
       await Promise.all(nodes.map((n) => untilReadyz(n, 503)));
       for (const n of nodes) {
         const report = await readyz(n);
-        expect(report.body).toMatchObject({ status: 'unhealthy', storage: { kind: 'postgres', ok: false } });
+        expect(report.body).toMatchObject({
+          status: 'unhealthy',
+          storage: { kind: 'postgres', ok: false },
+          checks: { adapter: { ok: false } },
+        });
         // Liveness stays up: an orchestrator must not restart nodes for a database outage.
         expect((await fetch(`${n.url}/healthz`)).status).toBe(200);
       }

@@ -17,8 +17,13 @@ export interface RedisFanoutOptions {
 /**
  * Cross-node fan-out through Redis Streams (`@socket.io/redis-streams-adapter`, node-redis
  * client). Broadcasts are appended to a stream that every node reads from its last offset, so a
- * short Redis outage delays them rather than losing them (the client queues commands while
- * reconnecting, and the readers resume where they were).
+ * reconnecting reader resumes where it was.
+ *
+ * While Redis is down, publishing fails at once instead of queueing (the adapter delivers a
+ * broadcast to the node's own sockets only after publishing it, so a queue would stall local
+ * fan-out for the whole outage, and grow without bound): this node's clients keep getting live
+ * changes, other nodes' clients catch up when the connection is back (`onReconnect`). The
+ * reader and subscriber connections keep their queue: they wait for Redis rather than spin.
  *
  * Resolves once connected; rejects when Redis cannot be reached at start, so a misconfigured
  * node fails fast instead of serving without fan-out.
@@ -31,11 +36,19 @@ export async function createRedisFanout(opts: RedisFanoutOptions): Promise<Clust
   const client = createClient({
     url: opts.url,
     name,
+    disableOfflineQueue: true,
     socket: {
       connectTimeout: opts.connectTimeoutMs ?? 5000,
       // Doubling from 50 ms to 2 s, with jitter; never gives up once it has been connected.
       reconnectStrategy: (retries: number) => Math.min(2000, 50 * 2 ** retries) * (0.5 + Math.random() / 2),
     },
+  });
+  // The adapter makes its reader and subscriber with `duplicate()`: those must queue, or a
+  // blocking XREAD loop would spin on instant failures while Redis is down.
+  const duplicate = client.duplicate.bind(client);
+  Object.assign(client, {
+    duplicate: (overrides?: Parameters<typeof duplicate>[0]) =>
+      duplicate({ ...overrides, disableOfflineQueue: false }),
   });
   const listeners = new Set<() => void>();
   let everReady = false;

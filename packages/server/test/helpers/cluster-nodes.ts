@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { createClient } from 'redis';
 import { eventually } from '../../../client/test/faults.js';
 import { spawnServer, type ServerProcess } from './server-process.js';
 
@@ -18,6 +19,19 @@ export async function dropSchema(url: string, schema: string): Promise<void> {
     await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   } finally {
     await client.end();
+  }
+}
+
+/** Deletes a test's Redis key (its fan-out stream); best effort: a Redis that is gone is skipped. */
+export async function deleteRedisKey(url: string, key: string): Promise<void> {
+  const redis = createClient({ url, socket: { connectTimeout: 2000, reconnectStrategy: false } });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.del(key);
+    await redis.close();
+  } catch {
+    redis.destroy();
   }
 }
 

@@ -1,8 +1,16 @@
-import { createClient } from 'redis';
 import { expect } from 'vitest';
 import { clusterName } from '../../src/cluster/cluster-fanout.js';
 import type { ServerProcess } from './server-process.js';
-import { alive, dropSchema, killAll, query, spawnNode, testSchema, untilReadyz } from './cluster-nodes.js';
+import {
+  alive,
+  deleteRedisKey,
+  dropSchema,
+  killAll,
+  query,
+  spawnNode,
+  testSchema,
+  untilReadyz,
+} from './cluster-nodes.js';
 import {
   clusterDevice,
   converged,
@@ -56,11 +64,8 @@ export class ClusterRun {
     await killAll(this.nodes);
     await dropSchema(this.#o.pgUrl, this.schema);
     if (this.#o.redisUrl !== undefined) {
-      const redis = createClient({ url: this.#o.redisUrl });
-      await redis.connect();
       // The CLI's stream name (see cli.ts): one per database and schema.
-      await redis.del(`syncline:${clusterName(this.#o.pgUrl, this.schema)}`);
-      await redis.close();
+      await deleteRedisKey(this.#o.redisUrl, `syncline:${clusterName(this.#o.pgUrl, this.schema)}`);
     }
   }
 
