@@ -2,6 +2,7 @@ import type { Dexie, Table } from 'dexie';
 import type { Change, JsonObject, MutationResult, RecordState, ScopeId } from '@syncline/protocol';
 import type { TxMarkers } from './outbox-middleware.js';
 import { replay } from './replay.js';
+import { settleBatch } from './settle-batch.js';
 import {
   INTERNAL_TABLES,
   T,
@@ -74,22 +75,16 @@ export class LocalStore {
       const scopes = this.#t<ScopeRow>(T.scopes);
       const prev = (await scopes.get(scope)) ?? { scope, cursor: 0, horizon: 0 };
       if (cursor.reset) await this.#dropScope(scope);
-      let applied = 0;
-      for (const c of changes) {
-        if (!this.#tables.includes(c.collection)) continue;
-        if (
-          await this.#settle(
-            scope,
-            c.collection,
-            c.id,
-            c.version,
-            c.value,
-            includedMid(c),
-            cursor.reset === true,
-          )
-        )
-          applied++;
-      }
+      const items = changes
+        .filter((c) => this.#tables.includes(c.collection))
+        .map((c) => ({
+          table: c.collection,
+          id: c.id,
+          version: c.version,
+          value: c.value,
+          includedMid: includedMid(c),
+        }));
+      const applied = await settleBatch(this.db, scope, items, cursor.reset === true);
       await scopes.put({
         scope,
         cursor: Math.max(cursor.reset ? 0 : prev.cursor, cursor.to),
@@ -286,22 +281,29 @@ export class LocalStore {
 
   async #dropScope(scope: ScopeId): Promise<void> {
     const metas = await this.#t<RecordMeta>(T.records).where('scope').equals(scope).toArray();
+    if (metas.length === 0) return;
+    const outbox = this.#t<OutboxEntry>(T.outbox);
+    const withPending = new Set<string>();
+    if ((await outbox.count()) > 0) {
+      const keys = metas.map((m) => [m.table, m.id]);
+      for (const e of await outbox.where('[table+key]').anyOf(keys).toArray())
+        withPending.add(`${e.table}\u0000${e.key}`);
+    }
+    const drop = new Map<string, string[]>();
     for (const m of metas) {
-      const pending = await this.#t<OutboxEntry>(T.outbox)
-        .where('[table+key]')
-        .equals([m.table, m.id])
-        .count();
-      if (pending > 0) {
+      if (withPending.has(`${m.table}\u0000${m.id}`)) {
+        // Pending mutations survive the reset, replayed on "absent" until the pull brings the record.
         await this.#write(
           m.table,
           m.id,
           { table: m.table, id: m.id, scope, version: 0, includedMid: m.includedMid },
           null,
         );
-      } else {
-        await this.#t(m.table).delete(m.id);
-        await this.#t<RecordMeta>(T.records).delete([m.table, m.id]);
-      }
+      } else drop.set(m.table, [...(drop.get(m.table) ?? []), m.id]);
+    }
+    for (const [table, ids] of drop) {
+      await this.#t(table).bulkDelete(ids);
+      await this.#t<RecordMeta>(T.records).bulkDelete(ids.map((id) => [table, id]));
     }
   }
 }
