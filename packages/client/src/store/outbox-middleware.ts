@@ -142,76 +142,74 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
           for (const spec of req.updates?.changeSpecs ?? []) checkPaths(spec);
         }
         if (req.type === 'put' || req.type === 'add') for (const v of req.values) check(v as JsonObject);
-        return table.getMany({ trans, keys });
+        // Placed together: IndexedDB runs a transaction's requests in the order they are placed,
+        // so the reads still see the state before the app's write, without a round trip each.
+        return Dexie.Promise.all([
+          table.getMany({ trans, keys }),
+          records.getMany({ trans, keys: keys.map((k) => [table.name, k]) }),
+          meta.get({ trans, key: 'nextMid' }),
+          table.mutate(req),
+        ]);
       })
-      .then((o) => {
+      .then(([o, prevMetas, counter, r]: [unknown[], unknown[], unknown, DBCoreMutateResponse]) => {
         olds = o as (JsonObject | undefined)[];
-        return table.mutate(req);
-      })
-      .then((r) => {
         res = r;
-        return records.getMany({ trans, keys: keys.map((k) => [table.name, k]) });
-      })
-      .then((prevMetas) =>
-        meta.get({ trans, key: 'nextMid' }).then((counter) => {
-          const failed = new Set(Object.keys(res.failures).map(Number));
-          let nextMid =
-            typeof (counter as MetaRow | undefined)?.value === 'number'
-              ? ((counter as MetaRow).value as number)
-              : 1;
-          const entries: OutboxEntry[] = [];
-          const metas: RecordMeta[] = [];
-          const txn = opts.markers.txn.get(trans);
-          for (let i = 0; i < keys.length; i++) {
-            if (failed.has(i)) continue;
-            const key = keys[i] as string;
-            const old = olds[i];
-            const after =
-              req.type === 'put' || req.type === 'add' ? (req.values[i] as JsonObject) : undefined;
-            const drafts = draftsFor(req, old, after, keyPath, i);
-            if (drafts.length === 0) continue;
-            const prevMeta = prevMetas[i] as RecordMeta | undefined;
-            const scope = (prevMeta?.scope ?? scopeOf(config, after ?? old)) as ScopeId;
-            for (const d of drafts) {
-              entries.push({
+        const failed = new Set(Object.keys(res.failures).map(Number));
+        let nextMid =
+          typeof (counter as MetaRow | undefined)?.value === 'number'
+            ? ((counter as MetaRow).value as number)
+            : 1;
+        const entries: OutboxEntry[] = [];
+        const metas: RecordMeta[] = [];
+        const txn = opts.markers.txn.get(trans);
+        for (let i = 0; i < keys.length; i++) {
+          if (failed.has(i)) continue;
+          const key = keys[i] as string;
+          const old = olds[i];
+          const after = req.type === 'put' || req.type === 'add' ? (req.values[i] as JsonObject) : undefined;
+          const drafts = draftsFor(req, old, after, keyPath, i);
+          if (drafts.length === 0) continue;
+          const prevMeta = prevMetas[i] as RecordMeta | undefined;
+          const scope = (prevMeta?.scope ?? scopeOf(config, after ?? old)) as ScopeId;
+          for (const d of drafts) {
+            entries.push({
+              mid: nextMid,
+              table: table.name,
+              key,
+              createdAt: opts.now(),
+              mutation: {
                 mid: nextMid,
-                table: table.name,
-                key,
-                createdAt: opts.now(),
-                mutation: {
-                  mid: nextMid,
-                  scope,
-                  collection: table.name,
-                  id: key,
-                  base: prevMeta?.version ?? 0,
-                  ...(txn !== undefined ? { txn } : {}),
-                  ...d,
-                } as Mutation,
-              });
-              nextMid++;
-            }
-            // First pending change on this record: keep the confirmed value it is replayed on.
-            metas.push(
-              prevMeta?.confirmed !== undefined
-                ? prevMeta
-                : {
-                    table: table.name,
-                    id: key,
-                    scope,
-                    version: prevMeta?.version ?? 0,
-                    includedMid: prevMeta?.includedMid ?? 0,
-                    confirmed: old ?? null,
-                  },
-            );
+                scope,
+                collection: table.name,
+                id: key,
+                base: prevMeta?.version ?? 0,
+                ...(txn !== undefined ? { txn } : {}),
+                ...d,
+              } as Mutation,
+            });
+            nextMid++;
           }
-          if (entries.length === 0) return res;
-          return outbox
-            .mutate({ type: 'add', trans, values: entries })
-            .then(() => records.mutate({ type: 'put', trans, values: metas }))
-            .then(() => meta.mutate({ type: 'put', trans, values: [{ key: 'nextMid', value: nextMid }] }))
-            .then(() => res);
-        }),
-      );
+          // First pending change on this record: keep the confirmed value it is replayed on.
+          metas.push(
+            prevMeta?.confirmed !== undefined
+              ? prevMeta
+              : {
+                  table: table.name,
+                  id: key,
+                  scope,
+                  version: prevMeta?.version ?? 0,
+                  includedMid: prevMeta?.includedMid ?? 0,
+                  confirmed: old ?? null,
+                },
+          );
+        }
+        if (entries.length === 0) return res;
+        return Dexie.Promise.all([
+          outbox.mutate({ type: 'add', trans, values: entries }),
+          records.mutate({ type: 'put', trans, values: metas }),
+          meta.mutate({ type: 'put', trans, values: [{ key: 'nextMid', value: nextMid }] }),
+        ]).then(() => res);
+      });
   }
 
   function check(value: JsonObject): void {
