@@ -2,7 +2,7 @@
 // Syncline's Socket.IO endpoint and HTTP routes, so the page and the sync server share an origin
 // (no CORS).
 //
-//   node --conditions=syncline-source --import tsx apps/demo/server.ts [--port 8787] [--db ./syncline.db]
+//   node --conditions=syncline-source --import tsx apps/demo/server.ts [--port 8787] [--db ./syncline.db | --postgres URL]
 //
 // `--dev` serves the sources through Vite's dev middleware instead (hot reload), on the same port.
 import { createReadStream } from 'node:fs';
@@ -14,7 +14,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   createJsonLogger,
   createSyncServer,
+  openBackend,
   SqliteStorage,
+  type Backend,
   type CollectionsConfig,
   type Logger,
   loadConfig,
@@ -22,6 +24,7 @@ import {
   type CliOptions,
   type ServerConfigFile,
   type SyncServer,
+  type SyncStorage,
 } from '@syncline/server';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -49,8 +52,13 @@ export interface DemoServerOptions {
   readonly port: number;
   /** Default 127.0.0.1. */
   readonly host?: string;
-  /** SQLite file. */
+  /** SQLite file, when no `backend` is given. */
   readonly dbPath: string;
+  /**
+   * Storage and cross-node fan-out opened by the caller (`openBackend` from the CLI flags, e.g.
+   * `--postgres`); the demo server closes it on close. Default: a SQLite file at `dbPath`.
+   */
+  readonly backend?: Backend;
   /** The built app (default apps/demo/dist). Ignored with `dev`. */
   readonly staticDir?: string;
   /** Serve the sources through Vite's dev middleware (hot reload) instead of built files. */
@@ -64,7 +72,7 @@ export interface DemoServer {
   readonly url: string;
   readonly port: number;
   readonly sync: SyncServer;
-  readonly storage: SqliteStorage;
+  readonly storage: SyncStorage;
   close(): Promise<void>;
 }
 
@@ -86,7 +94,8 @@ export async function startDemoServer(opts: DemoServerOptions): Promise<DemoServ
   });
 
   const logger = opts.logger ?? createJsonLogger();
-  const storage = new SqliteStorage({ path: opts.dbPath });
+  const backend: Backend = opts.backend ?? sqliteBackend(opts.dbPath);
+  const { storage, cluster } = backend;
   const config = opts.config ?? {};
   const sync = createSyncServer({
     ...config,
@@ -95,6 +104,7 @@ export async function startDemoServer(opts: DemoServerOptions): Promise<DemoServ
     storage,
     logger,
     httpServer,
+    ...(cluster ? { cluster } : {}),
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -130,7 +140,8 @@ export async function startDemoServer(opts: DemoServerOptions): Promise<DemoServ
   } else {
     const index = await stat(join(staticDir, 'index.html')).catch(() => null);
     if (!index?.isFile()) {
-      await storage.close();
+      await sync.close();
+      await backend.close();
       throw new Error(`no built demo in ${staticDir}: run \`pnpm --filter @syncline/demo build\` first`);
     }
   }
@@ -146,7 +157,7 @@ export async function startDemoServer(opts: DemoServerOptions): Promise<DemoServ
   } catch (err) {
     await closeDev?.();
     await sync.close();
-    await storage.close();
+    await backend.close();
     throw err;
   }
   const { port } = httpServer.address() as AddressInfo;
@@ -164,9 +175,14 @@ export async function startDemoServer(opts: DemoServerOptions): Promise<DemoServ
         httpServer.closeIdleConnections();
         await sync.close();
         httpServer.closeAllConnections();
-        await storage.close();
+        await backend.close();
       })()),
   };
+}
+
+function sqliteBackend(path: string): Backend {
+  const storage = new SqliteStorage({ path });
+  return { storage, cluster: undefined, description: { db: path }, close: () => storage.close() };
 }
 
 const TYPES: Readonly<Record<string, string>> = {
@@ -231,6 +247,10 @@ Options:
   --port <n>         TCP port (default 8787; 0 picks a free one)  env PORT or SYNCLINE_PORT
   --host <addr>      address to bind (default 127.0.0.1)           env SYNCLINE_HOST
   --db <file>        SQLite database file (default ./syncline.db)  env SYNCLINE_DB
+  --postgres <url>   PostgreSQL storage instead of SQLite             env SYNCLINE_PG_URL
+  --pg-pool-size <n>, --pg-schema <name>, --redis <url>
+                     as for syncline-server (see its --help): run several demo
+                     nodes on one PostgreSQL
   --config <file>    ES module with server options (auth, collections, limits, retention, cors),
                      as for syncline-server; the demo's collections are the defaults
   --log-level <lvl>  debug | info | warn | error | silent (default info)  env SYNCLINE_LOG_LEVEL
@@ -256,19 +276,24 @@ async function main(): Promise<void> {
     return;
   }
   const dev = opts.flags['dev'] === true;
-  const dbPath = opts.db;
   const logger = createJsonLogger({ level: opts.logLevel });
   const config = opts.config === undefined ? undefined : await loadConfig(opts.config);
+  // The same storage flags as syncline-server: SQLite by default, --postgres (+ --redis) too.
+  const backend = await openBackend(opts, logger);
   const server = await startDemoServer({
     port: opts.port,
     host: opts.host,
-    dbPath,
+    dbPath: opts.db,
+    backend,
     dev,
     logger,
     ...(config ? { config } : {}),
   });
+  const where = Object.entries(backend.description)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   process.stdout.write(
-    `\n  Syncline demo${dev ? ' (dev)' : ''} → ${server.url}   (data in ${dbPath}; Ctrl+C stops)\n\n`,
+    `\n  Syncline demo${dev ? ' (dev)' : ''} → ${server.url}   (${where}; Ctrl+C stops)\n\n`,
   );
 
   let stopping = false;

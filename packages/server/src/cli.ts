@@ -1,40 +1,8 @@
 import { createSyncServer } from './create-sync-server.js';
-import { HELP, parseCliArgs, redact, type CliOptions } from './cli/parse-args.js';
+import { HELP, parseCliArgs } from './cli/parse-args.js';
 import { loadConfig } from './cli/load-config.js';
-import { clusterName, type ClusterFanout } from './cluster/cluster-fanout.js';
-import { createPostgresFanout } from './cluster/postgres-fanout.js';
-import { createRedisFanout } from './cluster/redis-fanout.js';
-import { createJsonLogger, type Logger } from './ops/logger.js';
-import { PostgresStorage } from './storage/postgres-storage.js';
-import { SqliteStorage } from './storage/sqlite-storage.js';
-import type { SyncStorage } from './storage/storage.js';
-
-/** Opens the storage the options name: a SQLite file, or PostgreSQL (created and migrated). */
-async function openStorage(opts: CliOptions, logger: Logger): Promise<SyncStorage> {
-  if (!opts.postgres) return new SqliteStorage({ path: opts.db });
-  return PostgresStorage.open({
-    connectionString: opts.postgres.url,
-    poolSize: opts.postgres.poolSize,
-    schema: opts.postgres.schema,
-    // Connections dying in the background (database restart): the pool replaces them, and
-    // requests meanwhile fail with storage_unavailable.
-    onError: (err) => logger.warn('storage connection error', { err }),
-  });
-}
-
-/** Cross-node fan-out for PostgreSQL storage: Redis Streams with --redis, else LISTEN/NOTIFY. */
-async function openFanout(opts: CliOptions, logger: Logger): Promise<ClusterFanout | undefined> {
-  const pg = opts.postgres;
-  if (!pg) return undefined;
-  if (opts.redis !== undefined) {
-    return createRedisFanout({
-      url: opts.redis,
-      prefix: `syncline:${clusterName(pg.url, pg.schema)}`,
-      logger,
-    });
-  }
-  return await createPostgresFanout({ connectionString: pg.url, schema: pg.schema, logger });
-}
+import { openBackend } from './cli/open-backend.js';
+import { createJsonLogger } from './ops/logger.js';
 
 /** `syncline-server`: a server on SQLite or PostgreSQL from flags, env and an optional config module. */
 async function main(): Promise<void> {
@@ -51,11 +19,8 @@ async function main(): Promise<void> {
   }
   const logger = createJsonLogger({ level: opts.logLevel });
   const config = opts.config === undefined ? {} : await loadConfig(opts.config);
-  const storage = await openStorage(opts, logger);
-  const cluster = await openFanout(opts, logger).catch(async (err: unknown) => {
-    await storage.close();
-    throw err;
-  });
+  const backend = await openBackend(opts, logger);
+  const { storage, cluster } = backend;
   const server = createSyncServer({
     ...config,
     auth: config.auth ?? 'development',
@@ -65,10 +30,7 @@ async function main(): Promise<void> {
   });
   await server.listen(opts.port, opts.host);
   logger.info('ready', {
-    ...(opts.postgres
-      ? { postgres: redact(opts.postgres.url), schema: opts.postgres.schema, adapter: cluster?.kind }
-      : { db: opts.db }),
-    ...(opts.redis !== undefined ? { redis: redact(opts.redis) } : {}),
+    ...backend.description,
     url: `http://${opts.host}:${(server.httpServer.address() as { port: number }).port}`,
   });
 
@@ -79,8 +41,7 @@ async function main(): Promise<void> {
     logger.info('shutting down', { signal });
     server
       .close()
-      .then(() => cluster?.close())
-      .then(() => storage.close())
+      .then(() => backend.close())
       .then(
         () => process.exit(0),
         (err: unknown) => {

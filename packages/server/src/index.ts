@@ -52,4 +52,6 @@ export { threeWayMerge } from './sync/three-way-merge.js';
 export { parseCliArgs } from './cli/parse-args.js';
 export type { CliOptions } from './cli/parse-args.js';
 export { loadConfig } from './cli/load-config.js';
+export { openBackend } from './cli/open-backend.js';
+export type { Backend } from './cli/open-backend.js';
 export type { ServerConfigFile } from './cli/load-config.js';

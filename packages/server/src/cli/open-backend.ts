@@ -1,0 +1,69 @@
+import { clusterName, type ClusterFanout } from '../cluster/cluster-fanout.js';
+import { createPostgresFanout } from '../cluster/postgres-fanout.js';
+import { createRedisFanout } from '../cluster/redis-fanout.js';
+import type { Logger } from '../ops/logger.js';
+import { PostgresStorage } from '../storage/postgres-storage.js';
+import { SqliteStorage } from '../storage/sqlite-storage.js';
+import type { SyncStorage } from '../storage/storage.js';
+import { redact, type CliOptions } from './parse-args.js';
+
+/** The storage and cross-node fan-out that parsed CLI options name, opened and ready. */
+export interface Backend {
+  readonly storage: SyncStorage;
+  /** Cross-node fan-out; undefined for a single SQLite node. */
+  readonly cluster: ClusterFanout | undefined;
+  /** For the `ready` log line and banners: where the data lives, passwords redacted. */
+  readonly description: Readonly<Record<string, string>>;
+  /** Closes the fan-out, then the storage. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens what `--db` / `--postgres` / `--redis` ask for: a SQLite file; or PostgreSQL (schema
+ * created and migrated) with LISTEN/NOTIFY fan-out, or Redis Streams fan-out with `--redis`.
+ * Shared by `syncline-server` and embedders such as the demo, so a flag never means two things.
+ * Fails (closing what it opened) when the database or Redis is unreachable.
+ */
+export async function openBackend(opts: CliOptions, logger: Logger): Promise<Backend> {
+  const pg = opts.postgres;
+  if (!pg) {
+    const storage = new SqliteStorage({ path: opts.db });
+    return { storage, cluster: undefined, description: { db: opts.db }, close: () => storage.close() };
+  }
+  const storage = await PostgresStorage.open({
+    connectionString: pg.url,
+    poolSize: pg.poolSize,
+    schema: pg.schema,
+    // Connections dying in the background (database restart): the pool replaces them, and
+    // requests meanwhile fail with storage_unavailable.
+    onError: (err) => logger.warn('storage connection error', { err }),
+  });
+  let cluster: ClusterFanout;
+  try {
+    cluster =
+      opts.redis !== undefined
+        ? await createRedisFanout({
+            url: opts.redis,
+            prefix: `syncline:${clusterName(pg.url, pg.schema)}`,
+            logger,
+          })
+        : await createPostgresFanout({ connectionString: pg.url, schema: pg.schema, logger });
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+  return {
+    storage,
+    cluster,
+    description: {
+      postgres: redact(pg.url),
+      schema: pg.schema,
+      adapter: cluster.kind,
+      ...(opts.redis !== undefined ? { redis: redact(opts.redis) } : {}),
+    },
+    close: async () => {
+      await cluster.close();
+      await storage.close();
+    },
+  };
+}
