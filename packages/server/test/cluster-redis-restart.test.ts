@@ -28,7 +28,12 @@ describe.skipIf(!PG_URL || !REDIS_URL)('Redis fan-out: Redis killed and restarte
     const connections = node2.connections;
 
     await redis!.kill();
-    await eventually(() => !node1.fanout.ready() && !node2.fanout.ready(), 'nodes never noticed Redis go');
+    // Bounds are generous: the whole suite runs in parallel on two cores.
+    await eventually(
+      () => !node1.fanout.ready() && !node2.fanout.ready(),
+      'nodes never noticed Redis go',
+      30_000,
+    );
     const ready = await fetch(`${node2.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ storage: { ok: true }, checks: { adapter: { ok: false } } });
@@ -50,7 +55,11 @@ describe.skipIf(!PG_URL || !REDIS_URL)('Redis fan-out: Redis killed and restarte
     await redis!.start();
     await eventually(() => node1.fanout.ready() && node2.fanout.ready(), 'nodes never reconnected', 15_000);
     // Node 2 never got that broadcast; no other write follows: the re-announced head tells its client.
-    await eventually(async () => (await remote.db.cards.get('during-outage')) !== undefined, 'no catch-up');
+    await eventually(
+      async () => (await remote.db.cards.get('during-outage')) !== undefined,
+      'no catch-up',
+      30_000,
+    );
     await converged(remote, 'board:r');
     expect(node2.connections).toBe(connections);
     expect((await fetch(`${node2.url}/readyz`)).status).toBe(200);
@@ -67,5 +76,5 @@ describe.skipIf(!PG_URL || !REDIS_URL)('Redis fan-out: Redis killed and restarte
       value: { id: 'after-outage', board: 'r', title: 'live again' },
     } as never);
     await after.waitForChange((m) => m.changes.some((c) => c.id === 'after-outage'), 10_000);
-  });
+  }, 120_000);
 });
