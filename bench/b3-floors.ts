@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { loadPg } from './peers/untyped.js';
+import { dropSchema, uniqueSchema } from './postgres.js';
 import { summarize, type Summary } from './stats.js';
 
 export interface FloorResult {
@@ -67,7 +68,7 @@ export async function pgFloor(url: string, total: number, perTxn: number): Promi
   const { Client } = loadPg();
   const pg = new Client({ connectionString: url });
   await pg.connect();
-  const schema = `bench_floor_${process.pid}`;
+  const schema = uniqueSchema(url, 'bench_floor');
   try {
     await pg.query(`CREATE SCHEMA ${schema};
       CREATE TABLE ${schema}.scopes (scope text PRIMARY KEY, head bigint NOT NULL);
@@ -113,7 +114,7 @@ export async function pgFloor(url: string, total: number, perTxn: number): Promi
     const seconds = (performance.now() - started) / 1000;
     return { mutationsPerSecond: Math.round(total / seconds), txnMs: summarize(latencies, 0.1) };
   } finally {
-    await pg.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
     await pg.end();
+    await dropSchema(url, schema);
   }
 }

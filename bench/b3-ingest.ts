@@ -180,7 +180,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
     }
     const pgUrl = await postgresUrl('B3 PostgreSQL variant');
     if (pgUrl) {
-      const schema = uniqueSchema();
+      const schema = uniqueSchema(pgUrl);
       const durability = await pgDurability(pgUrl);
       const pgServer = await synclineServer({}, { postgres: pgUrl, schema });
       try {

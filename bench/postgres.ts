@@ -7,6 +7,8 @@ import { loadPg } from './peers/untyped.js';
 
 let cliHasPostgres: boolean | undefined;
 let schemas = 0;
+/** Schemas created and not dropped yet, with their URL: the runner drops them after a timeout. */
+const created = new Map<string, string>();
 
 /** The PostgreSQL URL to use, or undefined after printing why the variant is skipped. */
 export async function postgresUrl(what: string): Promise<string | undefined> {
@@ -25,9 +27,22 @@ export async function postgresUrl(what: string): Promise<string | undefined> {
 
 export const redisUrl = (): string | undefined => process.env['SYNCLINE_REDIS_URL'] || undefined;
 
-export const uniqueSchema = (): string => `bench_${process.pid}_${++schemas}`;
+/** A fresh schema name on `url`, remembered until `dropSchema`. */
+export function uniqueSchema(url: string, prefix = 'bench'): string {
+  const schema = `${prefix}_${process.pid}_${++schemas}`;
+  created.set(schema, url);
+  return schema;
+}
+
+/** Drops every schema a benchmark created and did not drop (it timed out or crashed). */
+export async function dropLeftoverSchemas(): Promise<number> {
+  const left = [...created];
+  for (const [schema, url] of left) await dropSchema(url, schema).catch(() => undefined);
+  return left.length;
+}
 
 export async function dropSchema(url: string, schema: string): Promise<void> {
+  created.delete(schema);
   const { Client } = loadPg();
   const pg = new Client({ connectionString: url });
   await pg.connect();

@@ -12,6 +12,7 @@ import * as b4 from './b4-fanout.js';
 import * as b5 from './b5-catch-up.js';
 import * as b7 from './b7-conflicts.js';
 import { machineInfo, suiteVersions } from './machine.js';
+import { dropLeftoverSchemas } from './postgres.js';
 import { killAll } from './processes.js';
 import type { BenchOptions, BenchRow } from './report.js';
 import { markdownTable } from './table.js';
@@ -127,6 +128,8 @@ for (const entry of ENTRIES) {
     // Whatever a failed or timed-out benchmark left running is stopped by pid here.
     const leftovers = await killAll();
     if (leftovers > 0) console.error(`!! ${what}: stopped ${leftovers} leftover child process(es)`);
+    const schemas = await dropLeftoverSchemas();
+    if (schemas > 0) console.error(`!! ${what}: dropped ${schemas} leftover PostgreSQL schema(s)`);
     timings[`${entry.id} ${entry.title}`] = Math.round((Date.now() - t0) / 100) / 10;
   }
 }

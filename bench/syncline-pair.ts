@@ -71,7 +71,7 @@ export async function synclinePair(): Promise<PropagationPair> {
 
 /** Two nodes on one PostgreSQL schema; fan-out through LISTEN/NOTIFY, or Redis when given. */
 export async function synclineClusterPair(pgUrl: string, redis?: string): Promise<PropagationPair> {
-  const schema = uniqueSchema();
+  const schema = uniqueSchema(pgUrl);
   const durability = await pgDurability(pgUrl);
   const nodes: SynclineServer[] = [];
   const stop = async () => {
