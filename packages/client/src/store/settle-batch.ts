@@ -41,14 +41,23 @@ export async function settleBatch(
     const k = keyOf(it.table, it.id);
     if (!known.has(k)) known.set(k, metas[i]);
   });
-  // Pending mutations of these records, in mid order. A bootstrap has none: ask the size first.
+  // Pending mutations of these records, in mid order. Only a record whose meta keeps a
+  // confirmed copy can have any (the outbox middleware and every settle keep that invariant),
+  // so a bootstrap asks nothing; the others are asked together, one index lookup each (an
+  // `anyOf` over a large outbox walks the whole index in some IndexedDB implementations).
   const pending = new Map<string, OutboxEntry[]>();
-  if ((await outbox.count()) > 0) {
-    const entries = await outbox.where('[table+key]').anyOf(keys).toArray();
-    for (const e of entries.sort((a, b) => a.mid - b.mid)) {
-      const k = keyOf(e.table, e.key);
-      pending.set(k, [...(pending.get(k) ?? []), e]);
-    }
+  const withPending = new Map<string, [string, string]>();
+  for (const [k, meta] of known) if (meta?.confirmed !== undefined) withPending.set(k, [meta.table, meta.id]);
+  const lists = await Promise.all(
+    [...withPending.values()].map((key) => outbox.where('[table+key]').equals(key).toArray()),
+  );
+  for (const list of lists) {
+    const first = list[0];
+    if (first)
+      pending.set(
+        keyOf(first.table, first.key),
+        list.sort((a, b) => a.mid - b.mid),
+      );
   }
 
   const metaPuts = new Map<string, RecordMeta>();
