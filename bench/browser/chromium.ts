@@ -5,20 +5,12 @@
  * measured something else.
  */
 import { chromium, type Browser, type BrowserContext, type BrowserServer, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/browser/chromium-flags.js';
 import { withTimeout } from './deadline.js';
 
-const CHROMIUM_PATH = process.env['SYNCLINE_CHROMIUM'] ?? '/usr/bin/chromium';
-/** The test harness's flags (test/browser/harness.ts), for the same reasons. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
+/** The browser tests' launch flags, plus what driving two pages at once needs. */
+const BENCH_ARGS = [
+  ...CHROMIUM_ARGS,
   // Background pages must not be throttled: B2 drives two pages at once.
   '--disable-background-timer-throttling',
   '--disable-renderer-backgrounding',
@@ -39,7 +31,7 @@ export interface BenchBrowser {
 export async function launchBenchBrowser(): Promise<BenchBrowser> {
   const server: BrowserServer = await chromium.launchServer({
     executablePath: CHROMIUM_PATH,
-    args: CHROMIUM_ARGS,
+    args: BENCH_ARGS,
     headless: true,
     timeout: 30_000,
   });

@@ -11,11 +11,6 @@ import { build } from 'esbuild';
 import { withTimeout } from './deadline.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/**
- * React and react-dom are dev dependencies of the client package, not of bench/: resolve them from
- * there (the same files the client's hooks import, so the bundle holds one React).
- */
-const EXTRA_NODE_PATHS = [fileURLToPath(new URL('../../packages/client/node_modules/', import.meta.url))];
 const NAME = /^[A-Za-z0-9_-]+$/;
 
 export interface PageHost {
@@ -40,7 +35,6 @@ export async function bundlePage(entry: string, minify = true): Promise<string> 
     conditions: ['syncline-source'],
     target: 'es2022',
     jsx: 'automatic',
-    nodePaths: EXTRA_NODE_PATHS,
     // Production React and no dev-only checks: we measure what an app ships.
     define: { 'process.env.NODE_ENV': '"production"' },
     // Unminified bundles keep function names, for profiles.

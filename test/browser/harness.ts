@@ -20,24 +20,9 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium-flags.js';
+
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const CHROMIUM_PATH = process.env.SYNCLINE_CHROMIUM ?? '/usr/bin/chromium';
-
-/** Flags for every launch. Playwright adds its own defaults on top (it already passes most of these). */
-export const CHROMIUM_ARGS: readonly string[] = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-  // Containers often give /dev/shm 64 MB, which crashes the renderer; Debian's wrapper script
-  // means to add this flag on small /dev/shm but its check breaks when findmnt prints two lines.
-  '--disable-dev-shm-usage',
-];
-
 const LAUNCH_TIMEOUT_MS = 30_000;
 const ACTION_TIMEOUT_MS = 10_000;
 const CLOSE_TIMEOUT_MS = 10_000;

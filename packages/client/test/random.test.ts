@@ -6,18 +6,7 @@ import { asScopeId } from '@syncline/protocol';
 import { MemoryStorage } from '@syncline/server';
 import type { RejectionEntry } from '../src/index.js';
 import { converged, device, SCOPE, startServer, type Card, type Device, type TestServer } from './helpers.js';
-
-/** mulberry32: a tiny seeded PRNG, so a failing run can be replayed with SYNCLINE_SEED. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './faults.js';
 
 const DEVICES = 5;
 /** Data operations that changed something locally (no-op updates and deletes not counted). */

@@ -1,9 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { eventually } from '../../client/test/faults.js';
+import { eventually, mulberry32 } from '../../client/test/faults.js';
 import {
   clusterDevice,
   converged,
-  mulberry32,
   rotate,
   runSeed,
   settled,

@@ -8,18 +8,6 @@ import { converged, device, until, settled, type Device } from '../../../client/
 export { converged, until, settled, type Device };
 export type { Card } from '../../../client/test/helpers.js';
 
-/** mulberry32: a tiny seeded PRNG, so a failing run can be replayed with its seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The seed of this run: `SYNCLINE_SEED` to replay one, else random (and printed by the test). */
 export function runSeed(): number {
   const env = process.env['SYNCLINE_SEED'];

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { clusterName } from '../../src/cluster/cluster-fanout.js';
+import { mulberry32 } from '../../../client/test/faults.js';
 import type { ServerProcess } from './server-process.js';
 import {
   alive,
@@ -11,15 +12,7 @@ import {
   testSchema,
   untilReadyz,
 } from './cluster-nodes.js';
-import {
-  clusterDevice,
-  converged,
-  mulberry32,
-  rotate,
-  settled,
-  until,
-  type Device,
-} from './cluster-devices.js';
+import { clusterDevice, converged, rotate, settled, until, type Device } from './cluster-devices.js';
 
 const NODES = 3;
 const CLIENTS = 30;

@@ -5,7 +5,8 @@ import { createRedisFanout } from '../../src/cluster/redis-fanout.js';
 import { createSyncServer, type SyncServer } from '../../src/create-sync-server.js';
 import type { Logger } from '../../src/ops/logger.js';
 import { PostgresStorage } from '../../src/storage/postgres-storage.js';
-import { clusterDevice, converged, mulberry32, type Device } from './cluster-devices.js';
+import { mulberry32 } from '../../../client/test/faults.js';
+import { clusterDevice, converged, type Device } from './cluster-devices.js';
 import { deleteRedisKey, dropSchema, PG_URL, testSchema } from './cluster-nodes.js';
 import { TestClient } from './harness.js';
 
