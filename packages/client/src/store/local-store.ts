@@ -1,25 +1,17 @@
 import type { Dexie, Table } from 'dexie';
-import type { Change, JsonObject, MutationResult, RecordState, ScopeId } from '@syncline/protocol';
+import type { Change, JsonObject, MutationResult, ScopeId } from '@syncline/protocol';
 import type { TxMarkers } from './outbox-middleware.js';
 import { replay } from './replay.js';
 import { settleBatch } from './settle-batch.js';
+import { settleResults, type ApplyReport } from './settle-results.js';
 import {
   INTERNAL_TABLES,
   T,
-  type ConflictEntry,
   type MetaRow,
   type OutboxEntry,
   type RecordMeta,
-  type RejectionEntry,
   type ScopeRow,
 } from './schema.js';
-
-/** What one applied batch of server state changed, for status and events. */
-export interface ApplyReport {
-  readonly applied: number;
-  readonly conflicts: number;
-  readonly rejections: number;
-}
 
 /**
  * The client's local state machine for records: applies server state (pull pages, live
@@ -99,81 +91,7 @@ export class LocalStore {
     entries: readonly OutboxEntry[],
     results: readonly MutationResult[],
   ): Promise<ApplyReport> {
-    return this.remote(async () => {
-      let conflicts = 0;
-      let rejections = 0;
-      const byMid = new Map(entries.map((e) => [e.mid, e]));
-      for (const r of results) {
-        const entry = byMid.get(r.mid);
-        if (!entry) continue;
-        await this.#t<OutboxEntry>(T.outbox).delete(entry.mid);
-        const { table, key } = entry;
-        const scope = entry.mutation.scope;
-        switch (r.status) {
-          case 'applied': {
-            const meta = await this.#meta(table, key);
-            if (meta && r.version > meta.version) {
-              const base = meta.confirmed !== undefined ? meta.confirmed : null;
-              const value = replay(base, [entry]);
-              await this.#settle(scope, table, key, r.version, value, entry.mid, false);
-            } else await this.#rebase(table, key);
-            break;
-          }
-          case 'merged':
-            await this.#settleRecord(r.record, entry.mid);
-            break;
-          case 'conflict': {
-            const meta = await this.#meta(table, key);
-            // The confirmed copy may already be the server's current value (a pull runs before
-            // the push): the base is the value at the mutation's base version, from the server.
-            const base =
-              r.base !== undefined ? r.base : meta?.confirmed !== undefined ? meta.confirmed : null;
-            // Several offline edits of one record conflict one after another: keep one conflict
-            // per record whose "mine" accumulates them, so resolving it keeps every edit.
-            const open = await this.#t<ConflictEntry>(T.conflicts)
-              .where('[table+id]')
-              .equals([table, key])
-              .first();
-            const conflict: ConflictEntry = open
-              ? { ...open, mine: replay(open.mine, [entry]), theirs: r.record }
-              : {
-                  mid: entry.mid,
-                  table,
-                  id: key,
-                  scope,
-                  base,
-                  mine: replay(base, [entry]),
-                  theirs: r.record,
-                  mutation: entry.mutation,
-                  createdAt: this.now(),
-                };
-            await this.#t<ConflictEntry>(T.conflicts).put(conflict);
-            if (open) conflicts--; // not a new conflict
-            await this.#settleRecord(r.record, entry.mid);
-            conflicts++;
-            break;
-          }
-          case 'rejected': {
-            const rejection: RejectionEntry = {
-              mid: entry.mid,
-              table,
-              id: key,
-              mutation: entry.mutation,
-              error: r.error,
-              at: this.now(),
-            };
-            await this.#t<RejectionEntry>(T.rejections).put(rejection);
-            await this.#rebase(table, key);
-            rejections++;
-            break;
-          }
-          case 'duplicate':
-            await this.#rebase(table, key);
-            break;
-        }
-      }
-      return { applied: results.length - conflicts - rejections, conflicts, rejections };
-    });
+    return this.remote(() => settleResults(this.db, entries, results, this.now));
   }
 
   /**
@@ -218,46 +136,6 @@ export class LocalStore {
   async #pending(table: string, id: string): Promise<OutboxEntry[]> {
     const list = await this.#t<OutboxEntry>(T.outbox).where('[table+key]').equals([table, id]).toArray();
     return list.sort((a, b) => a.mid - b.mid);
-  }
-
-  /** Settles a result's record; if a newer state is already known, just rebases on it. */
-  async #settleRecord(r: RecordState, mid: number): Promise<void> {
-    if (!(await this.#settle(r.scope, r.collection, r.id, r.version, r.value, mid, false))) {
-      await this.#rebase(r.collection, r.id);
-    }
-  }
-
-  /**
-   * Makes `value` at `version` the record's confirmed state (unless a newer one is known) and
-   * rewrites the visible value as confirmed + pending mutations not yet reflected in it.
-   */
-  async #settle(
-    scope: ScopeId,
-    table: string,
-    id: string,
-    version: number,
-    value: JsonObject | null,
-    includedMid: number,
-    force: boolean,
-  ): Promise<boolean> {
-    const meta = await this.#meta(table, id);
-    if (meta && version <= meta.version && !force) return false;
-    const included = Math.max(includedMid, meta?.includedMid ?? 0);
-    await this.#write(
-      table,
-      id,
-      { table, id, scope: meta?.scope ?? scope, version, includedMid: included },
-      value,
-    );
-    return true;
-  }
-
-  /** Re-derives the visible value from the confirmed one after pending mutations changed. */
-  async #rebase(table: string, id: string): Promise<void> {
-    const meta = await this.#meta(table, id);
-    if (!meta || meta.confirmed === undefined) return;
-    const { confirmed, ...rest } = meta;
-    await this.#write(table, id, rest, confirmed);
   }
 
   async #write(

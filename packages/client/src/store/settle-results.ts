@@ -1,0 +1,180 @@
+import type { Dexie } from 'dexie';
+import type { JsonObject, MutationResult, RecordState, ScopeId } from '@syncline/protocol';
+import { replay } from './replay.js';
+import { T, type ConflictEntry, type OutboxEntry, type RecordMeta, type RejectionEntry } from './schema.js';
+
+/** What one applied batch of push results changed, for status and events. */
+export interface ApplyReport {
+  readonly applied: number;
+  readonly conflicts: number;
+  readonly rejections: number;
+}
+
+const keyOf = (table: string, id: string) => `${table}\u0000${id}`;
+
+/** A touched record while results are folded in: its meta and confirmed value so far. */
+interface Work {
+  readonly table: string;
+  readonly id: string;
+  meta: Omit<RecordMeta, 'confirmed'> | undefined;
+  /** undefined: no confirmed copy (nothing to rewrite unless a result settles it). */
+  confirmed: JsonObject | null | undefined;
+}
+
+/**
+ * Applies a push's results inside the caller's transaction: removes the answered mutations
+ * from the outbox, makes each result's server state the record's confirmed state (unless a
+ * newer one is known), stores conflicts and rejections, and rewrites each touched record once
+ * as its confirmed value with its remaining pending mutations replayed on top.
+ *
+ * The outcome is the same as settling the results one by one in mid order (each step only
+ * moves a record's confirmed state forward, and the visible value only depends on the final
+ * confirmed state and the final outbox), but with a few bulk IndexedDB requests per batch
+ * instead of about ten per result: a 500-mutation push answered in one round of requests.
+ */
+export async function settleResults(
+  db: Dexie,
+  entries: readonly OutboxEntry[],
+  results: readonly MutationResult[],
+  now: () => number,
+): Promise<ApplyReport> {
+  const records = db.table<RecordMeta, [string, string]>(T.records);
+  const outbox = db.table<OutboxEntry, number>(T.outbox);
+  const conflictsTable = db.table<ConflictEntry, number>(T.conflicts);
+  const byMid = new Map(entries.map((e) => [e.mid, e]));
+  const answered = results.flatMap((r) => {
+    const entry = byMid.get(r.mid);
+    return entry ? [{ r, entry }] : [];
+  });
+  if (answered.length === 0) return { applied: results.length, conflicts: 0, rejections: 0 };
+
+  const touched = new Map<string, Work>();
+  for (const { entry } of answered) {
+    const k = keyOf(entry.table, entry.key);
+    if (!touched.has(k))
+      touched.set(k, { table: entry.table, id: entry.key, meta: undefined, confirmed: undefined });
+  }
+  const works = [...touched.values()];
+  const [, metas] = await Promise.all([
+    outbox.bulkDelete(answered.map((a) => a.entry.mid)),
+    records.bulkGet(works.map((w): [string, string] => [w.table, w.id])),
+  ]);
+  works.forEach((w, i) => {
+    const m = metas[i];
+    if (m === undefined) return;
+    const { confirmed, ...rest } = m;
+    w.meta = rest;
+    w.confirmed = confirmed;
+  });
+
+  /** Makes `value` at `version` the confirmed state unless a newer one is known. */
+  const settle = (
+    w: Work,
+    scope: ScopeId,
+    version: number,
+    value: JsonObject | null,
+    mid: number,
+  ): boolean => {
+    if (w.meta && version <= w.meta.version) return false;
+    w.meta = {
+      table: w.table,
+      id: w.id,
+      scope: w.meta?.scope ?? scope,
+      version,
+      includedMid: Math.max(mid, w.meta?.includedMid ?? 0),
+    };
+    w.confirmed = value;
+    return true;
+  };
+  const settleRecord = (w: Work, r: RecordState, mid: number) => settle(w, r.scope, r.version, r.value, mid);
+
+  let conflicts = 0;
+  let rejections = 0;
+  const rejected: RejectionEntry[] = [];
+  for (const { r, entry } of answered) {
+    const w = touched.get(keyOf(entry.table, entry.key))!;
+    const scope = entry.mutation.scope;
+    switch (r.status) {
+      case 'applied':
+        if (w.meta && r.version > w.meta.version)
+          settle(w, scope, r.version, replay(w.confirmed ?? null, [entry]), entry.mid);
+        break;
+      case 'merged':
+        settleRecord(w, r.record, entry.mid);
+        break;
+      case 'conflict': {
+        // The confirmed copy may already be the server's current value (a pull runs before
+        // the push): the base is the value at the mutation's base version, from the server.
+        const base = r.base !== undefined ? r.base : (w.confirmed ?? null);
+        // Several offline edits of one record conflict one after another: keep one conflict
+        // per record whose "mine" accumulates them, so resolving it keeps every edit.
+        const open = await conflictsTable.where('[table+id]').equals([entry.table, entry.key]).first();
+        await conflictsTable.put(
+          open
+            ? { ...open, mine: replay(open.mine, [entry]), theirs: r.record }
+            : {
+                mid: entry.mid,
+                table: entry.table,
+                id: entry.key,
+                scope,
+                base,
+                mine: replay(base, [entry]),
+                theirs: r.record,
+                mutation: entry.mutation,
+                createdAt: now(),
+              },
+        );
+        if (!open) conflicts++;
+        settleRecord(w, r.record, entry.mid);
+        break;
+      }
+      case 'rejected':
+        rejected.push({
+          mid: entry.mid,
+          table: entry.table,
+          id: entry.key,
+          mutation: entry.mutation,
+          error: r.error,
+          at: now(),
+        });
+        rejections++;
+        break;
+      case 'duplicate':
+        break;
+    }
+  }
+
+  // Rewrite every touched record that has a confirmed state: meta, then the visible value.
+  const live = works.filter((w) => w.meta !== undefined && w.confirmed !== undefined);
+  const remaining = await Promise.all(
+    live.map((w) => outbox.where('[table+key]').equals([w.table, w.id]).toArray()),
+  );
+  const metaPuts: RecordMeta[] = [];
+  const rows = new Map<string, { puts: JsonObject[]; deletes: string[] }>();
+  live.forEach((w, i) => {
+    const meta = w.meta!;
+    const confirmed = w.confirmed!;
+    const all = remaining[i]!.sort((a, b) => a.mid - b.mid);
+    // The confirmed copy is kept only while mutations are pending on top of it.
+    metaPuts.push(all.length > 0 ? { ...meta, confirmed } : meta);
+    const visible = replay(
+      confirmed,
+      all.filter((e) => e.mid > meta.includedMid),
+    );
+    let t = rows.get(w.table);
+    if (!t) rows.set(w.table, (t = { puts: [], deletes: [] }));
+    // Server-side writers may omit the key field; the app table needs it.
+    const keyPath = db.table(w.table).schema.primKey.keyPath;
+    if (visible === null) t.deletes.push(w.id);
+    else t.puts.push(typeof keyPath === 'string' ? { ...visible, [keyPath]: w.id } : visible);
+  });
+  await Promise.all([
+    records.bulkPut(metaPuts),
+    rejected.length > 0 ? db.table<RejectionEntry, number>(T.rejections).bulkPut(rejected) : undefined,
+    ...[...rows].flatMap(([table, t]) => [
+      t.deletes.length > 0 ? db.table(table).bulkDelete(t.deletes) : undefined,
+      t.puts.length > 0 ? db.table(table).bulkPut(t.puts) : undefined,
+    ]),
+  ]);
+  return { applied: results.length - conflicts - rejections, conflicts, rejections };
+}
