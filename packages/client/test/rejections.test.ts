@@ -145,6 +145,50 @@ describe('a transaction with a refused member', () => {
     expect((await until(a.sync, (st) => st.rejections === 2)).rejections).toBe(2);
   });
 
+  it('never splits a txn across pushes, wherever the batch limit falls', async () => {
+    await s.server({ collections: { cards: { validate: noBadTitles } } });
+    // Three mutations per push: the txns below straddle batch boundaries.
+    const a = await s.device({ client: { limits: { maxMutationsPerPush: 3 } } });
+    const b = await s.device();
+    offline(a);
+    await a.db.cards.bulkPut([
+      { id: 'p1', board: '1', title: 'plain 1' },
+      { id: 'p2', board: '1', title: 'plain 2' },
+    ]);
+    // mids 3–5: starts inside the first batch, so the first push stops before it.
+    await a.sync.transaction(['cards'], async () => {
+      await a.db.cards.put({ id: 't1', board: '1', title: 'txn 1 a' });
+      await a.db.cards.put({ id: 't2', board: '1', title: 'txn 1 b' });
+      await a.db.cards.put({ id: 't3', board: '1', title: 'txn 1 c' });
+    });
+    // mids 6–10: longer than a batch (and than what one read of the outbox head returns) and refused as a whole; it must still travel in one push.
+    await a.sync.transaction(['cards'], async () => {
+      await a.db.cards.put({ id: 'u1', board: '1', title: 'txn 2 a' });
+      await a.db.cards.put({ id: 'u2', board: '1', title: 'txn 2 b' });
+      await a.db.cards.put({ id: 'u3', board: '1', title: 'txn 2 c' });
+      await a.db.cards.put({ id: 'u4', board: '1', title: 'txn 2 d' });
+      await a.db.cards.put({ id: 'u5', board: '1', title: 'bad' });
+    });
+    await a.db.cards.put({ id: 'p3', board: '1', title: 'plain 3' });
+    expect(await outboxOf(a)).toHaveLength(11);
+
+    a.network.set(true);
+    await until(a.sync, (st) => st.connected && st.pending === 0);
+    await convergeAll(a, b);
+    const ids = (await b.db.cards.toArray()).map((c) => c.id).sort();
+    expect(ids).toEqual(['p1', 'p2', 'p3', 't1', 't2', 't3']);
+    // All or nothing: no member of the refused txn reached the server; each is reported.
+    const rejections = await next(a.sync.rejections$, (list) => list.length === 5);
+    expect(rejections.map((r) => r.error.code).sort()).toEqual([
+      'txn_aborted',
+      'txn_aborted',
+      'txn_aborted',
+      'txn_aborted',
+      'validation_failed',
+    ]);
+    expect((await a.sync.serverHash('board:1')).count).toBe(6);
+  });
+
   it('commits a txn whose writes are all accepted, as one unit', async () => {
     const { a, b } = await setup();
     await a.sync.transaction(['cards'], async () => {

@@ -429,11 +429,7 @@ export class SyncEngine {
   async #pushBatch(): Promise<boolean> {
     const socket = this.#socket;
     if (!socket) return true;
-    const batch = cutBatch(
-      await this.o.store.pendingEntries(this.#maxPerPush + 1000),
-      this.#maxPerPush,
-      this.o.limits.maxPayloadBytes,
-    );
+    const batch = cutBatch(await this.#outboxHead(), this.#maxPerPush, this.o.limits.maxPayloadBytes);
     if (batch.length === 0) return false;
     let res: PushResponse & { ok: true };
     const sentAt = this.o.now();
@@ -460,6 +456,22 @@ export class SyncEngine {
     this.#maxPerPush = this.o.limits.maxMutationsPerPush;
     this.o.onActivity();
     return true;
+  }
+
+  /**
+   * Enough of the outbox head for one batch: one entry past the count limit (to see whether a
+   * txn crosses it), and more only while a txn that starts the head runs past what was read
+   * (a txn is never split, so it is pushed whole).
+   */
+  async #outboxHead(): Promise<OutboxEntry[]> {
+    let limit = this.#maxPerPush + 1;
+    for (;;) {
+      const entries = await this.o.store.pendingEntries(limit);
+      const txn = entries[0]?.mutation.txn;
+      if (entries.length < limit || txn === undefined || entries[limit - 1]?.mutation.txn !== txn)
+        return entries;
+      limit *= 2;
+    }
   }
 
   /**

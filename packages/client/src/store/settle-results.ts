@@ -19,6 +19,10 @@ interface Work {
   meta: Omit<RecordMeta, 'confirmed'> | undefined;
   /** undefined: no confirmed copy (nothing to rewrite unless a result settles it). */
   confirmed: JsonObject | null | undefined;
+  /** A result moved the confirmed state. */
+  settled: boolean;
+  /** Highest answered mid of this record (its entry is gone from the outbox). */
+  lastAnswered: number;
 }
 
 /**
@@ -51,8 +55,17 @@ export async function settleResults(
   const touched = new Map<string, Work>();
   for (const { entry } of answered) {
     const k = keyOf(entry.table, entry.key);
-    if (!touched.has(k))
-      touched.set(k, { table: entry.table, id: entry.key, meta: undefined, confirmed: undefined });
+    const w = touched.get(k);
+    if (w) w.lastAnswered = Math.max(w.lastAnswered, entry.mid);
+    else
+      touched.set(k, {
+        table: entry.table,
+        id: entry.key,
+        meta: undefined,
+        confirmed: undefined,
+        settled: false,
+        lastAnswered: entry.mid,
+      });
   }
   const works = [...touched.values()];
   const [, metas] = await Promise.all([
@@ -84,6 +97,7 @@ export async function settleResults(
       includedMid: Math.max(mid, w.meta?.includedMid ?? 0),
     };
     w.confirmed = value;
+    w.settled = true;
     return true;
   };
   const settleRecord = (w: Work, r: RecordState, mid: number) => settle(w, r.scope, r.version, r.value, mid);
@@ -155,6 +169,14 @@ export async function settleResults(
     const meta = w.meta!;
     const confirmed = w.confirmed!;
     const all = remaining[i]!.sort((a, b) => a.mid - b.mid);
+    // Nothing to rewrite when the server state these results carry was already settled (the
+    // broadcast of this push's own changes usually arrives first) and every answered mutation
+    // is reflected in the confirmed copy: the visible value is the same, and the meta too while
+    // mutations remain pending.
+    if (!w.settled && w.lastAnswered <= meta.includedMid) {
+      if (all.length === 0) metaPuts.push(meta);
+      return;
+    }
     // The confirmed copy is kept only while mutations are pending on top of it.
     metaPuts.push(all.length > 0 ? { ...meta, confirmed } : meta);
     const visible = replay(
