@@ -128,7 +128,13 @@ export class SyncClient {
     this.#random = options.random ?? Math.random;
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     db.use(
-      createOutboxMiddleware({ tables: options.tables, markers: this.#markers, now: this.#now, limits }),
+      createOutboxMiddleware({
+        tables: options.tables,
+        markers: this.#markers,
+        now: this.#now,
+        limits,
+        onQueued: () => this.#engine?.notifyOutbox(),
+      }),
     );
     this.#store = new LocalStore(db, Object.keys(options.tables), this.#markers, this.#now);
     const network = options.network ?? browserNetwork;

@@ -403,21 +403,19 @@ export class SyncEngine {
 
   async #onChanges(msg: ChangesMessage): Promise<void> {
     if (!this.#scopes.has(msg.scope)) return;
-    const row = await this.o.store.scopeRow(msg.scope);
     const end = msg.after + msg.changes.length;
-    if (end <= row.cursor) return; // already have all of it
-    if (msg.after > row.cursor) {
-      // A gap: something was missed (or is still in flight). Pulling is always complete.
+    const out = await this.o.store.applyLive(msg.scope, msg.after, msg.changes, (c) =>
+      this.#includedFor(c, this.#knownIncluded),
+    );
+    if (out === 'stale') return; // already have all of it
+    if (out === 'gap') {
+      // Something was missed (or is still in flight). Pulling is always complete.
       this.#metric((m) => withScope(m, msg.scope, { head: end }));
       this.#toPull.add(msg.scope);
       this.#poke();
       return;
     }
-    const fresh = msg.changes.slice(row.cursor - msg.after);
-    await this.o.store.applyChanges(msg.scope, fresh, (c) => this.#includedFor(c, this.#knownIncluded), {
-      to: end,
-    });
-    for (const c of fresh)
+    for (const c of out.fresh)
       if (c.clientId === this.o.clientId && c.mid !== null)
         this.#knownIncluded = Math.max(this.#knownIncluded, c.mid);
     this.#metric((m) => withScope(m, msg.scope, { cursor: end, head: end }));

@@ -64,26 +64,57 @@ export class LocalStore {
     cursor: { readonly to: number; readonly horizon?: number; readonly reset?: boolean },
   ): Promise<number> {
     return this.remote(async () => {
-      const scopes = this.#t<ScopeRow>(T.scopes);
-      const prev = (await scopes.get(scope)) ?? { scope, cursor: 0, horizon: 0 };
+      const prev = await this.scopeRow(scope);
       if (cursor.reset) await this.#dropScope(scope);
-      const items = changes
-        .filter((c) => this.#tables.includes(c.collection))
-        .map((c) => ({
-          table: c.collection,
-          id: c.id,
-          version: c.version,
-          value: c.value,
-          includedMid: includedMid(c),
-        }));
-      const applied = await settleBatch(this.db, scope, items, cursor.reset === true);
-      await scopes.put({
-        scope,
-        cursor: Math.max(cursor.reset ? 0 : prev.cursor, cursor.to),
-        horizon: cursor.horizon ?? prev.horizon,
-      });
-      return applied;
+      return this.#settleAndMove(prev, changes, includedMid, cursor);
     });
+  }
+
+  /**
+   * Applies a live message whose changes follow version `after`, checked against the cursor in
+   * the same transaction: `stale` if the cursor already covers them all, `gap` (nothing
+   * applied) if versions between the cursor and `after` are missing, else the changes that
+   * were new.
+   */
+  async applyLive(
+    scope: ScopeId,
+    after: number,
+    changes: readonly Change[],
+    includedMid: (c: Change) => number,
+  ): Promise<'stale' | 'gap' | { readonly fresh: readonly Change[] }> {
+    return this.remote(async () => {
+      const prev = await this.scopeRow(scope);
+      const end = after + changes.length;
+      if (end <= prev.cursor) return 'stale';
+      if (after > prev.cursor) return 'gap';
+      const fresh = changes.slice(prev.cursor - after);
+      await this.#settleAndMove(prev, fresh, includedMid, { to: end });
+      return { fresh };
+    });
+  }
+
+  async #settleAndMove(
+    prev: ScopeRow,
+    changes: readonly Change[],
+    includedMid: (c: Change) => number,
+    cursor: { readonly to: number; readonly horizon?: number; readonly reset?: boolean },
+  ): Promise<number> {
+    const items = changes
+      .filter((c) => this.#tables.includes(c.collection))
+      .map((c) => ({
+        table: c.collection,
+        id: c.id,
+        version: c.version,
+        value: c.value,
+        includedMid: includedMid(c),
+      }));
+    const applied = await settleBatch(this.db, prev.scope, items, cursor.reset === true);
+    await this.#t<ScopeRow>(T.scopes).put({
+      scope: prev.scope,
+      cursor: Math.max(cursor.reset ? 0 : prev.cursor, cursor.to),
+      horizon: cursor.horizon ?? prev.horizon,
+    });
+    return applied;
   }
 
   /** Applies push results: settles each mutation, stores conflicts and rejections, rebases. */

@@ -49,6 +49,12 @@ export interface OutboxMiddlewareOptions {
   readonly markers: TxMarkers;
   readonly now: () => number;
   readonly limits?: Pick<Limits, 'maxDepth' | 'maxRecordBytes'>;
+  /**
+   * Called once a transaction that queued mutations has committed, in this tab. (Other tabs'
+   * writes are seen through Dexie's cross-tab change events; this is the short path that
+   * starts a push without waiting for a live query to re-run.)
+   */
+  readonly onQueued?: () => void;
 }
 
 const QUEUE_STORES = [T.outbox, T.records, T.meta];
@@ -62,6 +68,14 @@ const QUEUE_STORES = [T.outbox, T.records, T.meta];
  */
 export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middleware<DBCore> {
   const synced = new Set(Object.keys(opts.tables));
+  const watched = new WeakSet<DBCoreTransaction>();
+  const onCommitted = (trans: DBCoreTransaction) => {
+    const onQueued = opts.onQueued;
+    if (!onQueued || watched.has(trans)) return;
+    watched.add(trans);
+    // Dexie's DBCore transaction is the IndexedDB transaction itself.
+    (trans as unknown as IDBTransaction).addEventListener('complete', () => onQueued(), { once: true });
+  };
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   return {
     stack: 'dbcore',
@@ -204,6 +218,7 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
           );
         }
         if (entries.length === 0) return res;
+        onCommitted(trans);
         return Dexie.Promise.all([
           outbox.mutate({ type: 'add', trans, values: entries }),
           records.mutate({ type: 'put', trans, values: metas }),
