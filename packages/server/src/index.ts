@@ -33,6 +33,7 @@ export type {
   PullPage,
   RetentionPolicy,
   PruneStats,
+  WritesAfter,
 } from './storage/storage.js';
 export { createPostgresFanout } from './cluster/postgres-fanout.js';
 export type { PostgresFanoutOptions } from './cluster/postgres-fanout.js';

@@ -589,10 +589,49 @@ export function runStorageConformance(
         await storage.transaction(async (tx) => {
           expect(await tx.getHistoryEntry(S, 'todos', 'a', v(7))).toEqual(special);
           expect(await tx.getHistoryEntry(S, 'todos', 'a', v(6))).toBeUndefined();
-          expect(versionsOf(await tx.historyAfter(S, 'todos', 'a', v(3)))).toEqual([4, 5, 7]);
-          expect(await tx.historyAfter(S, 'todos', 'a', v(7))).toEqual([]);
-          await change(tx, S, 'a', { n: 9 });
-          expect(versionsOf(await tx.historyAfter(S, 'todos', 'a', v(5)))).toEqual([7, 8]);
+          const other = asClientId('client-0002');
+          // a: 1–5 by CLIENT, 7 (on 5) by no client; b: 6 by CLIENT.
+          expect(await tx.writesAfter(S, 'todos', 'a', v(3), CLIENT)).toEqual({
+            reaches: true,
+            others: true,
+          });
+          expect(await tx.writesAfter(S, 'todos', 'a', v(5), CLIENT)).toEqual({
+            reaches: true,
+            others: true,
+          });
+          expect(await tx.writesAfter(S, 'todos', 'b', v(0), CLIENT)).toEqual({
+            reaches: true,
+            others: false,
+          });
+          expect(await tx.writesAfter(S, 'todos', 'b', v(0), other)).toEqual({ reaches: true, others: true });
+          // 6 is not a version of a: the entry after it was written on 5, so history skips 6.
+          expect(await tx.writesAfter(S, 'todos', 'a', v(6), CLIENT)).toEqual({
+            reaches: false,
+            others: true,
+          });
+          expect(await tx.writesAfter(S, 'todos', 'a', v(7), CLIENT)).toEqual({
+            reaches: false,
+            others: false,
+          });
+          expect(await tx.writesAfter(S, 'todos', 'zzz', v(0), CLIENT)).toEqual({
+            reaches: false,
+            others: false,
+          });
+          // The transaction's own writes count.
+          expect(await tx.writesAfter(S, 'todos', 'b', v(6), CLIENT)).toEqual({
+            reaches: false,
+            others: false,
+          });
+          expect(await change(tx, S, 'b', { n: 9 })).toBe(8);
+          expect(await tx.writesAfter(S, 'todos', 'b', v(6), CLIENT)).toEqual({
+            reaches: true,
+            others: false,
+          });
+          expect(await tx.writesAfter(S, 'todos', 'b', v(6), other)).toEqual({ reaches: true, others: true });
+          expect(await tx.writesAfter(S2, 'todos', 'a', v(0), CLIENT)).toEqual({
+            reaches: false,
+            others: false,
+          });
         });
       });
 
@@ -687,7 +726,10 @@ export function runStorageConformance(
         expect(await storage.history(S, 'todos', 'gone', { limit: 10 })).toEqual([]);
         await storage.transaction(async (tx) => {
           expect(await tx.getHistoryEntry(S, 'todos', 'gone', v(2))).toBeUndefined();
-          expect(await tx.historyAfter(S, 'todos', 'gone', v(0))).toEqual([]);
+          expect(await tx.writesAfter(S, 'todos', 'gone', v(0), CLIENT)).toEqual({
+            reaches: false,
+            others: false,
+          });
         });
         expect(versionsOf(await storage.history(S, 'todos', 'fresh', { limit: 10 }))).toEqual([6]);
         expect((await storage.getRecord(S, 'todos', 'fresh'))?.value).toBeNull();

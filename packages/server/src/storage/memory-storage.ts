@@ -94,8 +94,13 @@ export class MemoryStorage implements SyncStorage {
       },
       getHistoryEntry: (s, c, id, version) =>
         Promise.resolve(this.#history.get(recordKey(s, c, id))?.find((e) => e.version === version)),
-      historyAfter: (s, c, id, after) =>
-        Promise.resolve((this.#history.get(recordKey(s, c, id)) ?? []).filter((e) => e.version > after)),
+      writesAfter: (s, c, id, after, clientId) => {
+        const later = (this.#history.get(recordKey(s, c, id)) ?? []).filter((e) => e.version > after);
+        return Promise.resolve({
+          reaches: later[0]?.prevVersion === after,
+          others: later.some((e) => e.clientId !== clientId),
+        });
+      },
       savepoint: async <T>(fn: () => Promise<T>): Promise<T> => {
         const mark = undo.length;
         try {

@@ -174,7 +174,11 @@ export function pgStatements(schema: string) {
     appendHistory: `INSERT INTO ${s}.history (${HISTORY_COLS})
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
     historyEntry: `SELECT ${HISTORY_COLS} FROM ${s}.history WHERE ${KEY} AND version = $4`,
-    historyAfter: `SELECT ${HISTORY_COLS} FROM ${s}.history WHERE ${KEY} AND version > $4 ORDER BY version`,
+    writesAfter: `SELECT
+      (SELECT prev_version FROM ${s}.history WHERE ${KEY} AND version > $4
+       ORDER BY version LIMIT 1) AS first_prev,
+      EXISTS (SELECT 1 FROM ${s}.history WHERE ${KEY} AND version > $4
+       AND client_id IS DISTINCT FROM $5) AS others`,
     historyBefore: `SELECT ${HISTORY_COLS} FROM ${s}.history WHERE ${KEY} AND version < $4
       ORDER BY version DESC LIMIT $5`,
     oldTombstones: `SELECT count(*)::int AS n, max(version) AS v FROM ${s}.records WHERE ${oldTombstone}`,

@@ -5,7 +5,7 @@ import type { Slot } from './commit-sequencer.js';
 import type { PgStatements } from './postgres-schema.js';
 import { toClient, toHistory, toRecord } from './rows.js';
 import type { ClientDbRow, HistoryRow, RecordRow } from './rows.js';
-import type { ClientRow, StorageTx, StoredHistoryEntry, StoredRecord } from './storage.js';
+import type { ClientRow, StorageTx, StoredHistoryEntry, StoredRecord, WritesAfter } from './storage.js';
 
 /**
  * One READ COMMITTED transaction on one pooled connection. Concurrency control is by advisory
@@ -126,15 +126,23 @@ export class PgTx implements StorageTx {
     return rows[0] && toHistory(rows[0]);
   }
 
-  async historyAfter(
+  async writesAfter(
     scope: ScopeId,
     collection: CollectionName,
     id: RecordId,
     after: Version,
-  ): Promise<StoredHistoryEntry[]> {
+    clientId: ClientId,
+  ): Promise<WritesAfter> {
     await this.#lockScope(scope);
-    const { rows } = await this.#query<HistoryRow>(this.sql.historyAfter, [scope, collection, id, after]);
-    return rows.map(toHistory);
+    const { rows } = await this.#query<{ first_prev: string | number | null; others: boolean }>(
+      this.sql.writesAfter,
+      [scope, collection, id, after, clientId],
+    );
+    const row = rows[0];
+    return {
+      reaches: row?.first_prev != null && Number(row.first_prev) === after,
+      others: row?.others === true,
+    };
   }
 
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {

@@ -174,8 +174,16 @@ export function prepareStatements(db: Database.Database) {
     historyEntry: prep<[Key & { version: number }], HistoryRow>(
       `SELECT ${HISTORY_COLS} FROM history WHERE ${KEY} AND version = @version`,
     ),
-    historyAfter: prep<[Key & { after: number }], HistoryRow>(
-      `SELECT ${HISTORY_COLS} FROM history WHERE ${KEY} AND version > @after ORDER BY version`,
+    // Two index range reads on the primary key; no value is read or parsed.
+    writesAfter: prep<
+      [Key & { after: number; client: string }],
+      { first_prev: number | null; others: number }
+    >(
+      `SELECT
+         (SELECT prev_version FROM history WHERE ${KEY} AND version > @after
+          ORDER BY version LIMIT 1) AS first_prev,
+         EXISTS (SELECT 1 FROM history WHERE ${KEY} AND version > @after
+          AND client_id IS NOT @client) AS others`,
     ),
     historyBefore: prep<[Key & { before: number; limit: number }], HistoryRow>(
       `SELECT ${HISTORY_COLS} FROM history WHERE ${KEY} AND version < @before

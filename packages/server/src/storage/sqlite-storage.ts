@@ -15,6 +15,7 @@ import type {
   StoredHistoryEntry,
   StoredRecord,
   SyncStorage,
+  WritesAfter,
 } from './storage.js';
 
 export interface SqliteStorageOptions {
@@ -121,13 +122,15 @@ class SqliteTx implements StorageTx {
     return row && toHistory(row);
   }
 
-  async historyAfter(
+  async writesAfter(
     scope: ScopeId,
     collection: CollectionName,
     id: RecordId,
     after: Version,
-  ): Promise<StoredHistoryEntry[]> {
-    return this.check().historyAfter.all({ scope, collection, id, after }).map(toHistory);
+    clientId: ClientId,
+  ): Promise<WritesAfter> {
+    const row = this.check().writesAfter.get({ scope, collection, id, after, client: clientId });
+    return { reaches: row?.first_prev === after, others: row?.others === 1 };
   }
 
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {

@@ -103,6 +103,12 @@ export interface SyncStorage {
   close(): Promise<void>;
 }
 
+/** The answer of `StorageTx.writesAfter`. */
+export interface WritesAfter {
+  readonly reaches: boolean;
+  readonly others: boolean;
+}
+
 export interface TransactionOptions {
   /**
    * The scopes the transaction will touch, when known up front. A backend with per-scope locks
@@ -137,13 +143,22 @@ export interface StorageTx {
     id: RecordId,
     version: Version,
   ): Promise<StoredHistoryEntry | undefined>;
-  /** The record's history entries with `version > after`, ascending. */
-  historyAfter(
+  /**
+   * Who wrote the record after version `after`, without reading the entries' values (the write
+   * path asks this for every stale mutation, and a record's history can be long):
+   * - `reaches`: history still holds the entry written on top of `after` (the first entry with
+   *   `version > after` has `prevVersion === after`); false when there is none or retention
+   *   removed it;
+   * - `others`: some entry with `version > after` was written by a client other than `clientId`
+   *   (an entry with no client id counts as another's).
+   */
+  writesAfter(
     scope: ScopeId,
     collection: CollectionName,
     id: RecordId,
     after: Version,
-  ): Promise<StoredHistoryEntry[]>;
+    clientId: ClientId,
+  ): Promise<WritesAfter>;
 
   /**
    * Runs `fn` as a nested atomic unit: if it throws, the writes it made (versions included)

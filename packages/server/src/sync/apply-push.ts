@@ -145,10 +145,9 @@ function groupByTxn(mutations: readonly Mutation[]): Mutation[][] {
 async function isConcurrent(tx: StorageTx, ctx: PushContext, m: Mutation, current: StoredRecord | undefined) {
   const currentVersion = current?.version ?? 0;
   if (currentVersion === m.base) return false;
-  const after = await tx.historyAfter(m.scope, m.collection, m.id, m.base);
+  const writes = await tx.writesAfter(m.scope, m.collection, m.id, m.base, ctx.clientId);
   // If history no longer reaches back to base (retention), assume another writer.
-  const covered = after.length > 0 && after[0]!.prevVersion === m.base;
-  return !covered || after.some((e) => e.clientId !== ctx.clientId);
+  return !writes.reaches || writes.others;
 }
 
 async function applyOne(
