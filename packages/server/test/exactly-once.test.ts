@@ -110,6 +110,34 @@ describe('exactly-once by (client id, mid)', () => {
     expect(state.changes.map((c) => c.id)).toEqual(['y']);
   });
 
+  it("applies a socket's pipelined pushes in arrival order, even when a later one is authorized first", async () => {
+    // The first push's scope takes its auth hook 50 ms; the second's answers at once. Run
+    // concurrently, the second would reach storage first and be refused as a mid gap.
+    running = await startServer({
+      auth: {
+        authenticate: () => ({ id: 'u1' }),
+        authorize: async (_principal, scope) => {
+          if (scope === 'team:slow') await new Promise((resolve) => setTimeout(resolve, 50));
+          return true;
+        },
+      },
+    });
+    const a = await connect();
+    const slow = a.mutations(...[1, 2, 3].map((i) => ({ ...put(`s${i}`, { i }), scope: 'team:slow' })));
+    const fast = a.mutations(...[4, 5, 6].map((i) => ({ ...put(`f${i}`, { i }), scope: 'team:fast' })));
+    const [r1, r2] = await Promise.all([a.push(slow), a.push(fast)]);
+    expect(r1.ok && r1.results.map((r) => [r.mid, r.status])).toEqual([
+      [1, 'applied'],
+      [2, 'applied'],
+      [3, 'applied'],
+    ]);
+    expect(r2.ok && r2.results.map((r) => [r.mid, r.status])).toEqual([
+      [4, 'applied'],
+      [5, 'applied'],
+      [6, 'applied'],
+    ]);
+  });
+
   it('does not double-apply when the ack is lost and the client re-sends after reconnecting', async () => {
     running = await startServer();
     const a = await connect();

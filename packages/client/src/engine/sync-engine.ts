@@ -17,6 +17,13 @@
  *                                              backoff
  *   pause() from any state → paused; resume() → offline (then onwards). stop() → stopped.
  *
+ * Pushing is pipelined: up to PUSH_WINDOW batches are on the wire at once (each the outbox
+ * entries after the last one sent), and each step settles the oldest answer. The server applies
+ * a connection's pushes in arrival order (protocol 2), so while it commits one batch the client
+ * writes the previous answer locally. Whatever interrupts (a dropped socket, a refused batch)
+ * discards the window; the outbox still holds every unanswered entry, and mids make the resend
+ * exactly-once.
+ *
  * One loop drives the transitions; socket events only record work (a scope to pull, the outbox
  * to push) and wake the loop. All local writes go through one serial queue, so pulls, live
  * changes and push results never interleave.
@@ -86,6 +93,16 @@ export interface EngineState {
   >;
 }
 
+/** Push batches on the wire at once (see the header). Two keep the server and the client busy. */
+const PUSH_WINDOW = 2;
+
+/** One push on the wire: its batch, when it was sent, and its answer to come. */
+interface InFlightPush {
+  readonly batch: readonly OutboxEntry[];
+  readonly sentAt: number;
+  readonly response: Promise<PushResponse>;
+}
+
 class RequestFailed extends Error {
   constructor(readonly error: SyncError) {
     super(`${error.code}: ${error.message}`);
@@ -105,6 +122,8 @@ export class SyncEngine {
   #scopes: Set<ScopeId>;
   readonly #toPull = new Set<ScopeId>();
   #pushWanted = true;
+  /** Pushes sent on the current socket and not settled yet, oldest first. */
+  #inFlight: InFlightPush[] = [];
   /** This client's highest mid known to be reflected in server state we have applied. */
   #knownIncluded = 0;
   #serial: Promise<unknown> = Promise.resolve();
@@ -234,6 +253,7 @@ export class SyncEngine {
   #dropSocket(): void {
     const s = this.#socket;
     this.#socket = undefined;
+    this.#inFlight = [];
     if (s) {
       s.removeAllListeners();
       s.close();
@@ -263,7 +283,7 @@ export class SyncEngine {
         }
         if (this.#pushWanted) {
           this.#set({ phase: 'pushing' });
-          this.#pushWanted = await this.#pushBatch();
+          this.#pushWanted = await this.#pushStep();
           continue;
         }
         this.#attempt = 0;
@@ -423,32 +443,54 @@ export class SyncEngine {
     this.o.onActivity();
   }
 
-  /** Pushes one batch from the outbox head; returns whether more is waiting. */
-  async #pushBatch(): Promise<boolean> {
+  /**
+   * One step of the push pipeline: fills the window with batches from the outbox entries after
+   * the last one sent, then waits for the oldest answer and settles it. Returns whether anything
+   * is left to send or settle.
+   */
+  async #pushStep(): Promise<boolean> {
     const socket = this.#socket;
     if (!socket) return true;
-    const batch = cutBatch(await this.#outboxHead(), this.#maxPerPush, this.o.limits.maxPayloadBytes);
-    if (batch.length === 0) return false;
-    let res: PushResponse & { ok: true };
-    const sentAt = this.o.now();
-    try {
-      res = await this.#request(
-        request(socket, 'push', { mutations: batch.map((e) => e.mutation) }, this.o.requestTimeoutMs),
+    while (this.#inFlight.length < PUSH_WINDOW) {
+      const last = this.#inFlight[this.#inFlight.length - 1]?.batch;
+      const after = last ? last[last.length - 1]!.mid : 0;
+      const batch = cutBatch(await this.#outboxHead(after), this.#maxPerPush, this.o.limits.maxPayloadBytes);
+      // The socket may have dropped (and the window with it) while the outbox was read.
+      if (batch.length === 0 || this.#socket !== socket) break;
+      const response = request(
+        socket,
+        'push',
+        { mutations: batch.map((e) => e.mutation) },
+        this.o.requestTimeoutMs,
       );
-      this.#metric((m) => withPush(m, this.o.now() - sentAt, res.results));
+      response.catch(() => undefined); // awaited when its turn comes, or discarded with the window
+      this.#inFlight.push({ batch, sentAt: this.o.now(), response });
+    }
+    if (this.#socket !== socket) return true; // dropped: push again on the next connection
+    const oldest = this.#inFlight[0];
+    if (!oldest) return false; // the outbox is empty
+    let res: PushResponse & { ok: true };
+    try {
+      res = await this.#request(oldest.response);
+      this.#metric((m) => withPush(m, this.o.now() - oldest.sentAt, res.results));
     } catch (err) {
+      // The batches behind a refused one start past a mid that was not consumed: the server
+      // refuses them as gaps, applying nothing. They are sent again from the outbox.
+      this.#inFlight = [];
       if (err instanceof RequestFailed && !isRetryable(err.error.code) && err.error.code !== 'mid_gap') {
-        await this.#quarantine(batch, err.error);
+        await this.#quarantine(oldest.batch, err.error);
         return true;
       }
       throw err;
     }
+    this.#inFlight.shift();
     await this.#serially(async () => {
-      await this.o.store.applyResults(batch, res.results);
+      await this.o.store.applyResults(oldest.batch, res.results);
       for (const r of res.results) {
         this.#knownIncluded = Math.max(this.#knownIncluded, r.mid);
         // A duplicate's outcome is only in server state: fetch it.
-        if (r.status === 'duplicate') this.#toPull.add(batch.find((e) => e.mid === r.mid)!.mutation.scope);
+        if (r.status === 'duplicate')
+          this.#toPull.add(oldest.batch.find((e) => e.mid === r.mid)!.mutation.scope);
       }
     });
     this.#maxPerPush = this.o.limits.maxMutationsPerPush;
@@ -461,10 +503,10 @@ export class SyncEngine {
    * txn crosses it), and more only while a txn that starts the head runs past what was read
    * (a txn is never split, so it is pushed whole).
    */
-  async #outboxHead(): Promise<OutboxEntry[]> {
+  async #outboxHead(after: number): Promise<OutboxEntry[]> {
     let limit = this.#maxPerPush + 1;
     for (;;) {
-      const entries = await this.o.store.pendingEntries(limit);
+      const entries = await this.o.store.pendingEntries(limit, after);
       const txn = entries[0]?.mutation.txn;
       if (entries.length < limit || txn === undefined || entries[limit - 1]?.mutation.txn !== txn)
         return entries;

@@ -48,8 +48,9 @@ export class LocalStore {
     return (await this.#t<ScopeRow>(T.scopes).get(scope)) ?? { scope, cursor: 0, horizon: 0 };
   }
 
-  async pendingEntries(limit: number): Promise<OutboxEntry[]> {
-    return this.#t<OutboxEntry>(T.outbox).orderBy('mid').limit(limit).toArray();
+  /** Up to `limit` outbox entries in mid order, those with a mid above `after` only. */
+  async pendingEntries(limit: number, after = 0): Promise<OutboxEntry[]> {
+    return this.#t<OutboxEntry>(T.outbox).where('mid').above(after).limit(limit).toArray();
   }
 
   /**

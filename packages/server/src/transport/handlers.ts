@@ -37,8 +37,17 @@ export function createHandlers(ctx: ServerContext, socket: SyncSocket): Record<C
   const forbidden = (scope: ScopeId, action: ScopeAction) =>
     ({ ok: false, error: syncError('forbidden', `no ${action} access to scope "${scope}"`) }) as const;
 
-  const push = (payload: unknown): Promise<PushResponse> =>
-    runPush(ctx, { principal, clientId: socket.data.clientId, source: 'client' }, payload);
+  // A socket's pushes run one after another in arrival order (protocol 2): a client pipelines
+  // its outbox, sending batch k + 1 before batch k is answered, and k + 1 applied first would
+  // be a mid gap. Pushes of different sockets still run concurrently (and commit as a group).
+  let pushes: Promise<unknown> = Promise.resolve();
+  const push = (payload: unknown): Promise<PushResponse> => {
+    const run = pushes.then(() =>
+      runPush(ctx, { principal, clientId: socket.data.clientId, source: 'client' }, payload),
+    );
+    pushes = run.catch(() => undefined);
+    return run;
+  };
 
   const pull = async (payload: unknown): Promise<PullResponse> => {
     const req = validateMessage(PullRequestSchema, payload, limits);
