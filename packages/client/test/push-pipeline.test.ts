@@ -4,7 +4,7 @@ import { filter, firstValueFrom } from 'rxjs';
 import { MemoryStorage, type StorageTx } from '@syncline/server';
 import { FaultyStorage } from './faults.js';
 import { converged, until } from './helpers.js';
-import { scenario } from './scenario.js';
+import { next, scenario } from './scenario.js';
 
 const env = scenario();
 
@@ -83,5 +83,85 @@ describe('push pipeline', () => {
     expect(ids).toEqual(Array.from({ length: 9 }, (_, i) => `ok${i}`));
     expect(await a.db.cards.get('big')).toBeUndefined();
     expect((await until(a.sync, (s) => s.pending === 0)).rejections).toBe(1);
+  });
+});
+
+/** Memory storage that can hold the next transaction's answer back after it committed. */
+class LateAnswerStorage extends FaultyStorage {
+  /** Milliseconds the next transaction's caller waits after its commit (and its broadcast). */
+  delayNext = 0;
+
+  constructor() {
+    super(new MemoryStorage());
+  }
+
+  override async transaction<T>(
+    fn: (tx: StorageTx) => Promise<T>,
+    onCommit?: (result: T) => void,
+  ): Promise<T> {
+    const delay = this.delayNext;
+    this.delayNext = 0;
+    const result = await super.transaction(fn, onCommit);
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    return result;
+  }
+}
+
+describe('own commits', () => {
+  /** Starts the server and counts the pulls each client id makes. */
+  async function serverCountingPulls(storage: LateAnswerStorage) {
+    const running = await env.server({ storage });
+    const pulls = new Map<string, number>();
+    running.server.io.on('connection', (socket) => {
+      const id = String((socket.handshake.auth as { clientId?: unknown }).clientId);
+      socket.onAny((event: string) => {
+        if (event === 'pull') pulls.set(id, (pulls.get(id) ?? 0) + 1);
+      });
+    });
+    return (clientId: string) => pulls.get(clientId) ?? 0;
+  }
+
+  const cursorOf = async (d: { db: { table(name: string): { get(key: string): Promise<unknown> } } }) =>
+    ((await d.db.table('_syncline_scopes').get('board:1')) as { cursor: number } | undefined)?.cursor;
+
+  it('moves the cursor over its own commits from the push response, without a broadcast or a pull', async () => {
+    const storage = new LateAnswerStorage();
+    const pullsOf = await serverCountingPulls(storage);
+    const a = await env.device();
+    await converged(a);
+    const pulls = pullsOf(a.sync.clientId);
+    for (let i = 0; i < 3; i++) await a.db.cards.put({ id: `c${i}`, board: '1', title: `card ${i}` });
+    await converged(a);
+    expect(await storage.head(asScopeId('board:1'))).toBe(3);
+    expect(await cursorOf(a)).toBe(3);
+    expect(pullsOf(a.sync.clientId)).toBe(pulls);
+  });
+
+  it("holds another client's change that arrives before its own push is answered, then applies it without a pull", async () => {
+    const storage = new LateAnswerStorage();
+    const pullsOf = await serverCountingPulls(storage);
+    const a = await env.device();
+    const b = await env.device();
+    await converged(a);
+    await converged(b);
+    const pulls = pullsOf(a.sync.clientId);
+
+    // A's push commits version 1 (broadcast to B at once) but its answer comes 300 ms late.
+    storage.delayNext = 300;
+    await a.db.cards.put({ id: 'mine', board: '1', title: 'from A' });
+    await next(
+      b.sync.liveQuery(() => b.db.cards.get('mine')),
+      (c) => c !== undefined,
+    );
+    // B commits version 2; its broadcast reaches A while A still waits for the answer to 1.
+    await b.db.cards.put({ id: 'theirs', board: '1', title: 'from B' });
+    await converged(b);
+    await next(
+      a.sync.liveQuery(() => a.db.cards.get('theirs')),
+      (c) => c?.title === 'from B',
+    );
+    await converged(a);
+    expect(await cursorOf(a)).toBe(2);
+    expect(pullsOf(a.sync.clientId)).toBe(pulls);
   });
 });

@@ -77,8 +77,8 @@ export { ErrorResponseSchema } from './messages/response.js';
 export type { ErrorResponse } from './messages/response.js';
 export { HandshakeSchema, HelloSchema } from './messages/handshake.js';
 export type { Handshake, Hello } from './messages/handshake.js';
-export { PushRequestSchema, PushResponseSchema } from './messages/push.js';
-export type { PushRequest, PushResponse } from './messages/push.js';
+export { CommittedRangeSchema, PushRequestSchema, PushResponseSchema } from './messages/push.js';
+export type { CommittedRange, PushRequest, PushResponse } from './messages/push.js';
 export { PullRequestSchema, PullResponseSchema } from './messages/pull.js';
 export type { PullRequest, PullResponse } from './messages/pull.js';
 export {

@@ -6,9 +6,11 @@
  * - 1: initial protocol — push/pull/subscribe/unsubscribe/history/hash, live `changes` broadcasts
  *      carrying `after` for gap detection, `restore` as a mutation op.
  * - 2: a connection's pushes are applied one after another in arrival order, so a client may
- *      pipeline them (send the next batch before the last is answered). A version 1 server ran
- *      them concurrently: a pipelined batch could arrive at its mids before the one before it
- *      committed and be refused as a gap.
+ *      pipeline them (send the next batch before the last is answered; a version 1 server ran
+ *      them concurrently, and a pipelined batch could be refused as a gap). A push's own
+ *      commits are no longer broadcast back to the connection that pushed them: its response
+ *      names them (`committed`: scope, after, count) and the client moves its cursor over them,
+ *      instead of receiving and applying every change it just wrote a second time.
  *
  * Additive changes that need no bump (old peers keep working), newest last:
  * - `telemetry` client event (a server without it answers `unknown_event`; clients then stop).

@@ -249,7 +249,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
 
   // Live fan-out is the first commit listener, so sockets hear of a commit before anything else.
   commits.subscribe((event) => {
-    broadcastCommit(io, event.changes);
+    broadcastCommit(io, event.changes, event.origin);
     metrics.fanoutChanges.inc(event.changes.length);
     metrics.fanoutLatency.observe((performance.now() - event.committedAt) / 1000);
   });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { asMid } from '@syncline/protocol';
 import { startServer, TestClient, type RunningServer } from './helpers/harness.js';
 
 let running: RunningServer;
@@ -58,6 +59,40 @@ describe('live fan-out', () => {
     ]);
     const b = sub.changes.filter((m) => m.scope === 'team:b');
     expect(b.map((m) => [m.after, m.changes.map((c) => c.version)])).toEqual([[0, [1]]]);
+  });
+
+  it('does not send a push back to the socket that pushed it: its response names the versions instead', async () => {
+    running = await startServer();
+    const writer = await connect();
+    const other = await connect();
+    // The writer is subscribed too: it still hears other sockets' commits, never its own.
+    await writer.subscribe('team:a', 'team:b');
+    await other.subscribe('team:a', 'team:b');
+    await other.write(put('team:a', 'o1', 0));
+    await writer.waitForChange((m) => m.changes.some((c) => c.id === 'o1'));
+
+    const res = await writer.push(
+      writer.mutations(put('team:a', 'x1', 1), put('team:b', 'y1', 2), put('team:a', 'x2', 3)),
+    );
+    expect(res.ok && res.committed).toEqual([
+      { scope: 'team:a', after: 1, count: 2 },
+      { scope: 'team:b', after: 0, count: 1 },
+    ]);
+    // A rejected or duplicate mutation commits nothing: no range for it.
+    const again = await writer.push(
+      writer.mutations(put('team:a', 'x1', 1)).map((m) => ({ ...m, mid: asMid(1) })),
+    );
+    expect(again.ok && again.committed).toEqual([]);
+
+    await other.waitForChange((m) => m.scope === 'team:b');
+    await other.waitForChange((m) => m.scope === 'team:a' && m.after === 1);
+    // Another commit after the writer's: once it arrives, the writer's own broadcasts would have too.
+    await other.write(put('team:a', 'o2', 4));
+    await writer.waitForChange((m) => m.changes.some((c) => c.id === 'o2'));
+    expect(writer.changes.map((m) => [m.scope, m.after, m.changes.map((c) => c.id)])).toEqual([
+      ['team:a', 0, ['o1']],
+      ['team:a', 3, ['o2']],
+    ]);
   });
 
   it('lets a receiver detect a missed broadcast by `after` and recover it with a pull', async () => {

@@ -124,6 +124,12 @@ export class SyncEngine {
   #pushWanted = true;
   /** Pushes sent on the current socket and not settled yet, oldest first. */
   #inFlight: InFlightPush[] = [];
+  /**
+   * Live messages that did not continue the cursor while pushes were in flight: the missing
+   * versions may be this client's own commits, which arrive in a push response, not as a
+   * broadcast. Tried again after each settled push; pulled for once nothing is in flight.
+   */
+  #held: ChangesMessage[] = [];
   /** This client's highest mid known to be reflected in server state we have applied. */
   #knownIncluded = 0;
   #serial: Promise<unknown> = Promise.resolve();
@@ -254,6 +260,7 @@ export class SyncEngine {
     const s = this.#socket;
     this.#socket = undefined;
     this.#inFlight = [];
+    this.#held = []; // the next connection pulls every scope anyway
     if (s) {
       s.removeAllListeners();
       s.close();
@@ -429,8 +436,13 @@ export class SyncEngine {
     );
     if (out === 'stale') return; // already have all of it
     if (out === 'gap') {
-      // Something was missed (or is still in flight). Pulling is always complete.
       this.#metric((m) => withScope(m, msg.scope, { head: end }));
+      // Our own commits may fill it: wait for the pushes in flight to be answered.
+      if (this.#inFlight.length > 0) {
+        this.#held.push(msg);
+        return;
+      }
+      // Something was missed. Pulling is always complete.
       this.#toPull.add(msg.scope);
       this.#poke();
       return;
@@ -468,7 +480,11 @@ export class SyncEngine {
     }
     if (this.#socket !== socket) return true; // dropped: push again on the next connection
     const oldest = this.#inFlight[0];
-    if (!oldest) return false; // the outbox is empty
+    if (!oldest) {
+      // The outbox is empty. Gaps still held after the last answer were not ours: pull them.
+      for (const msg of this.#held.splice(0)) this.#toPull.add(msg.scope);
+      return false;
+    }
     let res: PushResponse & { ok: true };
     try {
       res = await this.#request(oldest.response);
@@ -485,13 +501,17 @@ export class SyncEngine {
     }
     this.#inFlight.shift();
     await this.#serially(async () => {
-      await this.o.store.applyResults(oldest.batch, res.results);
+      const { cursors } = await this.o.store.applyResults(oldest.batch, res.results, res.committed);
       for (const r of res.results) {
         this.#knownIncluded = Math.max(this.#knownIncluded, r.mid);
         // A duplicate's outcome is only in server state: fetch it.
         if (r.status === 'duplicate')
           this.#toPull.add(oldest.batch.find((e) => e.mid === r.mid)!.mutation.scope);
       }
+      for (const [scope, cursor] of cursors) this.#metric((m) => withScope(m, scope, { cursor }));
+      const held = this.#held;
+      this.#held = [];
+      for (const msg of held) await this.#onChanges(msg);
     });
     this.#maxPerPush = this.o.limits.maxMutationsPerPush;
     this.o.onActivity();
@@ -549,6 +569,7 @@ export class SyncEngine {
       this.o.store.applyResults(
         batch,
         res.results.map((r): MutationResult => (r.status === 'rejected' ? { ...r, error } : r)),
+        res.committed,
       ),
     );
     this.o.onActivity();

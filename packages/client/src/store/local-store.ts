@@ -1,5 +1,5 @@
 import type { Dexie, Table } from 'dexie';
-import type { Change, JsonObject, MutationResult, ScopeId } from '@syncline/protocol';
+import type { Change, CommittedRange, JsonObject, MutationResult, ScopeId } from '@syncline/protocol';
 import type { TxMarkers } from './outbox-middleware.js';
 import { replay } from './replay.js';
 import { settleBatch } from './settle-batch.js';
@@ -22,6 +22,13 @@ import {
  */
 export class LocalStore {
   readonly #tables: string[];
+  /**
+   * Version ranges of this client's own commits per scope, whose results are settled (stored)
+   * but which the cursor has not reached yet: the server does not broadcast them back, so the
+   * cursor moves over them once it reaches their start (`#fold`). In memory only: after a
+   * restart a range not yet folded shows as a gap, and the pull that follows covers it.
+   */
+  readonly #own = new Map<ScopeId, { from: number; to: number }[]>();
 
   constructor(
     readonly db: Dexie,
@@ -66,7 +73,10 @@ export class LocalStore {
   ): Promise<number> {
     return this.remote(async () => {
       const prev = await this.scopeRow(scope);
-      if (cursor.reset) await this.#dropScope(scope);
+      if (cursor.reset) {
+        this.#own.delete(scope); // versions of the history the server no longer has
+        await this.#dropScope(scope);
+      }
       return this.#settleAndMove(prev, changes, includedMid, cursor);
     });
   }
@@ -84,10 +94,13 @@ export class LocalStore {
     includedMid: (c: Change) => number,
   ): Promise<'stale' | 'gap' | { readonly fresh: readonly Change[] }> {
     return this.remote(async () => {
-      const prev = await this.scopeRow(scope);
+      const stored = await this.scopeRow(scope);
+      const prev = { ...stored, cursor: this.#fold(scope, stored.cursor) };
       const end = after + changes.length;
-      if (end <= prev.cursor) return 'stale';
-      if (after > prev.cursor) return 'gap';
+      if (end <= prev.cursor || after > prev.cursor) {
+        if (prev.cursor !== stored.cursor) await this.#t<ScopeRow>(T.scopes).put(prev);
+        return end <= prev.cursor ? 'stale' : 'gap';
+      }
       const fresh = changes.slice(prev.cursor - after);
       await this.#settleAndMove(prev, fresh, includedMid, { to: end });
       return { fresh };
@@ -112,18 +125,64 @@ export class LocalStore {
     const applied = await settleBatch(this.db, prev.scope, items, cursor.reset === true);
     await this.#t<ScopeRow>(T.scopes).put({
       scope: prev.scope,
-      cursor: Math.max(cursor.reset ? 0 : prev.cursor, cursor.to),
+      cursor: this.#fold(prev.scope, Math.max(cursor.reset ? 0 : prev.cursor, cursor.to)),
       horizon: cursor.horizon ?? prev.horizon,
     });
     return applied;
   }
 
   /** Applies push results: settles each mutation, stores conflicts and rejections, rebases. */
+  /**
+   * Applies a push's results and, in the same transaction, moves each scope's cursor over the
+   * versions the push committed once it reaches them. Returns the report and the cursors moved.
+   */
   async applyResults(
     entries: readonly OutboxEntry[],
     results: readonly MutationResult[],
-  ): Promise<ApplyReport> {
-    return this.remote(() => settleResults(this.db, entries, results, this.now));
+    committed: readonly CommittedRange[] = [],
+  ): Promise<ApplyReport & { readonly cursors: ReadonlyMap<ScopeId, number> }> {
+    const added = committed.map((c) => ({
+      scope: c.scope,
+      range: { from: c.after + 1, to: c.after + c.count },
+    }));
+    try {
+      return await this.remote(async () => {
+        const report = await settleResults(this.db, entries, results, this.now);
+        for (const { scope, range } of added) this.#own.set(scope, [...(this.#own.get(scope) ?? []), range]);
+        const cursors = new Map<ScopeId, number>();
+        for (const scope of new Set(added.map((a) => a.scope))) {
+          const row = await this.scopeRow(scope);
+          const cursor = this.#fold(scope, row.cursor);
+          if (cursor !== row.cursor) {
+            await this.#t<ScopeRow>(T.scopes).put({ ...row, cursor });
+            cursors.set(scope, cursor);
+          }
+        }
+        return { ...report, cursors };
+      });
+    } catch (err) {
+      // The results were not stored: the cursor must never move over these versions.
+      for (const { scope, range } of added) {
+        const rest = this.#own.get(scope)?.filter((r) => r !== range) ?? [];
+        if (rest.length > 0) this.#own.set(scope, rest);
+        else this.#own.delete(scope);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * The cursor moved over this client's own committed ranges that continue it; ranges it has
+   * passed are dropped. Only called inside a transaction that then stores the result.
+   */
+  #fold(scope: ScopeId, cursor: number): number {
+    const list = this.#own.get(scope);
+    if (!list) return cursor;
+    list.sort((a, b) => a.from - b.from);
+    let at = cursor;
+    while (list.length > 0 && list[0]!.from <= at + 1) at = Math.max(at, list.shift()!.to);
+    if (list.length === 0) this.#own.delete(scope);
+    return at;
   }
 
   /**

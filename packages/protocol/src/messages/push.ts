@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ScopeIdSchema, VersionSchema } from '../ids.js';
 import { MutationSchema } from '../mutation.js';
 import { MutationResultSchema } from '../mutation-result.js';
 import { okResponse } from './response.js';
@@ -10,5 +11,20 @@ import { okResponse } from './response.js';
 export const PushRequestSchema = z.strictObject({ mutations: z.array(MutationSchema).min(1) });
 export type PushRequest = z.infer<typeof PushRequestSchema>;
 
-export const PushResponseSchema = okResponse({ results: z.array(MutationResultSchema) });
+/**
+ * The versions a push committed in one scope: `after + 1 … after + count` (consecutive: the
+ * push's transaction held the scope). The pushing connection gets no `changes` broadcast of
+ * its own commits (its results carry them), so it moves its cursor over these instead.
+ */
+export const CommittedRangeSchema = z.object({
+  scope: ScopeIdSchema,
+  after: VersionSchema,
+  count: z.number().int().positive(),
+});
+export type CommittedRange = z.infer<typeof CommittedRangeSchema>;
+
+export const PushResponseSchema = okResponse({
+  results: z.array(MutationResultSchema),
+  committed: z.array(CommittedRangeSchema),
+});
 export type PushResponse = z.infer<typeof PushResponseSchema>;

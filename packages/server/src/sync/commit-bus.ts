@@ -8,6 +8,8 @@ export interface CommitEvent {
   readonly source: WriteSource;
   /** `performance.now()` when the commit was seen, for latency metrics. */
   readonly committedAt: number;
+  /** The socket that pushed it: live fan-out skips it (its push response names the commit). */
+  readonly origin?: string;
 }
 
 export type CommitListener = (event: CommitEvent) => void;

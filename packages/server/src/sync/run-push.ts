@@ -1,5 +1,7 @@
 import {
+  asVersion,
   validatePushRequest,
+  type CommittedRange,
   type ClientId,
   type Limits,
   type PushResponse,
@@ -8,7 +10,7 @@ import {
 import type { AuthHooks, Principal } from '../auth/auth.js';
 import type { Clock } from '../ops/clock.js';
 import type { SyncMetrics, WriteSource } from '../ops/metrics.js';
-import type { SyncStorage } from '../storage/storage.js';
+import type { StoredHistoryEntry, SyncStorage } from '../storage/storage.js';
 import { applyPush } from './apply-push.js';
 import type { CollectionsConfig } from './collections.js';
 import type { CommitBus } from './commit-bus.js';
@@ -29,6 +31,8 @@ export interface Pusher {
   readonly principal: Principal;
   readonly clientId: ClientId;
   readonly source: WriteSource;
+  /** The pushing socket's id: its own commits are not broadcast back to it (see `CommittedRange`). */
+  readonly origin?: string;
 }
 
 /**
@@ -66,11 +70,33 @@ export async function runPush(deps: PushDeps, who: Pusher, payload: unknown): Pr
     mutations,
     (committed) => {
       deps.metrics.recordCommitted(who.source, committed);
-      deps.commits.publish({ changes: committed, source: who.source, committedAt: performance.now() });
+      deps.commits.publish({
+        changes: committed,
+        source: who.source,
+        committedAt: performance.now(),
+        ...(who.origin !== undefined ? { origin: who.origin } : {}),
+      });
     },
   );
   deps.metrics.pushLatency.observe({ source: who.source }, (performance.now() - started) / 1000);
   if (!out.ok) return out;
   deps.metrics.recordPush(who.source, mutations, out.results);
-  return { ok: true, results: out.results };
+  return { ok: true, results: out.results, committed: committedRanges(out.committed) };
+}
+
+/** The versions a push committed, per scope (consecutive within a scope: one transaction). */
+function committedRanges(committed: readonly StoredHistoryEntry[]): CommittedRange[] {
+  const byScope = new Map<ScopeId, { min: number; max: number; count: number }>();
+  for (const e of committed) {
+    const r = byScope.get(e.scope);
+    if (r) {
+      r.min = Math.min(r.min, e.version);
+      r.max = Math.max(r.max, e.version);
+      r.count++;
+    } else byScope.set(e.scope, { min: e.version, max: e.version, count: 1 });
+  }
+  // Never anything but consecutive; were it not, naming no range only costs the client a pull.
+  return [...byScope]
+    .filter(([, r]) => r.max - r.min + 1 === r.count)
+    .map(([scope, r]) => ({ scope, after: asVersion(r.min - 1), count: r.count }));
 }

@@ -6,9 +6,10 @@ import { scopeRoom, type SyncIo } from './context.js';
 /**
  * Sends one commit's changes to each scope's room, one message per scope. Inside one commit a
  * scope's versions are consecutive (the transaction held the scope), so `after` lets every
- * receiver check that the message continues exactly where its cursor is.
+ * receiver check that the message continues exactly where its cursor is. The socket that pushed
+ * the commit (`origin`) is skipped, on every node.
  */
-export function broadcastCommit(io: SyncIo, committed: readonly ChangeSource[]): void {
+export function broadcastCommit(io: SyncIo, committed: readonly ChangeSource[], origin?: string): void {
   const byScope = new Map<ScopeId, ChangeSource[]>();
   for (const r of committed) {
     const list = byScope.get(r.scope);
@@ -22,6 +23,8 @@ export function broadcastCommit(io: SyncIo, committed: readonly ChangeSource[]):
       after: asVersion(records[0]!.version - 1),
       changes: records.map(toChange),
     };
-    io.to(scopeRoom(scope)).emit('changes', msg);
+    // The pushing socket already has these changes in its push response (protocol 2).
+    const room = io.to(scopeRoom(scope));
+    (origin === undefined ? room : room.except(origin)).emit('changes', msg);
   }
 }

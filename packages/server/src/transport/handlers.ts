@@ -43,7 +43,11 @@ export function createHandlers(ctx: ServerContext, socket: SyncSocket): Record<C
   let pushes: Promise<unknown> = Promise.resolve();
   const push = (payload: unknown): Promise<PushResponse> => {
     const run = pushes.then(() =>
-      runPush(ctx, { principal, clientId: socket.data.clientId, source: 'client' }, payload),
+      runPush(
+        ctx,
+        { principal, clientId: socket.data.clientId, source: 'client', origin: socket.id },
+        payload,
+      ),
     );
     pushes = run.catch(() => undefined);
     return run;

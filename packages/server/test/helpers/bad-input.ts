@@ -109,10 +109,11 @@ export const GOOD_SCOPE = 'team:good';
 export const VICTIM = 'victim';
 
 /**
- * Two sockets on one server: `bad` sends bad input into `team:bad`, `good` (subscribed to both
- * scopes) keeps working next to it. `refuse` sends one bad message and proves that it got its
- * error code and changed nothing, that `good` still pushes and receives broadcasts, and that
- * `bad`'s next correct push with the same mid is applied.
+ * Three sockets on one server: `bad` sends bad input into `team:bad`, `good` (subscribed to both
+ * scopes) keeps working next to it, and `watcher` (subscribed to both) sees every broadcast.
+ * `refuse` sends one bad message and proves that it got its error code and changed nothing,
+ * that `good` still pushes and receives broadcasts, and that `bad`'s next correct push with the
+ * same mid is applied.
  */
 export class Arena {
   #goodMid = 0;
@@ -121,14 +122,18 @@ export class Arena {
     readonly running: RunningServer,
     public bad: TestClient,
     readonly good: TestClient,
+    readonly watcher: TestClient,
   ) {}
 
   static async open(running: RunningServer): Promise<Arena> {
     const bad = await TestClient.connect(running.url);
     const good = await TestClient.connect(running.url);
-    const sub = await good.subscribe(GOOD_SCOPE, BAD_SCOPE);
-    expect(sub.ok && sub.scopes.every((s) => s.ok)).toBe(true);
-    const arena = new Arena(running, bad, good);
+    const watcher = await TestClient.connect(running.url);
+    for (const c of [good, watcher]) {
+      const sub = await c.subscribe(GOOD_SCOPE, BAD_SCOPE);
+      expect(sub.ok && sub.scopes.every((s) => s.ok)).toBe(true);
+    }
+    const arena = new Arena(running, bad, good, watcher);
     // A baseline write, so "unchanged" is checked against a non-empty scope and a non-zero mid.
     expect(expectResults(await pushRaw(bad, [putMutation(1, BAD_SCOPE, 'base', { n: 0 })]))).toEqual([
       { mid: 1, status: 'applied', version: 1 },
@@ -165,14 +170,17 @@ export class Arena {
     expect(await this.storage.getRecord(asScopeId(BAD_SCOPE), 'notes', VICTIM)).toBeUndefined();
   }
 
-  /** The other socket is connected, its push is applied and its broadcast arrives. */
+  /** The other socket is connected, its push is applied and broadcast to the other subscribers. */
   async expectGoodWorks(): Promise<void> {
     expect(this.good.socket.connected).toBe(true);
     const mid = ++this.#goodMid;
     const id = `g${mid}`;
-    const results = expectResults(await pushRaw(this.good, [putMutation(mid, GOOD_SCOPE, id, { mid })]));
-    expect(results).toEqual([{ mid, status: 'applied', version: mid }]);
-    const msg = await this.good.waitForChange(
+    const res = await pushRaw(this.good, [putMutation(mid, GOOD_SCOPE, id, { mid })]);
+    expect(expectResults(res)).toEqual([{ mid, status: 'applied', version: mid }]);
+    expect((res as { committed?: unknown }).committed).toEqual([
+      { scope: GOOD_SCOPE, after: mid - 1, count: 1 },
+    ]);
+    const msg = await this.watcher.waitForChange(
       (m) => m.scope === GOOD_SCOPE && m.changes.some((c) => c.id === id),
     );
     expect(msg.changes[0]?.value).toEqual({ mid });
@@ -200,5 +208,6 @@ export class Arena {
   close(): void {
     this.bad.close();
     this.good.close();
+    this.watcher.close();
   }
 }
