@@ -133,7 +133,7 @@ export class SyncClient {
         markers: this.#markers,
         now: this.#now,
         limits,
-        onQueued: () => this.#engine?.notifyOutbox(),
+        onQueued: (lastMid) => this.#engine?.notifyOutbox(lastMid),
       }),
     );
     this.#store = new LocalStore(db, Object.keys(options.tables), this.#markers, this.#now);
@@ -156,12 +156,24 @@ export class SyncClient {
     const counts$ = from(
       // Keys, not count(): Dexie's live-query cache does not re-run count() on deletes made in
       // another transaction here, while key queries are tracked exactly.
-      liveQuery(async () => ({
-        pending: (await db.table(T.outbox).toCollection().primaryKeys()).length,
-        oldest: (await db.table<OutboxEntry>(T.outbox).orderBy('mid').first())?.createdAt ?? null,
-        conflicts: (await db.table(T.conflicts).toCollection().primaryKeys()).length,
-        rejections: (await db.table(T.rejections).toCollection().primaryKeys()).length,
-      })),
+      // One read transaction for the four reads instead of one each: this re-runs after every
+      // local write and every settled push.
+      liveQuery(() =>
+        db.transaction('r', [T.outbox, T.conflicts, T.rejections], async () => {
+          const [pending, oldest, conflicts, rejections] = await Promise.all([
+            db.table(T.outbox).toCollection().primaryKeys(),
+            db.table<OutboxEntry>(T.outbox).orderBy('mid').first(),
+            db.table(T.conflicts).toCollection().primaryKeys(),
+            db.table(T.rejections).toCollection().primaryKeys(),
+          ]);
+          return {
+            pending: pending.length,
+            oldest: oldest?.createdAt ?? null,
+            conflicts: conflicts.length,
+            rejections: rejections.length,
+          };
+        }),
+      ),
     ).pipe(shareReplay(shared));
     this.status$ = combineLatest([
       this.#engineState$,
@@ -290,11 +302,15 @@ export class SyncClient {
       );
     }
     // Writes from any tab land in the shared outbox; the leader hears of them through Dexie's
-    // cross-tab change events.
+    // cross-tab change events (this tab's own writes also through the middleware's onQueued).
+    // Only a new last mid is news: settled pushes delete from the head and need no push.
+    let lastSeen = 0;
     this.#subs.push(
-      from(liveQuery(() => this.db.table<OutboxEntry>(T.outbox).orderBy('mid').last())).subscribe(() =>
-        engine.notifyOutbox(),
-      ),
+      from(liveQuery(() => this.db.table<OutboxEntry>(T.outbox).orderBy('mid').last())).subscribe((last) => {
+        if (last === undefined || last.mid <= lastSeen) return;
+        lastSeen = last.mid;
+        engine.notifyOutbox(last.mid);
+      }),
     );
     this.#leader$.next(true);
     engine.start();

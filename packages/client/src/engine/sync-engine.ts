@@ -122,6 +122,16 @@ export class SyncEngine {
   #scopes: Set<ScopeId>;
   readonly #toPull = new Set<ScopeId>();
   #pushWanted = true;
+  /*
+   * What is known of the outbox, so the push loop reads it only when it may hold something
+   * unsent: the highest mid any read returned, the highest mid a notice announced, notices that
+   * named no mid, and `#drainedAt` (the count of those when a read last saw the outbox's end;
+   * -1 when unknown, e.g. after a dropped window).
+   */
+  #highestRead = 0;
+  #highestNotified = 0;
+  #vagueNews = 0;
+  #drainedAt = -1;
   /** Pushes sent on the current socket and not settled yet, oldest first. */
   #inFlight: InFlightPush[] = [];
   /**
@@ -189,8 +199,14 @@ export class SyncEngine {
     this.#poke();
   }
 
-  /** The outbox has new entries (local write in this or another tab). */
-  notifyOutbox(): void {
+  /**
+   * The outbox has new entries (local write in this or another tab), up to `lastMid` when known:
+   * entries already read for pushing are no news.
+   */
+  notifyOutbox(lastMid?: number): void {
+    if (lastMid === undefined) this.#vagueNews++;
+    else if (lastMid <= this.#highestRead) return;
+    else this.#highestNotified = Math.max(this.#highestNotified, lastMid);
     this.#pushWanted = true;
     this.#poke();
   }
@@ -260,6 +276,7 @@ export class SyncEngine {
     const s = this.#socket;
     this.#socket = undefined;
     this.#inFlight = [];
+    this.#drainedAt = -1; // the unanswered batches are still in the outbox
     this.#held = []; // the next connection pulls every scope anyway
     if (s) {
       s.removeAllListeners();
@@ -463,12 +480,18 @@ export class SyncEngine {
   async #pushStep(): Promise<boolean> {
     const socket = this.#socket;
     if (!socket) return true;
-    while (this.#inFlight.length < PUSH_WINDOW) {
+    // Once a read has seen the end of the outbox, nothing new is there until the next notice.
+    while (this.#inFlight.length < PUSH_WINDOW && !this.#drained()) {
       const last = this.#inFlight[this.#inFlight.length - 1]?.batch;
       const after = last ? last[last.length - 1]!.mid : 0;
-      const batch = cutBatch(await this.#outboxHead(after), this.#maxPerPush, this.o.limits.maxPayloadBytes);
+      const news = this.#vagueNews;
+      const head = await this.#outboxHead(after);
       // The socket may have dropped (and the window with it) while the outbox was read.
-      if (batch.length === 0 || this.#socket !== socket) break;
+      if (this.#socket !== socket) break;
+      this.#highestRead = Math.max(this.#highestRead, head[head.length - 1]?.mid ?? 0);
+      const batch = cutBatch(head, this.#maxPerPush, this.o.limits.maxPayloadBytes);
+      if (batch.length === head.length) this.#drainedAt = news; // all there is after `after`
+      if (batch.length === 0) break;
       const response = request(
         socket,
         'push',
@@ -493,6 +516,7 @@ export class SyncEngine {
       // The batches behind a refused one start past a mid that was not consumed: the server
       // refuses them as gaps, applying nothing. They are sent again from the outbox.
       this.#inFlight = [];
+      this.#drainedAt = -1;
       if (err instanceof RequestFailed && !isRetryable(err.error.code) && err.error.code !== 'mid_gap') {
         await this.#quarantine(oldest.batch, err.error);
         return true;
@@ -516,6 +540,11 @@ export class SyncEngine {
     this.#maxPerPush = this.o.limits.maxMutationsPerPush;
     this.o.onActivity();
     return true;
+  }
+
+  /** Nothing unsent can be in the outbox: a read saw its end and every notice since is covered. */
+  #drained(): boolean {
+    return this.#drainedAt === this.#vagueNews && this.#highestNotified <= this.#highestRead;
   }
 
   /**

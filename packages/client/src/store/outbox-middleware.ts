@@ -54,7 +54,7 @@ export interface OutboxMiddlewareOptions {
    * writes are seen through Dexie's cross-tab change events; this is the short path that
    * starts a push without waiting for a live query to re-run.)
    */
-  readonly onQueued?: () => void;
+  readonly onQueued?: (lastMid: number) => void;
 }
 
 const QUEUE_STORES = [T.outbox, T.records, T.meta];
@@ -68,13 +68,18 @@ const QUEUE_STORES = [T.outbox, T.records, T.meta];
  */
 export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middleware<DBCore> {
   const synced = new Set(Object.keys(opts.tables));
-  const watched = new WeakSet<DBCoreTransaction>();
-  const onCommitted = (trans: DBCoreTransaction) => {
+  /** Per transaction that queued something: the highest mid it queued. */
+  const watched = new WeakMap<DBCoreTransaction, number>();
+  const onCommitted = (trans: DBCoreTransaction, lastMid: number) => {
     const onQueued = opts.onQueued;
-    if (!onQueued || watched.has(trans)) return;
-    watched.add(trans);
+    if (!onQueued) return;
+    const known = watched.get(trans);
+    watched.set(trans, Math.max(known ?? 0, lastMid));
+    if (known !== undefined) return;
     // Dexie's DBCore transaction is the IndexedDB transaction itself.
-    (trans as unknown as IDBTransaction).addEventListener('complete', () => onQueued(), { once: true });
+    (trans as unknown as IDBTransaction).addEventListener('complete', () => onQueued(watched.get(trans)!), {
+      once: true,
+    });
   };
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   return {
@@ -218,7 +223,7 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
           );
         }
         if (entries.length === 0) return res;
-        onCommitted(trans);
+        onCommitted(trans, nextMid - 1);
         return Dexie.Promise.all([
           outbox.mutate({ type: 'add', trans, values: entries }),
           records.mutate({ type: 'put', trans, values: metas }),
