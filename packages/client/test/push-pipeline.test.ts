@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { asScopeId, asVersion } from '@syncline/protocol';
 import { filter, firstValueFrom } from 'rxjs';
 import { MemoryStorage, type StorageTx } from '@syncline/server';
@@ -163,5 +163,40 @@ describe('own commits', () => {
     await converged(a);
     expect(await cursorOf(a)).toBe(2);
     expect(pullsOf(a.sync.clientId)).toBe(pulls);
+  });
+});
+
+describe('acknowledged writes', () => {
+  it('leave the app rows alone when applied as sent: a live query does not re-run, the values stay right', async () => {
+    await env.server();
+    const a = await env.device({ online: false, client: { limits: { maxMutationsPerPush: 1 } } });
+    await a.db.cards.put({ id: 'c1', board: '1', title: 'one' });
+    await a.db.cards.update('c1', { title: 'two' });
+    await a.db.cards.update('c1', { status: 'doing' });
+    const seen: unknown[] = [];
+    const sub = a.sync.liveQuery(() => a.db.cards.get('c1')).subscribe((c) => seen.push(c));
+    try {
+      await next(
+        a.sync.liveQuery(() => a.db.cards.get('c1')),
+        (c) => c !== undefined,
+      );
+      // Three acks, one per push, each with mutations still pending behind it until the last.
+      a.network.set(true);
+      await converged(a);
+      const expected = { id: 'c1', board: '1', title: 'two', status: 'doing' };
+      expect(await a.db.cards.get('c1')).toEqual(expected);
+      expect(seen).toEqual([expected]);
+      // The confirmed copy is dropped once nothing is pending.
+      const meta = (await a.db.table('_syncline_records').get(['cards', 'c1'])) as Record<string, unknown>;
+      expect(meta).toMatchObject({ version: 3, includedMid: 3 });
+      expect('confirmed' in meta).toBe(false);
+      // A change from elsewhere still reaches the query.
+      const b = await env.device();
+      await converged(b);
+      await b.db.cards.update('c1', { title: 'three' });
+      await vi.waitFor(() => expect(seen.at(-1)).toEqual({ ...expected, title: 'three' }));
+    } finally {
+      sub.unsubscribe();
+    }
   });
 });

@@ -23,6 +23,12 @@ interface Work {
   settled: boolean;
   /** Highest answered mid of this record (its entry is gone from the outbox). */
   lastAnswered: number;
+  /**
+   * Every answer for this record was `applied` on the confirmed copy: the new confirmed value is
+   * the old one with those mutations replayed, so the visible value (confirmed + pending) is
+   * exactly what the app already shows, and the app row needs no rewrite.
+   */
+  onlyApplied: boolean;
 }
 
 /**
@@ -65,6 +71,7 @@ export async function settleResults(
         confirmed: undefined,
         settled: false,
         lastAnswered: entry.mid,
+        onlyApplied: true,
       });
   }
   const works = [...touched.values()];
@@ -108,6 +115,7 @@ export async function settleResults(
   for (const { r, entry } of answered) {
     const w = touched.get(keyOf(entry.table, entry.key))!;
     const scope = entry.mutation.scope;
+    if (r.status !== 'applied') w.onlyApplied = false;
     switch (r.status) {
       case 'applied':
         if (w.meta && r.version > w.meta.version)
@@ -159,16 +167,27 @@ export async function settleResults(
   }
 
   // Rewrite every touched record that has a confirmed state: meta, then the visible value.
+  // Records only `applied` need to know whether mutations remain, not which (no app rewrite).
   const live = works.filter((w) => w.meta !== undefined && w.confirmed !== undefined);
   const remaining = await Promise.all(
-    live.map((w) => outbox.where('[table+key]').equals([w.table, w.id]).toArray()),
+    live.map((w): Promise<readonly (OutboxEntry | number)[]> =>
+      w.onlyApplied
+        ? outbox.where('[table+key]').equals([w.table, w.id]).primaryKeys()
+        : outbox.where('[table+key]').equals([w.table, w.id]).toArray(),
+    ),
   );
   const metaPuts: RecordMeta[] = [];
   const rows = new Map<string, { puts: JsonObject[]; deletes: string[] }>();
   live.forEach((w, i) => {
     const meta = w.meta!;
     const confirmed = w.confirmed!;
-    const all = remaining[i]!.sort((a, b) => a.mid - b.mid);
+    if (w.onlyApplied) {
+      // The confirmed copy is kept only while mutations are pending on top of it.
+      if (w.settled || remaining[i]!.length === 0)
+        metaPuts.push(remaining[i]!.length > 0 ? { ...meta, confirmed } : meta);
+      return;
+    }
+    const all = (remaining[i] as OutboxEntry[]).sort((a, b) => a.mid - b.mid);
     // Nothing to rewrite when the server state these results carry was already settled (the
     // broadcast of this push's own changes usually arrives first) and every answered mutation
     // is reflected in the confirmed copy: the visible value is the same, and the meta too while
