@@ -209,24 +209,22 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
             nextMid++;
           }
           // First pending change on this record: keep the confirmed value it is replayed on.
-          metas.push(
-            prevMeta?.confirmed !== undefined
-              ? prevMeta
-              : {
-                  table: table.name,
-                  id: key,
-                  scope,
-                  version: prevMeta?.version ?? 0,
-                  includedMid: prevMeta?.includedMid ?? 0,
-                  confirmed: old ?? null,
-                },
-          );
+          // (A record that already has pending changes keeps its meta as it is: no write.)
+          if (prevMeta?.confirmed === undefined)
+            metas.push({
+              table: table.name,
+              id: key,
+              scope,
+              version: prevMeta?.version ?? 0,
+              includedMid: prevMeta?.includedMid ?? 0,
+              confirmed: old ?? null,
+            });
         }
         if (entries.length === 0) return res;
         onCommitted(trans, nextMid - 1);
         return Dexie.Promise.all([
           outbox.mutate({ type: 'add', trans, values: entries }),
-          records.mutate({ type: 'put', trans, values: metas }),
+          metas.length > 0 ? records.mutate({ type: 'put', trans, values: metas }) : undefined,
           meta.mutate({ type: 'put', trans, values: [{ key: 'nextMid', value: nextMid }] }),
         ]).then(() => res);
       });
