@@ -256,6 +256,72 @@ describe('Syncline client in real Chromium', { timeout: 60_000 }, () => {
     expect(browser.errors).toEqual([]);
   });
 
+  it('commits local writes and push results strictly, and server state (pulls, live changes) relaxed', async () => {
+    const board = unique('durability');
+    const deviceA = await newDevice();
+    const deviceB = await newDevice();
+    // Before any page script: record each read-write IndexedDB transaction's durability and
+    // which Syncline stores it added to, put into or deleted from.
+    await deviceA.context.addInitScript(() => {
+      type TxLog = { durability: string; writes: string[] };
+      const log: TxLog[] = [];
+      const byTx = new WeakMap<IDBTransaction, TxLog>();
+      (window as unknown as { __txLog: TxLog[] }).__txLog = log;
+      // Wrapped, not detached: the originals are called with the right `this` below.
+      // eslint-disable-next-line @typescript-eslint/unbound-method
+      const transaction = IDBDatabase.prototype.transaction;
+      IDBDatabase.prototype.transaction = function (
+        this: IDBDatabase,
+        ...args: Parameters<IDBDatabase['transaction']>
+      ) {
+        const tx = transaction.apply(this, args);
+        if (tx.mode === 'readwrite') {
+          const entry = { durability: tx.durability, writes: [] };
+          log.push(entry);
+          byTx.set(tx, entry);
+        }
+        return tx;
+      };
+      for (const op of ['add', 'put', 'delete'] as const) {
+        // eslint-disable-next-line @typescript-eslint/unbound-method
+        const original = IDBObjectStore.prototype[op] as (...a: unknown[]) => IDBRequest;
+        (IDBObjectStore.prototype as unknown as Record<string, unknown>)[op] = function (
+          this: IDBObjectStore,
+          ...a: unknown[]
+        ) {
+          byTx.get(this.transaction)?.writes.push(`${op} ${this.name}`);
+          return original.apply(this, a);
+        };
+      }
+    });
+    const a = await openApp(deviceA, { db: unique('device-a'), board });
+    const b = await openApp(deviceB, { db: unique('device-b'), board });
+    await waitStatus(a, settled);
+    await waitStatus(b, settled);
+    await call(a, 'put', { id: 'mine', board, title: 'written on a' });
+    await converged(a);
+    await call(b, 'put', { id: 'theirs', board, title: 'written on b' });
+    await converged(b);
+    await eventually(() => call(a, 'get', 'theirs')).toMatchObject({ title: 'written on b' });
+
+    const log = await a.evaluate(
+      () => (window as unknown as { __txLog: { durability: string; writes: string[] }[] }).__txLog,
+    );
+    const with_ = (w: string) => log.filter((t) => t.writes.includes(w));
+    const queued = with_('add _syncline_outbox'); // local writes
+    const settledPushes = with_('delete _syncline_outbox'); // push results
+    const serverState = log.filter(
+      (t) =>
+        t.writes.includes('put _syncline_scopes') && !t.writes.some((w) => w.endsWith(' _syncline_outbox')),
+    );
+    expect(queued.length).toBeGreaterThan(0);
+    expect(settledPushes.length).toBeGreaterThan(0);
+    expect(serverState.length).toBeGreaterThan(0);
+    expect(new Set(queued.map((t) => t.durability))).toEqual(new Set(['strict']));
+    expect(new Set(settledPushes.map((t) => t.durability))).toEqual(new Set(['strict']));
+    expect(new Set(serverState.map((t) => t.durability))).toEqual(new Set(['relaxed']));
+  });
+
   it('tabs of one device share one leader; closing it hands sync over to another tab', async () => {
     const { browser } = ready();
     const board = unique('tabs');

@@ -156,24 +156,12 @@ export class SyncClient {
     const counts$ = from(
       // Keys, not count(): Dexie's live-query cache does not re-run count() on deletes made in
       // another transaction here, while key queries are tracked exactly.
-      // One read transaction for the four reads instead of one each: this re-runs after every
-      // local write and every settled push.
-      liveQuery(() =>
-        db.transaction('r', [T.outbox, T.conflicts, T.rejections], async () => {
-          const [pending, oldest, conflicts, rejections] = await Promise.all([
-            db.table(T.outbox).toCollection().primaryKeys(),
-            db.table<OutboxEntry>(T.outbox).orderBy('mid').first(),
-            db.table(T.conflicts).toCollection().primaryKeys(),
-            db.table(T.rejections).toCollection().primaryKeys(),
-          ]);
-          return {
-            pending: pending.length,
-            oldest: oldest?.createdAt ?? null,
-            conflicts: conflicts.length,
-            rejections: rejections.length,
-          };
-        }),
-      ),
+      liveQuery(async () => ({
+        pending: (await db.table(T.outbox).toCollection().primaryKeys()).length,
+        oldest: (await db.table<OutboxEntry>(T.outbox).orderBy('mid').first())?.createdAt ?? null,
+        conflicts: (await db.table(T.conflicts).toCollection().primaryKeys()).length,
+        rejections: (await db.table(T.rejections).toCollection().primaryKeys()).length,
+      })),
     ).pipe(shareReplay(shared));
     this.status$ = combineLatest([
       this.#engineState$,

@@ -1,6 +1,6 @@
 import type { Dexie, Table } from 'dexie';
 import type { Change, CommittedRange, JsonObject, MutationResult, ScopeId } from '@syncline/protocol';
-import type { TxMarkers } from './outbox-middleware.js';
+import { withRelaxedDurability, type TxMarkers } from './outbox-middleware.js';
 import { replay } from './replay.js';
 import { settleBatch } from './settle-batch.js';
 import { settleResults, type ApplyReport } from './settle-results.js';
@@ -43,12 +43,19 @@ export class LocalStore {
     return this.db.table(name);
   }
 
-  /** Runs `fn` in a read-write transaction over every synced and internal table, marked remote. */
-  remote<R>(fn: () => Promise<R>): Promise<R> {
-    return this.db.transaction('rw', [...this.#tables, ...INTERNAL_TABLES], async (tx) => {
-      this.markers.remote.add(tx.idbtrans);
-      return fn();
-    });
+  /**
+   * Runs `fn` in a read-write transaction over every synced and internal table, marked remote.
+   * `relaxed` for transactions that store only server state and its cursor (see
+   * `withRelaxedDurability`); the default is strict durability.
+   */
+  remote<R>(fn: () => Promise<R>, durability: 'strict' | 'relaxed' = 'strict'): Promise<R> {
+    const run = () =>
+      this.db.transaction('rw', [...this.#tables, ...INTERNAL_TABLES], async (tx) => {
+        this.markers.remote.add(tx.idbtrans);
+        return fn();
+      });
+    if (durability === 'strict') return run();
+    return withRelaxedDurability(run);
   }
 
   async scopeRow(scope: ScopeId): Promise<ScopeRow> {
@@ -78,7 +85,7 @@ export class LocalStore {
         await this.#dropScope(scope);
       }
       return this.#settleAndMove(prev, changes, includedMid, cursor);
-    });
+    }, 'relaxed');
   }
 
   /**
@@ -104,7 +111,7 @@ export class LocalStore {
       const fresh = changes.slice(prev.cursor - after);
       await this.#settleAndMove(prev, fresh, includedMid, { to: end });
       return { fresh };
-    });
+    }, 'relaxed');
   }
 
   async #settleAndMove(

@@ -44,6 +44,31 @@ export interface TxMarkers {
   readonly txn: WeakMap<DBCoreTransaction, string>;
 }
 
+/**
+ * The Promise-Specific Data key (Dexie's documented `Dexie.Promise.PSD`) that asks for a relaxed
+ * read-write transaction: set by `LocalStore`, through `withRelaxedDurability`, around transactions that only store server state
+ * and the cursor covering it (pull pages, live changes). Such a transaction lost to a power cut
+ * loses nothing the server does not have: cursor and data roll back together and are pulled
+ * again. Everything else (local writes, push results with their conflicts and rejections) stays
+ * strict.
+ */
+const RELAXED_PSD_KEY = 'synclineRelaxed';
+
+/** The part of Dexie's Promise-Specific Data API used here (documented, but not in its typings). */
+const psdApi = Dexie.Promise as unknown as {
+  readonly PSD?: Record<string, unknown>;
+  newPSD<R>(fn: () => R, props: Record<string, unknown>): R;
+};
+
+/** Runs `fn` so that the read-write transactions it starts are relaxed (see `RELAXED_PSD_KEY`). */
+export function withRelaxedDurability<R>(fn: () => R): R {
+  return psdApi.newPSD(fn, { [RELAXED_PSD_KEY]: true });
+}
+
+function relaxedRequested(): boolean {
+  return psdApi.PSD?.[RELAXED_PSD_KEY] === true;
+}
+
 export interface OutboxMiddlewareOptions {
   readonly tables: Readonly<Record<string, SyncedTableConfig>>;
   readonly markers: TxMarkers;
@@ -92,7 +117,10 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
         transaction(stores, mode, options) {
           if (mode === 'readwrite' && stores.some((s) => synced.has(s))) {
             const widened = [...new Set([...stores, ...QUEUE_STORES])];
-            return down.transaction(widened, mode, { ...options, durability: 'strict' });
+            return down.transaction(widened, mode, {
+              ...options,
+              durability: relaxedRequested() ? 'relaxed' : 'strict',
+            });
           }
           return down.transaction(stores, mode, options);
         },
