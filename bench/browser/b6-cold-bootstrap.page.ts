@@ -4,9 +4,9 @@
  * the driver, so a fresh IndexedDB.
  *
  * Syncline: a fresh client joins the seeded scope; timed from `start()` (database open, connect,
- * subscribe, pull pages) to 500 rows queryable and to initial sync done. Floor: the same rows,
- * fetched first (timed apart), `bulkPut` in the same 500-row pages with the same strict
- * durability, from database open on.
+ * subscribe, pull pages) to 500 rows queryable and to initial sync done. Floors: the same rows,
+ * fetched first (timed apart), `bulkPut` in the same 500-row pages, strict and relaxed (Syncline
+ * commits pulled pages relaxed), from database open on.
  */
 import { Dexie, type Table } from 'dexie';
 import { filter, firstValueFrom, timeout } from 'rxjs';
@@ -57,11 +57,13 @@ async function syncline(run: B6Run, url: string): Promise<B6Result> {
   }
 }
 
-async function floor(run: B6Run): Promise<B6Result> {
+async function floor(run: B6Run, durability: 'strict' | 'relaxed'): Promise<B6Result> {
   const fetched = performance.now();
   const rows = (await (await fetch(run.dataUrl)).json()) as BenchCard[];
   const fetchMs = performance.now() - fetched;
-  const db = new Dexie(`b6-floor-${run.count}`, { chromeTransactionDurability: 'strict' }) as CardsDb;
+  const db = new Dexie(`b6-floor-${durability}-${run.count}`, {
+    chromeTransactionDurability: durability,
+  }) as CardsDb;
   db.version(1).stores({ cards: 'id' });
   const start = performance.now();
   await db.open();
@@ -82,7 +84,8 @@ exposeBench(async () => {
   const api: B6PageApi = {
     bootstrap: (run) => {
       if (run.variant === 'syncline') return syncline(run, url);
-      if (run.variant === 'floor-dexie') return floor(run);
+      if (run.variant === 'floor-dexie') return floor(run, 'strict');
+      if (run.variant === 'floor-dexie-relaxed') return floor(run, 'relaxed');
       throw new Error(`this page has no variant ${run.variant}`);
     },
   };

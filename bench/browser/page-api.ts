@@ -25,7 +25,7 @@ export interface B1PageApi {
   versions(): Record<string, string>;
 }
 
-export const B6_VARIANTS = ['syncline', 'floor-dexie', 'peer-rxdb'] as const;
+export const B6_VARIANTS = ['syncline', 'floor-dexie', 'floor-dexie-relaxed', 'peer-rxdb'] as const;
 export type B6Variant = (typeof B6_VARIANTS)[number];
 
 export interface B6Run {
