@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import { asScopeId, asVersion } from '@syncline/protocol';
+import { asMid, asScopeId, asVersion } from '@syncline/protocol';
 import { filter, firstValueFrom } from 'rxjs';
 import { MemoryStorage, type StorageTx } from '@syncline/server';
 import { FaultyStorage } from './faults.js';
-import { converged, until } from './helpers.js';
+import { converged, device, until } from './helpers.js';
 import { next, scenario } from './scenario.js';
 
 const env = scenario();
@@ -197,6 +197,46 @@ describe('acknowledged writes', () => {
       await vi.waitFor(() => expect(seen.at(-1)).toEqual({ ...expected, title: 'three' }));
     } finally {
       sub.unsubscribe();
+    }
+  });
+});
+
+describe('first sync', () => {
+  it("lets the app's live queries read between pull pages: a list fills before the sync is done", async () => {
+    const running = await env.server();
+    // 3,000 records: six pages of 500.
+    for (let start = 0; start < 3_000; start += 500) {
+      const res = await running.server.applyMutations(
+        { id: 'seeder' },
+        Array.from({ length: 500 }, (_, i) => ({
+          mid: asMid(start + i + 1),
+          scope: asScopeId('board:1'),
+          collection: 'cards',
+          id: `s${String(start + i).padStart(5, '0')}`,
+          op: 'put' as const,
+          base: asVersion(0),
+          value: { id: `s${String(start + i).padStart(5, '0')}`, board: '1', title: `seeded ${start + i}` },
+        })),
+      );
+      expect(res.ok).toBe(true);
+    }
+    const b = device(running.url, { client: { pullPageSize: 500 } });
+    // What an app's list shows while the first sync runs, and what the status says then.
+    const shown: { rows: number; done: boolean }[] = [];
+    let done = false;
+    const statusSub = b.sync.status$.subscribe((s) => (done = s.initialSync.done));
+    const listSub = b.sync
+      .liveQuery(() => b.db.cards.limit(500).primaryKeys())
+      .subscribe((keys) => shown.push({ rows: keys.length, done }));
+    try {
+      await b.sync.start();
+      await converged(b);
+      expect(await b.db.cards.count()).toBe(3_000);
+      expect(shown.some((s) => s.rows === 500 && !s.done)).toBe(true);
+    } finally {
+      listSub.unsubscribe();
+      statusSub.unsubscribe();
+      await b.sync.close();
     }
   });
 });

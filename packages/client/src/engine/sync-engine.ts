@@ -438,6 +438,10 @@ export class SyncEngine {
       this.o.onActivity();
       if (!res.hasMore) return;
       from = res.upTo;
+      // Let the app's live queries read between pages. A Dexie live query whose read lands
+      // behind the next page's write is invalidated by it and re-run, never emitted: with
+      // pages back to back, a list stayed empty until the whole first sync was done.
+      await new Promise<void>((resolve) => setTimeout(resolve, 0));
     }
   }
 
