@@ -291,13 +291,10 @@ export class SyncClient {
     }
     // Writes from any tab land in the shared outbox; the leader hears of them through Dexie's
     // cross-tab change events (this tab's own writes also through the middleware's onQueued).
-    // Only a new last mid is news: settled pushes delete from the head and need no push.
-    let lastSeen = 0;
+    // The engine ignores a last mid it has already read (settled pushes re-run this query).
     this.#subs.push(
       from(liveQuery(() => this.db.table<OutboxEntry>(T.outbox).orderBy('mid').last())).subscribe((last) => {
-        if (last === undefined || last.mid <= lastSeen) return;
-        lastSeen = last.mid;
-        engine.notifyOutbox(last.mid);
+        if (last !== undefined) engine.notifyOutbox(last.mid);
       }),
     );
     this.#leader$.next(true);

@@ -13,6 +13,23 @@ import {
   type ScopeRow,
 } from './schema.js';
 
+/** A version range `from … to` of this client's own commits in one scope. */
+interface Range {
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * `cursor` moved over the ranges that continue it; the ranges it passed are removed from
+ * `ranges` (sorted in place), the rest stay for later.
+ */
+function fold(cursor: number, ranges: Range[]): number {
+  ranges.sort((a, b) => a.from - b.from);
+  let at = cursor;
+  while (ranges.length > 0 && ranges[0]!.from <= at + 1) at = Math.max(at, ranges.shift()!.to);
+  return at;
+}
+
 /**
  * The client's local state machine for records: applies server state (pull pages, live
  * changes, push results) to the app's tables, keeping confirmed copies and rebasing pending
@@ -28,7 +45,7 @@ export class LocalStore {
    * cursor moves over them once it reaches their start (`#fold`). In memory only: after a
    * restart a range not yet folded shows as a gap, and the pull that follows covers it.
    */
-  readonly #own = new Map<ScopeId, { from: number; to: number }[]>();
+  readonly #own = new Map<ScopeId, Range[]>();
 
   constructor(
     readonly db: Dexie,
@@ -138,58 +155,51 @@ export class LocalStore {
     return applied;
   }
 
-  /** Applies push results: settles each mutation, stores conflicts and rejections, rebases. */
   /**
-   * Applies a push's results and, in the same transaction, moves each scope's cursor over the
-   * versions the push committed once it reaches them. Returns the report and the cursors moved.
+   * Applies a push's results (settles each mutation, stores conflicts and rejections, rebases)
+   * and, in the same transaction, moves each scope's cursor over the versions the push
+   * committed once it reaches them. Returns the report and the cursors moved.
    */
   async applyResults(
     entries: readonly OutboxEntry[],
     results: readonly MutationResult[],
     committed: readonly CommittedRange[] = [],
   ): Promise<ApplyReport & { readonly cursors: ReadonlyMap<ScopeId, number> }> {
-    const added = committed.map((c) => ({
-      scope: c.scope,
-      range: { from: c.after + 1, to: c.after + c.count },
-    }));
-    try {
-      return await this.remote(async () => {
-        const report = await settleResults(this.db, entries, results, this.now);
-        for (const { scope, range } of added) this.#own.set(scope, [...(this.#own.get(scope) ?? []), range]);
-        const cursors = new Map<ScopeId, number>();
-        for (const scope of new Set(added.map((a) => a.scope))) {
-          const row = await this.scopeRow(scope);
-          const cursor = this.#fold(scope, row.cursor);
-          if (cursor !== row.cursor) {
-            await this.#t<ScopeRow>(T.scopes).put({ ...row, cursor });
-            cursors.set(scope, cursor);
-          }
-        }
-        return { ...report, cursors };
-      });
-    } catch (err) {
-      // The results were not stored: the cursor must never move over these versions.
-      for (const { scope, range } of added) {
-        const rest = this.#own.get(scope)?.filter((r) => r !== range) ?? [];
-        if (rest.length > 0) this.#own.set(scope, rest);
-        else this.#own.delete(scope);
-      }
-      throw err;
+    // Kept aside until the transaction commits: the cursor must never move over versions
+    // whose results were not stored.
+    const next = new Map<ScopeId, Range[]>();
+    for (const c of committed) {
+      const list = next.get(c.scope) ?? [...(this.#own.get(c.scope) ?? [])];
+      next.set(c.scope, [...list, { from: c.after + 1, to: c.after + c.count }]);
     }
+    const out = await this.remote(async () => {
+      const report = await settleResults(this.db, entries, results, this.now);
+      const cursors = new Map<ScopeId, number>();
+      for (const [scope, list] of next) {
+        const row = await this.scopeRow(scope);
+        const cursor = fold(row.cursor, list);
+        if (cursor !== row.cursor) {
+          await this.#t<ScopeRow>(T.scopes).put({ ...row, cursor });
+          cursors.set(scope, cursor);
+        }
+      }
+      return { ...report, cursors };
+    });
+    for (const [scope, list] of next) this.#setOwn(scope, list);
+    return out;
   }
 
-  /**
-   * The cursor moved over this client's own committed ranges that continue it; ranges it has
-   * passed are dropped. Only called inside a transaction that then stores the result.
-   */
+  /** The cursor moved over the scope's own committed ranges that continue it (see `fold`). */
   #fold(scope: ScopeId, cursor: number): number {
-    const list = this.#own.get(scope);
-    if (!list) return cursor;
-    list.sort((a, b) => a.from - b.from);
-    let at = cursor;
-    while (list.length > 0 && list[0]!.from <= at + 1) at = Math.max(at, list.shift()!.to);
-    if (list.length === 0) this.#own.delete(scope);
+    const list = [...(this.#own.get(scope) ?? [])];
+    const at = fold(cursor, list);
+    this.#setOwn(scope, list);
     return at;
+  }
+
+  #setOwn(scope: ScopeId, list: Range[]): void {
+    if (list.length > 0) this.#own.set(scope, list);
+    else this.#own.delete(scope);
   }
 
   /**

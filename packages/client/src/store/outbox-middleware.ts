@@ -46,8 +46,9 @@ export interface TxMarkers {
 
 /**
  * The Promise-Specific Data key (Dexie's documented `Dexie.Promise.PSD`) that asks for a relaxed
- * read-write transaction: set by `LocalStore`, through `withRelaxedDurability`, around transactions that only store server state
- * and the cursor covering it (pull pages, live changes). Such a transaction lost to a power cut
+ * read-write transaction: set by `LocalStore`, through `withRelaxedDurability`, around
+ * transactions that only store server state and the cursor covering it (pull pages, live
+ * changes). Such a transaction lost to a power cut
  * loses nothing the server does not have: cursor and data roll back together and are pulled
  * again. Everything else (local writes, push results with their conflicts and rejections) stays
  * strict.
