@@ -590,48 +590,26 @@ export function runStorageConformance(
           expect(await tx.getHistoryEntry(S, 'todos', 'a', v(7))).toEqual(special);
           expect(await tx.getHistoryEntry(S, 'todos', 'a', v(6))).toBeUndefined();
           const other = asClientId('client-0002');
+          /** [reaches, others] of `writesAfter` (scope S unless given). */
+          const writes = async (id: string, after: number, client = CLIENT, scope = S) => {
+            const w = await tx.writesAfter(scope, 'todos', id, v(after), client);
+            return [w.reaches, w.others];
+          };
           // a: 1–5 by CLIENT, 7 (on 5) by no client; b: 6 by CLIENT.
-          expect(await tx.writesAfter(S, 'todos', 'a', v(3), CLIENT)).toEqual({
-            reaches: true,
-            others: true,
-          });
-          expect(await tx.writesAfter(S, 'todos', 'a', v(5), CLIENT)).toEqual({
-            reaches: true,
-            others: true,
-          });
-          expect(await tx.writesAfter(S, 'todos', 'b', v(0), CLIENT)).toEqual({
-            reaches: true,
-            others: false,
-          });
-          expect(await tx.writesAfter(S, 'todos', 'b', v(0), other)).toEqual({ reaches: true, others: true });
+          expect(await writes('a', 3)).toEqual([true, true]);
+          expect(await writes('a', 5)).toEqual([true, true]);
+          expect(await writes('b', 0)).toEqual([true, false]);
+          expect(await writes('b', 0, other)).toEqual([true, true]);
           // 6 is not a version of a: the entry after it was written on 5, so history skips 6.
-          expect(await tx.writesAfter(S, 'todos', 'a', v(6), CLIENT)).toEqual({
-            reaches: false,
-            others: true,
-          });
-          expect(await tx.writesAfter(S, 'todos', 'a', v(7), CLIENT)).toEqual({
-            reaches: false,
-            others: false,
-          });
-          expect(await tx.writesAfter(S, 'todos', 'zzz', v(0), CLIENT)).toEqual({
-            reaches: false,
-            others: false,
-          });
+          expect(await writes('a', 6)).toEqual([false, true]);
+          expect(await writes('a', 7)).toEqual([false, false]);
+          expect(await writes('zzz', 0)).toEqual([false, false]);
           // The transaction's own writes count.
-          expect(await tx.writesAfter(S, 'todos', 'b', v(6), CLIENT)).toEqual({
-            reaches: false,
-            others: false,
-          });
+          expect(await writes('b', 6)).toEqual([false, false]);
           expect(await change(tx, S, 'b', { n: 9 })).toBe(8);
-          expect(await tx.writesAfter(S, 'todos', 'b', v(6), CLIENT)).toEqual({
-            reaches: true,
-            others: false,
-          });
-          expect(await tx.writesAfter(S, 'todos', 'b', v(6), other)).toEqual({ reaches: true, others: true });
-          expect(await tx.writesAfter(S2, 'todos', 'a', v(0), CLIENT)).toEqual({
-            reaches: false,
-            others: false,
-          });
+          expect(await writes('b', 6)).toEqual([true, false]);
+          expect(await writes('b', 6, other)).toEqual([true, true]);
+          expect(await writes('a', 0, CLIENT, S2)).toEqual([false, false]);
         });
       });
 
