@@ -14,6 +14,7 @@ export const FeedChangeSchema = HistoryEntrySchema.extend({
   collection: CollectionNameSchema,
   id: RecordIdSchema,
 });
+/** The TypeScript type of `FeedChangeSchema`. */
 export type FeedChange = z.infer<typeof FeedChangeSchema>;
 
 /**
@@ -33,4 +34,5 @@ export const FeedLineSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('heartbeat') }),
   z.object({ type: z.literal('error'), error: SyncErrorSchema }),
 ]);
+/** The TypeScript type of `FeedLineSchema`. */
 export type FeedLine = z.infer<typeof FeedLineSchema>;

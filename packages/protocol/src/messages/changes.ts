@@ -12,4 +12,5 @@ export const ChangesMessageSchema = z.object({
   after: VersionSchema,
   changes: z.array(ChangeSchema).min(1),
 });
+/** The TypeScript type of `ChangesMessageSchema`. */
 export type ChangesMessage = z.infer<typeof ChangesMessageSchema>;

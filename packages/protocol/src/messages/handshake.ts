@@ -7,6 +7,7 @@ export const HandshakeSchema = z.object({
   clientId: ClientIdSchema,
   token: z.string().max(8192).optional(),
 });
+/** The TypeScript type of `HandshakeSchema`. */
 export type Handshake = z.infer<typeof HandshakeSchema>;
 
 /** First event after a connection is accepted. */
@@ -19,4 +20,5 @@ export const HelloSchema = z.object({
   /** True when the server runs in development auth mode (everything allowed). */
   devMode: z.boolean(),
 });
+/** The TypeScript type of `HelloSchema`. */
 export type Hello = z.infer<typeof HelloSchema>;

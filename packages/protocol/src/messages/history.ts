@@ -20,8 +20,10 @@ export const HistoryRequestSchema = z.strictObject({
   before: VersionSchema.optional(),
   limit: z.int().min(1).max(1000).optional(),
 });
+/** The TypeScript type of `HistoryRequestSchema`. */
 export type HistoryRequest = z.infer<typeof HistoryRequestSchema>;
 
+/** One change in a record's history: what it became, who made it and when. */
 export const HistoryEntrySchema = z.object({
   version: VersionSchema,
   /** The record's version before this change (0 = it did not exist). */
@@ -42,7 +44,10 @@ export const HistoryEntrySchema = z.object({
   /** Set when this change restored an older version. */
   restoredFrom: VersionSchema.nullable(),
 });
+/** The TypeScript type of `HistoryEntrySchema`. */
 export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
 
+/** A page of one record's history, newest first. */
 export const HistoryResponseSchema = okResponse({ entries: z.array(HistoryEntrySchema) });
+/** The TypeScript type of `HistoryResponseSchema`. */
 export type HistoryResponse = z.infer<typeof HistoryResponseSchema>;

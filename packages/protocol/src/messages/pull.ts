@@ -15,6 +15,7 @@ export const PullRequestSchema = z.strictObject({
   horizon: VersionSchema.optional(),
   limit: z.int().min(1).optional(),
 });
+/** The TypeScript type of `PullRequestSchema`. */
 export type PullRequest = z.infer<typeof PullRequestSchema>;
 
 /**
@@ -39,4 +40,5 @@ export const PullResponseSchema = okResponse({
    */
   lastMid: z.int().min(0),
 });
+/** The TypeScript type of `PullResponseSchema`. */
 export type PullResponse = z.infer<typeof PullResponseSchema>;

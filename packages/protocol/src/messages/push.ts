@@ -9,6 +9,7 @@ import { okResponse } from './response.js';
  * mutations of one txn must be contiguous. Results come back in the same order.
  */
 export const PushRequestSchema = z.strictObject({ mutations: z.array(MutationSchema).min(1) });
+/** The TypeScript type of `PushRequestSchema`. */
 export type PushRequest = z.infer<typeof PushRequestSchema>;
 
 /**
@@ -21,10 +22,13 @@ export const CommittedRangeSchema = z.object({
   after: VersionSchema,
   count: z.number().int().positive(),
 });
+/** The TypeScript type of `CommittedRangeSchema`. */
 export type CommittedRange = z.infer<typeof CommittedRangeSchema>;
 
+/** The answer to a push: one result per mutation, in order, and the version ranges it committed. */
 export const PushResponseSchema = okResponse({
   results: z.array(MutationResultSchema),
   committed: z.array(CommittedRangeSchema),
 });
+/** The TypeScript type of `PushResponseSchema`. */
 export type PushResponse = z.infer<typeof PushResponseSchema>;

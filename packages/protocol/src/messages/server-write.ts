@@ -15,6 +15,7 @@ export const ServerWriteRequestSchema = z.strictObject({
   clientId: ClientIdSchema.optional(),
   mutations: z.array(z.unknown()).min(1),
 });
+/** The TypeScript type of `ServerWriteRequestSchema`. */
 export type ServerWriteRequest = z.infer<typeof ServerWriteRequestSchema>;
 
 /** One result per mutation, in order, and the client id they were applied under. */
@@ -22,6 +23,7 @@ export const ServerWriteResponseSchema = okResponse({
   clientId: ClientIdSchema,
   results: z.array(MutationResultSchema),
 });
+/** The TypeScript type of `ServerWriteResponseSchema`. */
 export type ServerWriteResponse = z.infer<typeof ServerWriteResponseSchema>;
 
 /**
@@ -33,4 +35,5 @@ export const WriterStateResponseSchema = okResponse({
   clientId: ClientIdSchema,
   lastMid: z.int().min(0),
 });
+/** The TypeScript type of `WriterStateResponseSchema`. */
 export type WriterStateResponse = z.infer<typeof WriterStateResponseSchema>;

@@ -33,7 +33,10 @@ export const TelemetryReportSchema = z.strictObject({
   /** Share of recent push results that were concurrent (`merged` or `conflict`), 0…1. */
   conflictRate: z.number().min(0).max(1),
 });
+/** The TypeScript type of `TelemetryReportSchema`. */
 export type TelemetryReport = z.infer<typeof TelemetryReportSchema>;
 
+/** The answer to a telemetry report. */
 export const TelemetryResponseSchema = okResponse({});
+/** The TypeScript type of `TelemetryResponseSchema`. */
 export type TelemetryResponse = z.infer<typeof TelemetryResponseSchema>;

@@ -4,4 +4,5 @@ export interface Clock {
   now(): number;
 }
 
+/** Wall-clock time from `Date.now()`. */
 export const systemClock: Clock = { now: () => Date.now() };

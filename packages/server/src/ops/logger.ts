@@ -1,12 +1,17 @@
 /** Structured logging: one JSON object per line. */
 export interface Logger {
+  /** Detail for debugging; hidden at the default level. */
   debug(msg: string, fields?: Record<string, unknown>): void;
+  /** Normal operation worth a line (start, listening, shutdown). */
   info(msg: string, fields?: Record<string, unknown>): void;
+  /** Something degraded that may recover by itself (a lost connection, a retry). */
   warn(msg: string, fields?: Record<string, unknown>): void;
+  /** Something an operator should look at (a storage failure, a webhook given up). */
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
+/** The lowest level a logger writes; `silent` writes nothing. */
 export type LogLevel = keyof typeof LEVELS;
 
 export function isLogLevel(s: string): s is LogLevel {
@@ -38,4 +43,5 @@ export function createJsonLogger(
   };
 }
 
+/** A logger that drops everything (tests, embedders with their own logging). */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -8,6 +8,7 @@ export type TimerHandle = unknown;
 export interface Timers {
   /** Runs `fn` once after `ms` milliseconds. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
+  /** Cancels a timer set with `setTimeout`; a fired or cancelled one is ignored. */
   clearTimeout(handle: TimerHandle): void;
 }
 
