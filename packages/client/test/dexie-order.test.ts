@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, it } from 'vitest';
+// helpers first: it installs fake-indexeddb before Dexie loads.
+import { startServer, until, settled, type TestServer } from './helpers.js';
+import { Dexie } from 'dexie';
+import type { JsonObject } from '@syncline/protocol';
+import {
+  createSyncClient,
+  ManualNetwork,
+  memoryElection,
+  synclineStores,
+  type SyncClient,
+} from '../src/index.js';
+import { T, type OutboxEntry, type RecordMeta } from '../src/store/schema.js';
+import { replay } from '../src/store/replay.js';
+import { ORDER_CASES, ORDER_STORES, type OrderCase, type OrderDb } from './dexie-order-cases.js';
+
+// A server per case: every case writes the same ids on the same board.
+let server: TestServer | undefined;
+let n = 0;
+const name = (side: string) => `order-${side}-${process.pid}-${++n}`;
+
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+});
+
+function plainDb(): OrderDb {
+  const db = new Dexie(name('plain')) as OrderDb;
+  db.version(1).stores(ORDER_STORES);
+  return db;
+}
+
+function synclineDb(): { db: OrderDb; sync: SyncClient; network: ManualNetwork } {
+  if (!server) throw new Error('no server');
+  const db = new Dexie(name('syncline')) as OrderDb;
+  db.version(1).stores({ ...ORDER_STORES, ...synclineStores });
+  const network = new ManualNetwork(false);
+  const scope = (r: JsonObject) => `board:${r['board'] as string}`;
+  const sync = createSyncClient(db, {
+    url: server.url,
+    tables: { cards: { scope }, notes: { scope } },
+    scopes: ['board:1'],
+    network,
+    election: memoryElection(),
+    backoff: { baseMs: 20, capMs: 200 },
+    requestTimeoutMs: 5_000,
+  });
+  return { db, sync, network };
+}
+
+async function runCase(db: OrderDb, c: OrderCase): Promise<unknown> {
+  if (c.seed) await db.cards.bulkPut([...c.seed]);
+  return c.run(db);
+}
+
+/**
+ * Syncline's bookkeeping matches what the app sees: for every record with pending changes, its
+ * confirmed copy with the outbox replayed on top is the visible value, and mids are dense.
+ */
+async function expectQueuedMatchesVisible(db: OrderDb): Promise<void> {
+  const entries = await db.table<OutboxEntry>(T.outbox).orderBy('mid').toArray();
+  expect(entries.map((e) => e.mid)).toEqual(entries.map((_, i) => i + 1));
+  const metas = await db.table<RecordMeta>(T.records).toArray();
+  const pendingIds = new Set(entries.map((e) => `${e.table}/${e.key}`));
+  for (const meta of metas) {
+    if (meta.confirmed === undefined) continue;
+    const pending = entries.filter((e) => e.table === meta.table && e.key === meta.id);
+    const visible = (await db.table<JsonObject>(meta.table).get(meta.id)) ?? null;
+    expect({ record: `${meta.table}/${meta.id}`, value: replay(meta.confirmed, pending) }).toEqual({
+      record: `${meta.table}/${meta.id}`,
+      value: visible,
+    });
+    pendingIds.delete(`${meta.table}/${meta.id}`);
+  }
+  // Every record with queued changes has the confirmed copy they replay on.
+  expect([...pendingIds]).toEqual([]);
+}
+
+describe('plain Dexie keeps behaving like Dexie with Syncline attached (fake-indexeddb)', () => {
+  for (const c of ORDER_CASES) {
+    it(c.name, async () => {
+      server = await startServer();
+      const plain = plainDb();
+      const withSyncline = synclineDb();
+      try {
+        await withSyncline.sync.start();
+        expect(await runCase(plain, c)).toEqual(c.expected);
+        expect(await runCase(withSyncline.db, c)).toEqual(c.expected);
+        const contents = async (db: OrderDb) => [
+          await db.cards.orderBy('id').toArray(),
+          await db.notes.orderBy('id').toArray(),
+        ];
+        expect(await contents(withSyncline.db)).toEqual(await contents(plain));
+        await expectQueuedMatchesVisible(withSyncline.db);
+        // What was queued is what the app wrote: the server ends up with the same records.
+        withSyncline.network.set(true);
+        await until(withSyncline.sync, settled);
+        const [local, remote] = await Promise.all([
+          withSyncline.sync.localHash('board:1'),
+          withSyncline.sync.serverHash('board:1'),
+        ]);
+        expect(remote.hash).toBe(local.hash);
+        expect(await contents(withSyncline.db)).toEqual(await contents(plain));
+      } finally {
+        await withSyncline.sync.close();
+        plain.close();
+      }
+    });
+  }
+});
