@@ -30,12 +30,15 @@ function plainDb(): OrderDb {
   return db;
 }
 
-function synclineDb(): { db: OrderDb; sync: SyncClient; network: ManualNetwork } {
+function synclineDb(scope = (r: JsonObject) => `board:${r['board'] as string}`): {
+  db: OrderDb;
+  sync: SyncClient;
+  network: ManualNetwork;
+} {
   if (!server) throw new Error('no server');
   const db = new Dexie(name('syncline')) as OrderDb;
   db.version(1).stores({ ...ORDER_STORES, ...synclineStores });
   const network = new ManualNetwork(false);
-  const scope = (r: JsonObject) => `board:${r['board'] as string}`;
   const sync = createSyncClient(db, {
     url: server.url,
     tables: { cards: { scope }, notes: { scope } },
@@ -107,4 +110,34 @@ describe('plain Dexie keeps behaving like Dexie with Syncline attached (fake-ind
       }
     });
   }
+});
+
+describe('a write that cannot be queued once it is placed', () => {
+  it('aborts its transaction even when the app catches the error: nothing is written or queued', async () => {
+    server = await startServer();
+    const { db, sync } = synclineDb((r) => {
+      if (r['board'] === 'nowhere') throw new Error('no scope for this board');
+      return `board:${r['board'] as string}`;
+    });
+    try {
+      await sync.start();
+      let caught: unknown;
+      const txn = db.transaction('rw', db.cards, db.notes, async () => {
+        await db.cards.put({ id: 'ok', board: '1', title: 'fine' });
+        // The scope is only known once the record's meta is read, after the put was placed.
+        await db.cards.put({ id: 'x', board: 'nowhere', title: 'no scope' }).catch((e: unknown) => {
+          caught = e;
+        });
+      });
+      await expect(txn).rejects.toThrow();
+      expect(caught).toMatchObject({ message: 'no scope for this board' });
+      expect(await db.cards.toArray()).toEqual([]);
+      expect(await db.table(T.outbox).toArray()).toEqual([]);
+      // The next write queues normally, from mid 1.
+      await db.cards.put({ id: 'ok', board: '1', title: 'fine' });
+      expect((await db.table<OutboxEntry>(T.outbox).toArray()).map((e) => e.mid)).toEqual([1]);
+    } finally {
+      await sync.close();
+    }
+  });
 });

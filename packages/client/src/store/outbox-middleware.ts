@@ -92,6 +92,8 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
   };
   /** Per transaction: its last queued write (writes are queued one at a time, in app order). */
   const chains = new WeakMap<DBCoreTransaction, Promise<unknown>>();
+  /** Per transaction: how many of its writes are being queued. */
+  const queuing = new WeakMap<DBCoreTransaction, number>();
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   return {
     stack: 'dbcore',
@@ -177,13 +179,23 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     } catch (e) {
       written = Dexie.Promise.reject(asError(e));
     }
+    // Nothing else of this transaction is being queued: Syncline's own state (which the app
+    // cannot write) is read right away too, saving a round trip. Otherwise it is read in turn.
+    const busy = queuing.get(trans) ?? 0;
+    const state =
+      busy === 0 && req.type !== 'deleteRange'
+        ? readState(core, table, trans, keysOf(req, keyPath))
+        : undefined;
+    state?.catch(noop);
+    queuing.set(trans, busy + 1);
+    const done = () => queuing.set(trans, (queuing.get(trans) ?? 1) - 1);
     const queued = (chains.get(trans) ?? Dexie.Promise.resolve())
       .catch(noop)
       .then(() => written)
       .then((res) =>
         // The app's write is in: if it cannot be queued, it must not commit either.
         before
-          .then((b) => queue(core, table, config, req, b, afters, res))
+          .then((b) => queue(core, table, config, req, b, state, afters, res))
           .then(
             () => res,
             (e: unknown) => {
@@ -191,6 +203,16 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
               throw e;
             },
           ),
+      )
+      .then(
+        (res) => {
+          done();
+          return res;
+        },
+        (e: unknown) => {
+          done();
+          throw e;
+        },
       );
     chains.set(trans, queued);
     return queued;
@@ -203,6 +225,7 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     config: SyncedTableConfig,
     req: DBCoreMutateRequest,
     { keys, olds }: Before,
+    state: Promise<[unknown[], unknown]> | undefined,
     afters: readonly (JsonObject | undefined)[],
     res: DBCoreMutateResponse,
   ): Promise<unknown> {
@@ -214,10 +237,7 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     const records = core.table(T.records);
     const outbox = core.table(T.outbox);
     const failed = new Set(Object.keys(res.failures).map(Number));
-    return Dexie.Promise.all([
-      records.getMany({ trans, keys: keys.map((k) => [table.name, k]) }),
-      meta.get({ trans, key: 'nextMid' }),
-    ]).then(([prevMetas, counter]: [unknown[], unknown]) => {
+    return (state ?? readState(core, table, trans, keys)).then(([prevMetas, counter]) => {
       let nextMid =
         typeof (counter as MetaRow | undefined)?.value === 'number'
           ? ((counter as MetaRow).value as number)
@@ -356,6 +376,19 @@ function readBefore(table: DBCoreTable, req: DBCoreMutateRequest, keyPath: strin
           olds: result as JsonObject[],
         }));
   }
+}
+
+/** Places the reads of Syncline's state for a write: the records' meta and the mid counter. */
+function readState(
+  core: DBCore,
+  table: DBCoreTable,
+  trans: DBCoreTransaction,
+  keys: readonly unknown[],
+): Promise<[unknown[], unknown]> {
+  return Dexie.Promise.all([
+    core.table(T.records).getMany({ trans, keys: keys.map((k) => [table.name, k]) }),
+    core.table(T.meta).get({ trans, key: 'nextMid' }),
+  ]);
 }
 
 /** Aborts a transaction whose write could not be queued (it may already be over). */
