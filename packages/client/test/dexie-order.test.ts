@@ -10,8 +10,8 @@ import {
   synclineStores,
   type SyncClient,
 } from '../src/index.js';
-import { T, type OutboxEntry, type RecordMeta } from '../src/store/schema.js';
-import { replay } from '../src/store/replay.js';
+import { T, type OutboxEntry } from '../src/store/schema.js';
+import { queueMismatches } from './queue-invariants.js';
 import { ORDER_CASES, ORDER_STORES, type OrderCase, type OrderDb } from './dexie-order-cases.js';
 
 // A server per case: every case writes the same ids on the same board.
@@ -56,29 +56,6 @@ async function runCase(db: OrderDb, c: OrderCase): Promise<unknown> {
   return c.run(db);
 }
 
-/**
- * Syncline's bookkeeping matches what the app sees: for every record with pending changes, its
- * confirmed copy with the outbox replayed on top is the visible value, and mids are dense.
- */
-async function expectQueuedMatchesVisible(db: OrderDb): Promise<void> {
-  const entries = await db.table<OutboxEntry>(T.outbox).orderBy('mid').toArray();
-  expect(entries.map((e) => e.mid)).toEqual(entries.map((_, i) => i + 1));
-  const metas = await db.table<RecordMeta>(T.records).toArray();
-  const pendingIds = new Set(entries.map((e) => `${e.table}/${e.key}`));
-  for (const meta of metas) {
-    if (meta.confirmed === undefined) continue;
-    const pending = entries.filter((e) => e.table === meta.table && e.key === meta.id);
-    const visible = (await db.table<JsonObject>(meta.table).get(meta.id)) ?? null;
-    expect({ record: `${meta.table}/${meta.id}`, value: replay(meta.confirmed, pending) }).toEqual({
-      record: `${meta.table}/${meta.id}`,
-      value: visible,
-    });
-    pendingIds.delete(`${meta.table}/${meta.id}`);
-  }
-  // Every record with queued changes has the confirmed copy they replay on.
-  expect([...pendingIds]).toEqual([]);
-}
-
 describe('plain Dexie keeps behaving like Dexie with Syncline attached (fake-indexeddb)', () => {
   for (const c of ORDER_CASES) {
     it(c.name, async () => {
@@ -94,7 +71,7 @@ describe('plain Dexie keeps behaving like Dexie with Syncline attached (fake-ind
           await db.notes.orderBy('id').toArray(),
         ];
         expect(await contents(withSyncline.db)).toEqual(await contents(plain));
-        await expectQueuedMatchesVisible(withSyncline.db);
+        expect(await queueMismatches(withSyncline.db)).toEqual([]);
         // What was queued is what the app wrote: the server ends up with the same records.
         withSyncline.network.set(true);
         await until(withSyncline.sync, settled);
