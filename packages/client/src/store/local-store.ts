@@ -1,6 +1,7 @@
 import type { Dexie, Table } from 'dexie';
 import type { Change, CommittedRange, JsonObject, MutationResult, ScopeId } from '@syncline/protocol';
-import { withRelaxedDurability, type TxMarkers } from './outbox-middleware.js';
+import { withSynclineDurability } from './durability.js';
+import type { TxMarkers } from './outbox-middleware.js';
 import { replay } from './replay.js';
 import { settleBatch } from './settle-batch.js';
 import { settleResults, type ApplyReport } from './settle-results.js';
@@ -63,16 +64,16 @@ export class LocalStore {
   /**
    * Runs `fn` in a read-write transaction over every synced and internal table, marked remote.
    * `relaxed` for transactions that store only server state and its cursor (see
-   * `withRelaxedDurability`); the default is strict durability.
+   * `withSynclineDurability`); the default is strict durability, whatever the app chose for its
+   * own transactions.
    */
   remote<R>(fn: () => Promise<R>, durability: 'strict' | 'relaxed' = 'strict'): Promise<R> {
-    const run = () =>
+    return withSynclineDurability(durability, () =>
       this.db.transaction('rw', [...this.#tables, ...INTERNAL_TABLES], async (tx) => {
         this.markers.remote.add(tx.idbtrans);
         return fn();
-      });
-    if (durability === 'strict') return run();
-    return withRelaxedDurability(run);
+      }),
+    );
   }
 
   async scopeRow(scope: ScopeId): Promise<ScopeRow> {

@@ -19,6 +19,7 @@ import {
   type SyncError,
   syncError,
 } from '@syncline/protocol';
+import { transactionDurability } from './durability.js';
 import { T, type MetaRow, type OutboxEntry, type RecordMeta } from './schema.js';
 import { draftFromDiff, draftsFromChangeSpec, type MutationDraft } from './to-mutations.js';
 
@@ -44,32 +45,6 @@ export interface TxMarkers {
   readonly txn: WeakMap<DBCoreTransaction, string>;
 }
 
-/**
- * The Promise-Specific Data key (Dexie's documented `Dexie.Promise.PSD`) that asks for a relaxed
- * read-write transaction: set by `LocalStore`, through `withRelaxedDurability`, around
- * transactions that only store server state and the cursor covering it (pull pages, live
- * changes). Such a transaction lost to a power cut
- * loses nothing the server does not have: cursor and data roll back together and are pulled
- * again. Everything else (local writes, push results with their conflicts and rejections) stays
- * strict.
- */
-const RELAXED_PSD_KEY = 'synclineRelaxed';
-
-/** The part of Dexie's Promise-Specific Data API used here (documented, but not in its typings). */
-const psdApi = Dexie.Promise as unknown as {
-  readonly PSD?: Record<string, unknown>;
-  newPSD<R>(fn: () => R, props: Record<string, unknown>): R;
-};
-
-/** Runs `fn` so that the read-write transactions it starts are relaxed (see `RELAXED_PSD_KEY`). */
-export function withRelaxedDurability<R>(fn: () => R): R {
-  return psdApi.newPSD(fn, { [RELAXED_PSD_KEY]: true });
-}
-
-function relaxedRequested(): boolean {
-  return psdApi.PSD?.[RELAXED_PSD_KEY] === true;
-}
-
 export interface OutboxMiddlewareOptions {
   readonly tables: Readonly<Record<string, SyncedTableConfig>>;
   readonly markers: TxMarkers;
@@ -88,9 +63,17 @@ const QUEUE_STORES = [T.outbox, T.records, T.meta];
 /**
  * The DBCore middleware that makes every write on a synced table queue a mutation in the same
  * IndexedDB transaction: read-write transactions touching a synced table are widened to the
- * outbox, record-meta and meta stores and opened with strict durability, so no write is visible
- * without being queued and none is queued without being visible. Mids come from a counter row
- * in the same transaction, so they stay dense and ordered across tabs.
+ * outbox, record-meta and meta stores (strict durability unless the app asked for relaxed, see
+ * `transactionDurability`), so no write is visible without being queued and none is queued
+ * without being visible. Mids come from a counter row in the same transaction, so they stay
+ * dense and ordered across tabs.
+ *
+ * The app's request keeps its place among the app's requests: it is placed on the transaction in
+ * the tick the app issued it, like plain Dexie does, so a read the app places after a write it
+ * did not await sees that write (IndexedDB runs a transaction's requests in the order they are
+ * placed). What the queued mutation needs from before the write (the old values) is read by
+ * requests placed just before it in that same tick; the outbox, record-meta and counter writes
+ * follow, one write at a time per transaction, in the order the app issued its writes.
  */
 export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middleware<DBCore> {
   const synced = new Set(Object.keys(opts.tables));
@@ -107,6 +90,10 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
       once: true,
     });
   };
+  /** Per transaction: its last queued write (writes are queued one at a time, in app order). */
+  const chains = new WeakMap<DBCoreTransaction, Promise<unknown>>();
+  /** Per transaction: how many of its writes are being queued. */
+  const queuing = new WeakMap<DBCoreTransaction, number>();
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   return {
     stack: 'dbcore',
@@ -120,7 +107,7 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
             const widened = [...new Set([...stores, ...QUEUE_STORES])];
             return down.transaction(widened, mode, {
               ...options,
-              durability: relaxedRequested() ? 'relaxed' : 'strict',
+              durability: transactionDurability(options?.durability),
             });
           }
           return down.transaction(stores, mode, options);
@@ -140,7 +127,7 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
   };
 
   /*
-   * Written as a `.then` chain on DBCore promises on purpose: Dexie keeps its transaction zone
+   * Written as `.then` chains on DBCore promises on purpose: Dexie keeps its transaction zone
    * (PSD) across its own promise callbacks, but not across a native `await` inside middleware,
    * and the layers below (observability, cache) read that zone.
    */
@@ -160,103 +147,151 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     }
     const keyPath = pk.keyPath;
     const trans = req.trans;
+    // Refused before anything is placed: nothing is written, and the app's transaction goes on
+    // if it catches the error (as with any failed Dexie request).
+    let afters: (JsonObject | undefined)[];
+    try {
+      if (req.type !== 'deleteRange') checkKeys(keysOf(req, keyPath));
+      if (req.type === 'put') {
+        // Key paths first: Dexie applies `{ __proto__: … }` as a prototype change, which the
+        // value check would only report as a non-plain object.
+        checkPaths(req.changeSpec);
+        for (const spec of req.updates?.changeSpecs ?? []) checkPaths(spec);
+      }
+      // The values as stored now: IndexedDB clones them when the write is placed, and the app
+      // may change its objects before the mutation is built.
+      afters =
+        req.type === 'put' || req.type === 'add'
+          ? req.values.map((v) => {
+              check(v as JsonObject);
+              return structuredClone(v as JsonObject);
+            })
+          : [];
+    } catch (e) {
+      return Dexie.Promise.reject(asError(e));
+    }
+    // Placed in this tick, in this order: the reads see the state just before the app's write.
+    const before = readBefore(table, req, keyPath);
+    before.catch(noop); // Reported through `queued` below, unless the write failed first.
+    let written: Promise<DBCoreMutateResponse>;
+    try {
+      written = table.mutate(req);
+    } catch (e) {
+      written = Dexie.Promise.reject(asError(e));
+    }
+    // Nothing else of this transaction is being queued: Syncline's own state (which the app
+    // cannot write) is read right away too, saving a round trip. Otherwise it is read in turn.
+    const busy = queuing.get(trans) ?? 0;
+    const state =
+      busy === 0 && req.type !== 'deleteRange'
+        ? readState(core, table, trans, keysOf(req, keyPath))
+        : undefined;
+    state?.catch(noop);
+    queuing.set(trans, busy + 1);
+    const done = () => queuing.set(trans, (queuing.get(trans) ?? 1) - 1);
+    const queued = (chains.get(trans) ?? Dexie.Promise.resolve())
+      .catch(noop)
+      .then(() => written)
+      .then((res) =>
+        // The app's write is in: if it cannot be queued, it must not commit either.
+        before
+          .then((b) => queue(core, table, config, req, b, state, afters, res))
+          .then(
+            () => res,
+            (e: unknown) => {
+              abort(trans);
+              throw e;
+            },
+          ),
+      )
+      .then(
+        (res) => {
+          done();
+          return res;
+        },
+        (e: unknown) => {
+          done();
+          throw e;
+        },
+      );
+    chains.set(trans, queued);
+    return queued;
+  }
+
+  /** Queues the mutations for a write placed on the transaction (`res` is its response). */
+  function queue(
+    core: DBCore,
+    table: DBCoreTable,
+    config: SyncedTableConfig,
+    req: DBCoreMutateRequest,
+    { keys, olds }: Before,
+    state: Promise<[unknown[], unknown]> | undefined,
+    afters: readonly (JsonObject | undefined)[],
+    res: DBCoreMutateResponse,
+  ): Promise<unknown> {
+    // A range delete is one request: if it failed, nothing was deleted.
+    if (req.type === 'deleteRange' && res.numFailures > 0) return Dexie.Promise.resolve();
+    if (req.type === 'deleteRange') checkKeys(keys);
+    const trans = req.trans;
     const meta = core.table(T.meta);
     const records = core.table(T.records);
     const outbox = core.table(T.outbox);
-    let keys: unknown[] = [];
-    let olds: (JsonObject | undefined)[] = [];
-    let res: DBCoreMutateResponse;
-    return affectedKeys(table, req, keyPath)
-      .then((k) => {
-        keys = k;
-        for (const key of keys) {
-          if (typeof key !== 'string') {
-            throw new SynclineWriteError(
-              syncError('invalid_message', `synced records need string keys, got ${typeof key}`),
-            );
-          }
-          // The server would refuse the push; refusing the write keeps it out of the outbox.
-          const id = RecordIdSchema.safeParse(key);
-          if (!id.success) {
-            throw new SynclineWriteError(
-              syncError('invalid_message', `invalid record id: ${id.error.issues[0]?.message ?? 'bad id'}`),
-            );
-          }
-        }
-        if (req.type === 'put') {
-          // Key paths first: Dexie applies `{ __proto__: … }` as a prototype change, which the
-          // value check would only report as a non-plain object.
-          checkPaths(req.changeSpec);
-          for (const spec of req.updates?.changeSpecs ?? []) checkPaths(spec);
-        }
-        if (req.type === 'put' || req.type === 'add') for (const v of req.values) check(v as JsonObject);
-        // Placed together: IndexedDB runs a transaction's requests in the order they are placed,
-        // so the reads still see the state before the app's write, without a round trip each.
-        return Dexie.Promise.all([
-          table.getMany({ trans, keys }),
-          records.getMany({ trans, keys: keys.map((k) => [table.name, k]) }),
-          meta.get({ trans, key: 'nextMid' }),
-          table.mutate(req),
-        ]);
-      })
-      .then(([o, prevMetas, counter, r]: [unknown[], unknown[], unknown, DBCoreMutateResponse]) => {
-        olds = o as (JsonObject | undefined)[];
-        res = r;
-        const failed = new Set(Object.keys(res.failures).map(Number));
-        let nextMid =
-          typeof (counter as MetaRow | undefined)?.value === 'number'
-            ? ((counter as MetaRow).value as number)
-            : 1;
-        const entries: OutboxEntry[] = [];
-        const metas: RecordMeta[] = [];
-        const txn = opts.markers.txn.get(trans);
-        for (let i = 0; i < keys.length; i++) {
-          if (failed.has(i)) continue;
-          const key = keys[i] as string;
-          const old = olds[i];
-          const after = req.type === 'put' || req.type === 'add' ? (req.values[i] as JsonObject) : undefined;
-          const drafts = draftsFor(req, old, after, keyPath, i);
-          if (drafts.length === 0) continue;
-          const prevMeta = prevMetas[i] as RecordMeta | undefined;
-          const scope = (prevMeta?.scope ?? scopeOf(config, after ?? old)) as ScopeId;
-          for (const d of drafts) {
-            entries.push({
+    const failed = new Set(Object.keys(res.failures).map(Number));
+    return (state ?? readState(core, table, trans, keys)).then(([prevMetas, counter]) => {
+      let nextMid =
+        typeof (counter as MetaRow | undefined)?.value === 'number'
+          ? ((counter as MetaRow).value as number)
+          : 1;
+      const entries: OutboxEntry[] = [];
+      const metas: RecordMeta[] = [];
+      const txn = opts.markers.txn.get(trans);
+      for (let i = 0; i < keys.length; i++) {
+        if (failed.has(i)) continue;
+        const key = keys[i] as string;
+        const old = olds[i];
+        const after = afters[i];
+        const drafts = draftsFor(req, old, after, table.schema.primaryKey.keyPath as string, i);
+        if (drafts.length === 0) continue;
+        const prevMeta = prevMetas[i] as RecordMeta | undefined;
+        const scope = (prevMeta?.scope ?? scopeOf(config, after ?? old)) as ScopeId;
+        for (const d of drafts) {
+          entries.push({
+            mid: nextMid,
+            table: table.name,
+            key,
+            createdAt: opts.now(),
+            mutation: {
               mid: nextMid,
-              table: table.name,
-              key,
-              createdAt: opts.now(),
-              mutation: {
-                mid: nextMid,
-                scope,
-                collection: table.name,
-                id: key,
-                base: prevMeta?.version ?? 0,
-                ...(txn !== undefined ? { txn } : {}),
-                ...d,
-              } as Mutation,
-            });
-            nextMid++;
-          }
-          // First pending change on this record: keep the confirmed value it is replayed on.
-          // (A record that already has pending changes keeps its meta as it is: no write.)
-          if (prevMeta?.confirmed === undefined)
-            metas.push({
-              table: table.name,
-              id: key,
               scope,
-              version: prevMeta?.version ?? 0,
-              includedMid: prevMeta?.includedMid ?? 0,
-              confirmed: old ?? null,
-            });
+              collection: table.name,
+              id: key,
+              base: prevMeta?.version ?? 0,
+              ...(txn !== undefined ? { txn } : {}),
+              ...d,
+            } as Mutation,
+          });
+          nextMid++;
         }
-        if (entries.length === 0) return res;
-        onCommitted(trans, nextMid - 1);
-        return Dexie.Promise.all([
-          outbox.mutate({ type: 'add', trans, values: entries }),
-          metas.length > 0 ? records.mutate({ type: 'put', trans, values: metas }) : undefined,
-          meta.mutate({ type: 'put', trans, values: [{ key: 'nextMid', value: nextMid }] }),
-        ]).then(() => res);
-      });
+        // First pending change on this record: keep the confirmed value it is replayed on.
+        // (A record that already has pending changes keeps its meta as it is: no write.)
+        if (prevMeta?.confirmed === undefined)
+          metas.push({
+            table: table.name,
+            id: key,
+            scope,
+            version: prevMeta?.version ?? 0,
+            includedMid: prevMeta?.includedMid ?? 0,
+            confirmed: old ?? null,
+          });
+      }
+      if (entries.length === 0) return undefined;
+      onCommitted(trans, nextMid - 1);
+      return Dexie.Promise.all([
+        outbox.mutate({ type: 'add', trans, values: entries }),
+        metas.length > 0 ? records.mutate({ type: 'put', trans, values: metas }) : undefined,
+        meta.mutate({ type: 'put', trans, values: [{ key: 'nextMid', value: nextMid }] }),
+      ]).then(throwFailures);
+    });
   }
 
   function check(value: JsonObject): void {
@@ -287,36 +322,99 @@ function scopeOf(config: SyncedTableConfig, value: JsonObject | undefined): stri
   return config.scope(value);
 }
 
-/** The primary keys a request touches, in request order. */
-function affectedKeys(table: DBCoreTable, req: DBCoreMutateRequest, keyPath: string): Promise<unknown[]> {
-  switch (req.type) {
-    case 'add':
-    case 'put':
-      return Dexie.Promise.resolve(
-        req.keys ?? req.values.map((v) => (v as Record<string, unknown>)[keyPath]),
+/** The primary keys of an add, put or delete, in request order. */
+function keysOf(req: DBCoreMutateRequest, keyPath: string): readonly unknown[] {
+  if (req.type === 'delete') return req.keys;
+  if (req.type === 'deleteRange') return [];
+  return req.keys ?? req.values.map((v) => (v as Record<string, unknown>)[keyPath]);
+}
+
+/** Refuses keys the server would refuse: that keeps them out of the outbox. */
+function checkKeys(keys: readonly unknown[]): void {
+  for (const key of keys) {
+    if (typeof key !== 'string') {
+      throw new SynclineWriteError(
+        syncError('invalid_message', `synced records need string keys, got ${typeof key}`),
       );
-    case 'delete':
-      if (req.keys.length > 0 || !req.criteria) return Dexie.Promise.resolve(req.keys);
-      return queryKeys(table, req.trans, req.criteria.range, req.criteria.index);
-    case 'deleteRange':
-      return queryKeys(table, req.trans, req.range, null);
+    }
+    const id = RecordIdSchema.safeParse(key);
+    if (!id.success) {
+      throw new SynclineWriteError(
+        syncError('invalid_message', `invalid record id: ${id.error.issues[0]?.message ?? 'bad id'}`),
+      );
+    }
   }
 }
 
-function queryKeys(
+/** What a write needs from before it: the keys it touches and their values then. */
+interface Before {
+  readonly keys: readonly unknown[];
+  readonly olds: readonly (JsonObject | undefined)[];
+}
+
+/** Places the reads of what a write needs from before it (call right before placing the write). */
+function readBefore(table: DBCoreTable, req: DBCoreMutateRequest, keyPath: string): Promise<Before> {
+  const trans = req.trans;
+  switch (req.type) {
+    case 'add': {
+      // An add that succeeds had nothing there: no read needed.
+      const keys = keysOf(req, keyPath);
+      return Dexie.Promise.resolve({ keys, olds: keys.map(() => undefined) });
+    }
+    case 'put':
+    case 'delete': {
+      const keys = keysOf(req, keyPath);
+      return table
+        .getMany({ trans, keys: [...keys] })
+        .then((olds) => ({ keys, olds: olds as (JsonObject | undefined)[] }));
+    }
+    case 'deleteRange':
+      return table
+        .query({ trans, values: true, query: { index: table.schema.primaryKey, range: req.range } })
+        .then(({ result }) => ({
+          keys: (result as Record<string, unknown>[]).map((v) => v[keyPath]),
+          olds: result as JsonObject[],
+        }));
+  }
+}
+
+/** Places the reads of Syncline's state for a write: the records' meta and the mid counter. */
+function readState(
+  core: DBCore,
   table: DBCoreTable,
   trans: DBCoreTransaction,
-  range: Parameters<DBCoreTable['query']>[0]['query']['range'],
-  index: string | null,
-): Promise<unknown[]> {
-  const idx =
-    index === null
-      ? table.schema.primaryKey
-      : (table.schema.getIndexByKeyPath(index) ?? table.schema.primaryKey);
-  return table
-    .query({ trans, values: false, query: { index: idx, range } })
-    .then((res) => res.result as unknown[]);
+  keys: readonly unknown[],
+): Promise<[unknown[], unknown]> {
+  return Dexie.Promise.all([
+    core.table(T.records).getMany({ trans, keys: keys.map((k) => [table.name, k]) }),
+    core.table(T.meta).get({ trans, key: 'nextMid' }),
+  ]);
 }
+
+/** Aborts a transaction whose write could not be queued (it may already be over). */
+function abort(trans: DBCoreTransaction): void {
+  try {
+    // Dexie's DBCore transaction is the IndexedDB transaction itself.
+    (trans as unknown as IDBTransaction).abort();
+  } catch {
+    // Already committed or aborted: nothing to undo.
+  }
+}
+
+/** Syncline's own writes must not fail quietly (DBCore reports failed requests as data). */
+function throwFailures(responses: readonly (DBCoreMutateResponse | undefined)[]): void {
+  for (const r of responses) {
+    if (r === undefined || r.numFailures === 0) continue;
+    const first: unknown = Object.values(r.failures)[0];
+    throw first instanceof Error ? first : new Error('Syncline could not queue the write');
+  }
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+function noop(): void {}
 
 function draftsFor(
   req: DBCoreMutateRequest,

@@ -1,0 +1,67 @@
+// Plain Dexie keeps behaving like Dexie with Syncline attached, on real IndexedDB in Chromium:
+// request order inside a transaction, and the durability the app asked for.
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ORDER_CASES } from '../../packages/client/test/dexie-order-cases.js';
+import type { DexieOrderResult } from './fixtures/dexie-order.js';
+import {
+  launchBrowser,
+  startBrowserTestServer,
+  waitForResult,
+  type BrowserTestServer,
+  type TestBrowser,
+} from './harness.js';
+
+const ENTRY = fileURLToPath(new URL('./fixtures/dexie-order.ts', import.meta.url));
+
+describe('Dexie with Syncline attached behaves like plain Dexie (real Chromium)', { timeout: 60_000 }, () => {
+  let server: BrowserTestServer | undefined;
+  let browser: TestBrowser | undefined;
+  let result: (DexieOrderResult & { ok: true }) | undefined;
+
+  beforeAll(async () => {
+    server = await startBrowserTestServer();
+    await server.addBundle('dexie-order', ENTRY);
+    browser = await launchBrowser();
+    const page = await browser.newPage(server.pageUrl('dexie-order'));
+    const r = await waitForResult<DexieOrderResult>(page, 45_000);
+    if (!r.ok) throw new Error(`dexie-order fixture failed: ${r.error}`);
+    result = r;
+  }, 60_000);
+
+  afterAll(async () => {
+    try {
+      await browser?.close();
+    } finally {
+      await server?.close();
+    }
+  }, 30_000);
+
+  const done = () => {
+    if (result === undefined || browser === undefined) throw new Error('beforeAll did not finish');
+    return { result, browser };
+  };
+
+  for (const c of ORDER_CASES) {
+    it(c.name, () => {
+      const report = done().result.cases.find((r) => r.name === c.name);
+      expect(report).toEqual({
+        name: c.name,
+        plain: { value: c.expected },
+        syncline: { value: c.expected },
+        sameContents: true,
+        queue: [],
+      });
+    });
+  }
+
+  it("the app's transactions get the durability it asked for (strict when it did not), and queue their writes", () => {
+    expect(done().result.durability).toEqual([
+      { requested: 'none', plain: 'default', syncline: 'strict', queued: 1 },
+      { requested: 'default', plain: 'default', syncline: 'strict', queued: 1 },
+      { requested: 'strict', plain: 'strict', syncline: 'strict', queued: 1 },
+      { requested: 'relaxed', plain: 'relaxed', syncline: 'relaxed', queued: 1 },
+    ]);
+    expect(done().browser.errors).toEqual([]);
+  });
+});
