@@ -48,7 +48,7 @@ import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
  * within \`intervalMs + timeoutMs\`. Load balancers see traffic on every connection at least every
  * \`intervalMs\`.
  */
-export const HEARTBEAT = { intervalMs: 2_500, timeoutMs: 2_000 } as const;
+export const HEARTBEAT = { intervalMs: 2_000, timeoutMs: 2_000 } as const;
 
 export interface SyncServerOptions {
   readonly storage: SyncStorage;
@@ -239,10 +239,10 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   const io: SyncIo = new Server(httpServer, {
     path: options.path ?? '/socket.io',
     serveClient: false,
-    // Heartbeat: a ping every 2.5 s, answered within 2 s. A client whose link died unnoticed
-    // (no FIN, no `offline` event) closes the socket within 4.5 s of the last ping it heard
-    // and reports itself reconnecting, and the server frees the socket as fast. The cost is two
-    // frames of a few bytes per connection every 2.5 s (Socket.IO's defaults of 25 s + 20 s
+    // Heartbeat: a ping every 2 s, answered within 2 s. A client whose link died unnoticed
+    // (no FIN, no `offline` event) closes the socket within 4 s of the last ping it heard and
+    // reports itself reconnecting, and the server frees the socket as fast. The cost is two
+    // frames of a few bytes per connection every 2 s (Socket.IO's defaults of 25 s + 20 s
     // would leave a dead link unnoticed for up to 45 s).
     pingInterval: HEARTBEAT.intervalMs,
     pingTimeout: HEARTBEAT.timeoutMs,
