@@ -109,7 +109,7 @@ async function call<K extends AppMethod>(
       return app[name]!(...params);
     },
     [method, args as unknown[]] as const,
-  ) as Promise<AppFn<K>['result']>;
+  );
 }
 
 /** Waits (in the page) until the status satisfies every field of `want`; returns it. */
