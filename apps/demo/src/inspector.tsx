@@ -4,7 +4,6 @@ import { useLiveQuery, useObservable, useSyncStatus } from '@syncline/client/rea
 import type { Device } from './devices';
 import { shortHash } from './format';
 import { SCOPE, type Card } from './model';
-import { recordMetas, scopeRows } from './sync-tables';
 
 interface HashCheck {
   local: { hash: string; count: number };
@@ -26,13 +25,15 @@ export function Inspector({ device }: { device: Device }) {
 function InspectorBody({ device }: { device: Device }) {
   const { db, sync } = device;
   const status = useSyncStatus();
+  // Syncline's public views: no internal table names here.
   const outbox = useObservable(() => sync.outbox$, [sync]);
-  const metas = useLiveQuery(() => recordMetas(db), [db]);
-  const scopes = useLiveQuery(() => scopeRows(db), [db]);
+  const records = useObservable(() => sync.records$('cards'), [sync]);
+  const scopes = useObservable(() => sync.scopes$, [sync]);
   const cards = useLiveQuery(() => db.cards.toArray(), [db]);
   const [check, setCheck] = useState<HashCheck | null>(null);
   const [round, setRound] = useState(0);
-  const cursor = scopes?.find((s) => s.scope === SCOPE)?.cursor ?? 0;
+  const scope = scopes?.find((s) => s.scope === SCOPE);
+  const cursor = scope?.cursor ?? 0;
   const online = status?.online === true;
   const live = status?.phase === 'live';
   const pending = status?.pending ?? 0;
@@ -63,7 +64,6 @@ function InspectorBody({ device }: { device: Device }) {
 
   const equal = check?.server ? check.server.hash === check.local.hash : null;
   const titles = new Map((cards ?? []).map((c: Card) => [c.id, c.title]));
-  const pendingKeys = new Set((outbox ?? []).map((e) => `${e.table}/${e.key}`));
 
   return (
     <div className="inspector-body">
@@ -87,7 +87,11 @@ function InspectorBody({ device }: { device: Device }) {
           </dt>
           <dd>
             v{cursor}
-            {check?.server ? ` (server head v${check.server.head})` : ''}
+            {check?.server
+              ? ` (server head v${check.server.head})`
+              : scope?.head != null
+                ? ` (head v${scope.head})`
+                : ''}
           </dd>
         </div>
       </dl>
@@ -169,7 +173,7 @@ function InspectorBody({ device }: { device: Device }) {
 
       <section>
         <h4>
-          Record versions <span className="count">{metas?.length ?? 0}</span>
+          Record versions <span className="count">{records?.length ?? 0}</span>
         </h4>
         <div className="table-wrap">
           <table>
@@ -181,11 +185,15 @@ function InspectorBody({ device }: { device: Device }) {
               </tr>
             </thead>
             <tbody>
-              {(metas ?? []).map((m) => (
+              {(records ?? []).map((m) => (
                 <tr key={`${m.table}/${m.id}`}>
                   <td>{titles.get(m.id) ?? `${m.id} (deleted)`}</td>
                   <td>v{m.version}</td>
-                  <td>{pendingKeys.has(`${m.table}/${m.id}`) ? 'local changes pending' : 'confirmed'}</td>
+                  <td>
+                    {m.pending > 0
+                      ? `${m.pending} local change${m.pending === 1 ? '' : 's'} pending`
+                      : 'confirmed'}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -15,15 +15,28 @@ export interface SyncStatus {
   /** When the oldest pending mutation was made, ms since the epoch. */
   readonly oldestPendingAt: number | null;
   readonly lastSyncedAt: number | null;
-  /** Initial sync: done once every scope has been pulled to its head at least once. */
-  readonly initialSync: {
-    readonly done: boolean;
-    readonly pulled: number;
-    readonly scopes: Readonly<
-      Record<string, { readonly pulled: number; readonly head: number; readonly done: boolean }>
-    >;
-  };
+  /**
+   * The first sync of the current scopes, in versions: done once every scope has been pulled
+   * to its head at least once (kept across reloads, so a copy synced earlier is done at once).
+   */
+  readonly initialSync: InitialSyncProgress;
   readonly conflicts: number;
   readonly rejections: number;
   readonly lastError: SyncError | null;
+}
+
+/** Progress of one scope's (or all current scopes') first sync, in versions. */
+export interface SyncProgress {
+  /** Versions pulled so far in this pull. */
+  readonly pulled: number;
+  /** Versions this pull has to cover (from where it began to the head). */
+  readonly total: number;
+  /** `pulled / total` from 0 to 1, and 1 once done: ready for a progress bar. */
+  readonly fraction: number;
+  readonly done: boolean;
+}
+
+export interface InitialSyncProgress extends SyncProgress {
+  /** Per current scope; `head` is the newest version known (the local cursor in follower tabs). */
+  readonly scopes: Readonly<Record<string, SyncProgress & { readonly head: number }>>;
 }

@@ -2,8 +2,10 @@ import { add, liveQuery, type Dexie, type Table } from 'dexie';
 import {
   BehaviorSubject,
   ReplaySubject,
+  Subject,
   takeUntil,
   combineLatest,
+  distinctUntilChanged,
   from,
   map,
   sampleTime,
@@ -22,7 +24,27 @@ import {
   type JsonObject,
   type Limits,
 } from '@syncline/protocol';
+import {
+  waitFor,
+  whenAcknowledged,
+  whenSynced,
+  withTimeout,
+  type SyncedReport,
+  type WaitOptions,
+  type WriteOutcome,
+} from './await-sync.js';
+import {
+  localCounts$,
+  recordStates$,
+  sameData,
+  scopeStates$,
+  toStatus,
+  type RecordSyncState,
+  type ScopeSyncState,
+  type SyncErrorEvent,
+} from './client-observables.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './engine/backoff.js';
+import { clientError, fromSyncError } from './errors.js';
 import {
   browserNetwork,
   browserVisibility,
@@ -36,6 +58,7 @@ import { LocalStore } from './store/local-store.js';
 import { ensureClientId, localScopeHash } from './store/local-queries.js';
 import { createOutboxMiddleware, type SyncedTableConfig, type TxMarkers } from './store/outbox-middleware.js';
 import { T, type ConflictEntry, type OutboxEntry, type RejectionEntry } from './store/schema.js';
+import { ScopeEviction } from './store/scope-eviction.js';
 import type { SyncStatus } from './status.js';
 import {
   EMPTY_ENGINE_METRICS,
@@ -87,7 +110,19 @@ export class SyncClient {
   readonly status$: Observable<SyncStatus>;
   readonly conflicts$: Observable<ConflictEntry[]>;
   readonly rejections$: Observable<RejectionEntry[]>;
+  /** The outbox, in mid order: every mutation of this device not yet answered by the server. */
   readonly outbox$: Observable<OutboxEntry[]>;
+  /**
+   * Every error the sync engine meets (connecting, a refused scope or push, a failed request),
+   * with its code, message, whether it is retryable, and when. Hot: subscribers get the errors
+   * from then on. Errors come from the tab that runs sync (a follower tab's stream is quiet).
+   */
+  readonly errors$: Observable<SyncErrorEvent>;
+  /**
+   * Every scope synced or held here: cursor, head heard of, whether its initial sync is done,
+   * and the local content hash (recomputed on every change: for tools, not hot paths).
+   */
+  readonly scopes$: Observable<ScopeSyncState[]>;
   /**
    * This client's sync health: outbox depth and oldest pending age, push latency, result counts
    * and conflict rate, and each scope's lag (head heard of minus durable cursor). Emits on every
@@ -107,6 +142,10 @@ export class SyncClient {
     progress: {},
   });
   readonly #engineMetrics$ = new BehaviorSubject<EngineMetrics>(EMPTY_ENGINE_METRICS);
+  readonly #errors$ = new Subject<SyncErrorEvent>();
+  /** The mid of the newest write made in this tab (0: none yet). */
+  #lastMid = 0;
+  readonly #eviction: ScopeEviction;
   readonly #online$: BehaviorSubject<boolean>;
   readonly #scopes$: BehaviorSubject<readonly string[]>;
   readonly #unsubscribeNetwork: () => void;
@@ -115,6 +154,7 @@ export class SyncClient {
   #subs: { unsubscribe(): void }[] = [];
   #detach: (() => void)[] = [];
   readonly #closed$ = new ReplaySubject<void>(1);
+  readonly #whenClosed = new Promise<void>((resolve) => this.#closed$.subscribe({ complete: resolve }));
   #clientId: string | undefined;
   readonly #now: () => number;
   readonly #random: () => number;
@@ -133,10 +173,14 @@ export class SyncClient {
         markers: this.#markers,
         now: this.#now,
         limits,
-        onQueued: (lastMid) => this.#engine?.notifyOutbox(lastMid),
+        onQueued: (lastMid) => {
+          this.#lastMid = Math.max(this.#lastMid, lastMid);
+          this.#engine?.notifyOutbox(lastMid);
+        },
       }),
     );
     this.#store = new LocalStore(db, Object.keys(options.tables), this.#markers, this.#now);
+    this.#eviction = new ScopeEviction(db, this.#store);
     const network = options.network ?? browserNetwork;
     this.#online$ = new BehaviorSubject(network.isOnline());
     this.#unsubscribeNetwork = network.subscribe(() => this.#online$.next(network.isOnline()));
@@ -153,16 +197,7 @@ export class SyncClient {
     this.rejections$ = from(
       liveQuery(() => db.table<RejectionEntry>(T.rejections).orderBy('mid').toArray()),
     ).pipe(takeUntil(this.#closed$), shareReplay(shared));
-    const counts$ = from(
-      // Keys, not count(): Dexie's live-query cache does not re-run count() on deletes made in
-      // another transaction here, while key queries are tracked exactly.
-      liveQuery(async () => ({
-        pending: (await db.table(T.outbox).toCollection().primaryKeys()).length,
-        oldest: (await db.table<OutboxEntry>(T.outbox).orderBy('mid').first())?.createdAt ?? null,
-        conflicts: (await db.table(T.conflicts).toCollection().primaryKeys()).length,
-        rejections: (await db.table(T.rejections).toCollection().primaryKeys()).length,
-      })),
-    ).pipe(shareReplay(shared));
+    const counts$ = localCounts$(db).pipe(shareReplay(shared));
     this.status$ = combineLatest([
       this.#engineState$,
       counts$,
@@ -170,28 +205,15 @@ export class SyncClient {
       this.#online$,
       this.#scopes$,
     ]).pipe(
-      map(([e, c, isLeader, online, wanted]) => {
-        const scopes = e.progress;
-        const all = wanted.map((s) => scopes[s]);
-        return {
-          online,
-          connected: e.connected,
-          phase: e.phase,
-          isLeader,
-          pending: c.pending,
-          oldestPendingAt: c.oldest,
-          lastSyncedAt: e.lastSyncedAt,
-          initialSync: {
-            done: all.every((p) => p?.done === true),
-            pulled: all.reduce((n, p) => n + (p?.pulled ?? 0), 0),
-            scopes,
-          },
-          conflicts: c.conflicts,
-          rejections: c.rejections,
-          lastError: e.lastError,
-        } satisfies SyncStatus;
-      }),
+      map(([e, c, isLeader, online, wanted]) => toStatus(e, c, isLeader, online, wanted)),
+      // Only changes: a repeated value would re-render every component that shows it.
+      distinctUntilChanged<SyncStatus>(sameData),
       // After close() the streams complete (late subscribers get the last value, then completion).
+      takeUntil(this.#closed$),
+      shareReplay(shared),
+    );
+    this.errors$ = this.#errors$.asObservable();
+    this.scopes$ = scopeStates$(db, this.#scopes$, this.#engineMetrics$).pipe(
       takeUntil(this.#closed$),
       shareReplay(shared),
     );
@@ -211,7 +233,7 @@ export class SyncClient {
 
   /** This database's client id (available after `start()`). */
   get clientId(): string {
-    if (this.#clientId === undefined) throw new Error('call start() first');
+    if (this.#clientId === undefined) throw clientError('not_started', 'call start() first');
     return this.#clientId;
   }
 
@@ -281,6 +303,7 @@ export class SyncClient {
     this.#engine = engine;
     this.#subs.push(engine.state$.subscribe((s) => this.#engineState$.next(s)));
     this.#subs.push(engine.metrics$.subscribe((m) => this.#engineMetrics$.next(m)));
+    this.#subs.push(engine.errors$.subscribe((e) => this.#errors$.next({ ...e, at: this.#now() })));
     if (o.telemetry) {
       const every = o.telemetry === true ? 15_000 : (o.telemetry.intervalMs ?? 15_000);
       this.#subs.push(
@@ -311,6 +334,8 @@ export class SyncClient {
   async close(): Promise<void> {
     await this.stop();
     this.#unsubscribeNetwork();
+    this.#eviction.stop();
+    this.#errors$.complete();
     this.#closed$.next();
     this.#closed$.complete();
     this.db.close();
@@ -324,9 +349,100 @@ export class SyncClient {
     this.#engine?.resume();
   }
 
+  /**
+   * Replaces the scopes to sync. A scope left out stops syncing and its local rows are evicted
+   * (with its cursor), each row once it has no pending changes; its pending changes still sync.
+   */
   setScopes(scopes: readonly string[]): void {
+    const removed = this.#scopes$.value.filter((s) => !scopes.includes(s));
     this.#scopes$.next([...scopes]);
     this.#engine?.setScopes(scopes);
+    this.#eviction.update(removed, scopes);
+  }
+
+  /**
+   * Resolves once the server has answered every mutation queued on this device (in any tab)
+   * before the call, with which of them were rejected or went to the conflict inbox. Rejects
+   * with a `SynclineError`: `timeout` (after `timeoutMs`), `closed`.
+   */
+  whenSynced(opts: WaitOptions = {}): Promise<SyncedReport> {
+    return this.#awaiting(whenSynced(this.#awaitContext(), opts), 'sync', opts);
+  }
+
+  /** The mid of the newest write made in this tab, for `whenAcknowledged` (0: none yet). */
+  lastMid(): number {
+    return this.#lastMid;
+  }
+
+  /**
+   * Resolves once the server answered mutation `mid` (see `lastMid`): applied (or merged),
+   * rejected, or a manual conflict. Rejects with a `SynclineError`: `unknown_mid`, `timeout`,
+   * `closed`.
+   */
+  whenAcknowledged(mid: number, opts: WaitOptions = {}): Promise<WriteOutcome> {
+    return this.#awaiting(whenAcknowledged(this.#awaitContext(), mid, opts), `mid ${mid}`, opts);
+  }
+
+  /**
+   * Resolves once every current scope has been pulled to its head at least once (at once for
+   * a copy synced in an earlier session). Rejects with `timeout` or `closed`.
+   */
+  async whenInitialSynced(opts: WaitOptions = {}): Promise<void> {
+    await waitFor(this.#awaitContext(), this.status$, (s) => s.initialSync.done, 'the initial sync', opts);
+  }
+
+  /**
+   * Pulls every scope and pushes the outbox at once (skipping a backoff wait), and resolves when
+   * that round is done. Rejects with a `SynclineError`: `offline` (network down or paused),
+   * `not_leader` (another tab syncs this database), `not_started`, `timeout`, `closed`.
+   */
+  syncNow(opts: WaitOptions = {}): Promise<void> {
+    return this.#awaiting(
+      Promise.resolve().then(() => this.#leading('syncNow').syncNow()),
+      'syncNow',
+      opts,
+    );
+  }
+
+  /**
+   * Drops the local copy of every scope (records, versions, cursors) and pulls it again.
+   * Pending writes are kept and still sync, unless `discardPending` (then they are dropped, with
+   * the conflict inbox and rejections). Only in the tab that runs sync (`not_leader` otherwise).
+   */
+  async reset(opts: { readonly discardPending?: boolean } = {}): Promise<void> {
+    const engine = this.#leading('reset');
+    for (const s of this.#subs.splice(0)) s.unsubscribe();
+    this.#engine = undefined;
+    await engine.stop();
+    try {
+      await this.#store.reset(opts.discardPending === true);
+    } finally {
+      this.#lead();
+    }
+  }
+
+  /** Each synced record of `table`: its server version and pending outbox entries, by id. */
+  records$(table: string): Observable<RecordSyncState[]> {
+    return recordStates$(this.db, table).pipe(takeUntil(this.#closed$));
+  }
+
+  #awaitContext() {
+    return { db: this.db, closed$: this.#closed$ };
+  }
+
+  /** `p` bounded by the timeout and by close(). */
+  #awaiting<R>(p: Promise<R>, what: string, opts: WaitOptions): Promise<R> {
+    const closed = this.#whenClosed.then(() => {
+      throw clientError('closed', `the client closed while waiting for ${what}`);
+    });
+    return withTimeout(Promise.race([p, closed]), what, opts);
+  }
+
+  /** The running engine, or a `SynclineError` saying why there is none. */
+  #leading(what: string): SyncEngine {
+    if (this.#clientId === undefined) throw clientError('not_started', `${what}: call start() first`);
+    if (this.#engine) return this.#engine;
+    throw clientError('not_leader', `${what}: another tab runs sync for this database`);
   }
 
   /** A Dexie live query as an RxJS observable (re-runs when its data changes, in any tab). */
@@ -383,7 +499,7 @@ export class SyncClient {
     return this.#withSocket(async (s) => {
       const req = { scope: asScopeId(scope), collection: table, id, ...opts } as HistoryRequest;
       const res: HistoryResponse = await request(s, 'history', req, 15_000);
-      if (!res.ok) throw new Error(`${res.error.code}: ${res.error.message}`);
+      if (!res.ok) throw fromSyncError(res.error);
       return res.entries;
     });
   }
@@ -404,14 +520,14 @@ export class SyncClient {
   async serverHash(scope: string): Promise<HashResponse & { ok: true }> {
     return this.#withSocket(async (s) => {
       const res: HashResponse = await request(s, 'hash', { scope: asScopeId(scope) }, 15_000);
-      if (!res.ok) throw new Error(`${res.error.code}: ${res.error.message}`);
+      if (!res.ok) throw fromSyncError(res.error);
       return res;
     });
   }
 
   async #scopeOf(table: string, id: string): Promise<string> {
     const meta = (await this.db.table(T.records).get([table, id])) as { scope: string } | undefined;
-    if (!meta) throw new Error(`no synced record ${table}/${id}`);
+    if (!meta) throw clientError('unknown_record', `no synced record ${table}/${id}`);
     return meta.scope;
   }
 

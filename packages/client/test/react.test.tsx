@@ -14,6 +14,7 @@ import {
   useObservable,
   useRejections,
   useSyncClient,
+  useSyncErrors,
   useSyncStatus,
 } from '../src/react/index.js';
 import type { SyncClient } from '../src/index.js';
@@ -220,6 +221,26 @@ describe('useSyncStatus', () => {
     await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('live pending=0 conflicts=0'));
     await converged(b);
     expect((await b.db.cards.get('c2'))?.title).toBe('offline 2');
+  });
+});
+
+describe('useSyncErrors', () => {
+  it('lists the latest sync errors with code and retryable, at most `limit`', async () => {
+    server = await startServer({
+      auth: { authenticate: () => null, authorize: () => true }, // every connection refused
+    });
+    const a = device(server.url);
+    devices.push(a);
+    function Errors() {
+      const errors = useSyncErrors(2);
+      return <p data-testid="errors">{errors.map((e) => `${e.code}:${String(e.retryable)}`).join(' ')}</p>;
+    }
+    render(<Errors />, { wrapper: withClient(a.sync) });
+    expect(screen.getByTestId('errors').textContent).toBe('');
+    await a.sync.start();
+    await waitFor(() =>
+      expect(screen.getByTestId('errors').textContent).toBe('unauthenticated:false unauthenticated:false'),
+    );
   });
 });
 

@@ -28,7 +28,7 @@
  * to push) and wake the loop. All local writes go through one serial queue, so pulls, live
  * changes and push results never interleave.
  */
-import { BehaviorSubject } from 'rxjs';
+import { BehaviorSubject, Subject } from 'rxjs';
 import {
   asScopeId,
   isRetryable,
@@ -36,7 +36,6 @@ import {
   type Change,
   type ChangesMessage,
   type Limits,
-  type Mutation,
   type MutationResult,
   type PullRequest,
   type PullResponse,
@@ -46,7 +45,9 @@ import {
   type TelemetryReport,
 } from '@syncline/protocol';
 import type { LocalStore } from '../store/local-store.js';
+import { placeholderMutation } from '../store/discard.js';
 import type { OutboxEntry } from '../store/schema.js';
+import { clientError, type SynclineError } from '../errors.js';
 import { EMPTY_ENGINE_METRICS, withPush, withScope, type EngineMetrics } from '../sync-metrics.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import type { NetworkStatus, Visibility } from './environment.js';
@@ -87,10 +88,16 @@ export interface EngineState {
   readonly connected: boolean;
   readonly lastSyncedAt: number | null;
   readonly lastError: SyncError | null;
-  /** Initial-sync progress per scope: records pulled so far and the head being caught up to. */
-  readonly progress: Readonly<
-    Record<string, { readonly pulled: number; readonly head: number; readonly done: boolean }>
-  >;
+  /** Pull progress per scope, in versions: from the cursor the pull began at to the head. */
+  readonly progress: Readonly<Record<string, PullProgress>>;
+}
+
+/** One scope's pull, in versions: it began at `from`, has reached `cursor`, catches up to `head`. */
+export interface PullProgress {
+  readonly from: number;
+  readonly cursor: number;
+  readonly head: number;
+  readonly done: boolean;
 }
 
 /** Push batches on the wire at once (see the header). Two keep the server and the client busy. */
@@ -111,6 +118,10 @@ class RequestFailed extends Error {
 
 export class SyncEngine {
   readonly state$: BehaviorSubject<EngineState>;
+  /** Every error the engine meets (connection, request, refused scope or push), as it happens. */
+  readonly errors$ = new Subject<SyncError>();
+  /** `syncNow()` callers waiting for the round they asked for to reach `live`. */
+  #rounds: { resolve(): void; reject(e: SynclineError): void }[] = [];
   /** Push latencies and results, and each scope's cursor and known head (see `SyncMetrics`). */
   readonly metrics$ = new BehaviorSubject<EngineMetrics>(EMPTY_ENGINE_METRICS);
   #socket: SyncSocket | undefined;
@@ -185,6 +196,27 @@ export class SyncEngine {
     await this.#loop;
     await this.#serial;
     this.#set({ phase: 'stopped' });
+    for (const r of this.#rounds.splice(0))
+      r.reject(clientError('closed', 'sync stopped before the round finished'));
+    this.errors$.complete();
+  }
+
+  /**
+   * Pulls every scope and pushes the outbox now: skips a backoff wait, and resolves once that
+   * round reached `live`. Rejects at once (`offline`) when offline or paused.
+   */
+  syncNow(): Promise<void> {
+    if (this.#stopped) return Promise.reject(clientError('closed', 'sync is stopped'));
+    if (this.#paused || !this.o.network.isOnline())
+      return Promise.reject(
+        clientError('offline', this.#paused ? 'sync is paused' : 'the network is offline'),
+      );
+    return new Promise<void>((resolve, reject) => {
+      this.#rounds.push({ resolve, reject });
+      for (const s of this.#scopes) this.#toPull.add(s);
+      this.#attempt = 0;
+      this.notifyOutbox();
+    });
   }
 
   pause(): void {
@@ -213,6 +245,7 @@ export class SyncEngine {
 
   setScopes(scopes: readonly string[]): void {
     this.#scopes = new Set(scopes.map(asScopeId));
+    for (const s of this.#toPull) if (!this.#scopes.has(s)) this.#toPull.delete(s);
     this.#dropSocket(); // resubscribe from scratch on the next connection
     this.#poke();
   }
@@ -301,8 +334,10 @@ export class SyncEngine {
         if (this.#toPull.size > 0) {
           this.#set({ phase: 'pulling' });
           const scope = this.#toPull.values().next().value!;
-          await this.#pullScope(scope);
+          // Taken off first, so a request made during the pull (syncNow) pulls again after it.
+          // A failed pull loses nothing: the next connection pulls every scope.
           this.#toPull.delete(scope);
+          await this.#pullScope(scope);
           continue;
         }
         if (this.#pushWanted) {
@@ -312,6 +347,7 @@ export class SyncEngine {
         }
         this.#attempt = 0;
         this.#set({ phase: 'live', lastSyncedAt: this.o.now(), lastError: null });
+        for (const r of this.#rounds.splice(0)) r.resolve();
         await this.#sleep();
       } catch (err) {
         await this.#fail(err);
@@ -358,7 +394,10 @@ export class SyncEngine {
       if (s.ok) {
         this.#toPull.add(s.scope);
         this.#metric((m) => withScope(m, s.scope, { head: s.head }));
-      } else this.#set({ lastError: s.error });
+      } else {
+        this.#set({ lastError: s.error });
+        this.errors$.next(s.error);
+      }
     }
     this.#pushWanted = true;
   }
@@ -373,6 +412,7 @@ export class SyncEngine {
     this.#urlIndex++;
     const delay = backoffDelay(this.#attempt++, this.o.backoff, this.o.random);
     this.#set({ phase: 'backoff', lastError: error });
+    this.errors$.next(error);
     // Stopped, paused or offline meanwhile: the loop handles that now, not after a backoff.
     if (this.#stopped || this.#paused || !this.o.network.isOnline()) return;
     await this.#sleep(delay);
@@ -408,7 +448,7 @@ export class SyncEngine {
         ),
       );
     const row = await this.o.store.scopeRow(scope);
-    let pulled = 0;
+    const began = row.cursor;
     let from = row.cursor;
     let horizon = row.horizon;
     let next: Promise<PullResponse & { ok: true }> = ask(row.cursor, row.horizon);
@@ -422,18 +462,30 @@ export class SyncEngine {
         next = ask(res.upTo, horizon);
         next.catch(() => undefined);
       }
-      pulled += res.changes.length;
-      await this.#serially(async () => {
+      const dropped = await this.#serially(async () => {
+        // Unsubscribed meanwhile: its rows are being evicted, never written again.
+        if (!this.#scopes.has(scope)) return true;
         await this.o.store.applyChanges(scope, res.changes, (c) => this.#includedFor(c, res.lastMid), {
           to: res.upTo,
           ...(starts ? { horizon: res.horizon } : {}),
           reset: res.reset,
+          complete: !res.hasMore,
         });
         this.#knownIncluded = Math.max(this.#knownIncluded, res.lastMid);
+        return false;
       });
+      if (dropped) return;
       this.#metric((m) => withScope(m, scope, { cursor: res.upTo, head: res.head }));
       this.#set({
-        progress: { ...this.state$.value.progress, [scope]: { pulled, head: res.head, done: !res.hasMore } },
+        progress: {
+          ...this.state$.value.progress,
+          [scope]: {
+            from: res.reset ? 0 : Math.min(began, res.upTo),
+            cursor: res.upTo,
+            head: Math.max(res.head, res.upTo),
+            done: !res.hasMore,
+          },
+        },
       });
       this.o.onActivity();
       if (!res.hasMore) return;
@@ -522,6 +574,7 @@ export class SyncEngine {
       this.#inFlight = [];
       this.#drainedAt = -1;
       if (err instanceof RequestFailed && !isRetryable(err.error.code) && err.error.code !== 'mid_gap') {
+        this.errors$.next(err.error);
         await this.#quarantine(oldest.batch, err.error);
         return true;
       }
@@ -582,19 +635,7 @@ export class SyncEngine {
     }
     const socket = this.#socket;
     if (!socket) return;
-    const placeholders: Mutation[] = batch.map(
-      (e) =>
-        ({
-          mid: e.mutation.mid,
-          scope: e.mutation.scope,
-          collection: e.mutation.collection,
-          id: e.mutation.id,
-          base: e.mutation.base,
-          op: 'restore',
-          version: Number.MAX_SAFE_INTEGER,
-          ...(e.mutation.txn !== undefined ? { txn: e.mutation.txn } : {}),
-        }) as Mutation,
-    );
+    const placeholders = batch.map((e) => placeholderMutation(e.mutation));
     const res: PushResponse & { ok: true } = await this.#request(
       request(socket, 'push', { mutations: placeholders }, this.o.requestTimeoutMs),
     );

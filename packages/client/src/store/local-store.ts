@@ -2,6 +2,7 @@ import type { Dexie, Table } from 'dexie';
 import type { Change, CommittedRange, JsonObject, MutationResult, ScopeId } from '@syncline/protocol';
 import { withSynclineDurability } from './durability.js';
 import type { TxMarkers } from './outbox-middleware.js';
+import { discardOutbox } from './discard.js';
 import { replay } from './replay.js';
 import { settleBatch } from './settle-batch.js';
 import { settleResults, type ApplyReport } from './settle-results.js';
@@ -94,7 +95,13 @@ export class LocalStore {
     scope: ScopeId,
     changes: readonly Change[],
     includedMid: (c: Change) => number,
-    cursor: { readonly to: number; readonly horizon?: number; readonly reset?: boolean },
+    cursor: {
+      readonly to: number;
+      readonly horizon?: number;
+      readonly reset?: boolean;
+      /** The pull reached the head: the scope's initial sync is done. */
+      readonly complete?: boolean;
+    },
   ): Promise<number> {
     return this.remote(async () => {
       const prev = await this.scopeRow(scope);
@@ -136,7 +143,13 @@ export class LocalStore {
     prev: ScopeRow,
     changes: readonly Change[],
     includedMid: (c: Change) => number,
-    cursor: { readonly to: number; readonly horizon?: number; readonly reset?: boolean },
+    cursor: {
+      readonly to: number;
+      readonly horizon?: number;
+      readonly reset?: boolean;
+      /** The pull reached the head: the scope's initial sync is done. */
+      readonly complete?: boolean;
+    },
   ): Promise<number> {
     const items = changes
       .filter((c) => this.#tables.includes(c.collection))
@@ -148,10 +161,12 @@ export class LocalStore {
         includedMid: includedMid(c),
       }));
     const applied = await settleBatch(this.db, prev.scope, items, cursor.reset === true);
+    const synced = cursor.complete === true || (cursor.reset !== true && prev.synced === true);
     await this.#t<ScopeRow>(T.scopes).put({
       scope: prev.scope,
       cursor: this.#fold(prev.scope, Math.max(cursor.reset ? 0 : prev.cursor, cursor.to)),
       horizon: cursor.horizon ?? prev.horizon,
+      ...(synced ? { synced } : {}),
     });
     return applied;
   }
@@ -266,17 +281,71 @@ export class LocalStore {
     await this.#t(table).put(typeof keyPath === 'string' ? { ...visible, [keyPath]: id } : visible);
   }
 
-  async #dropScope(scope: ScopeId): Promise<void> {
+  /**
+   * Drops every synced copy and cursor, so the next connection pulls every scope from the
+   * start. Records with pending mutations keep them, replayed on "absent" until the pull brings
+   * the server's state. With `discardPending`, the outbox's entries become placeholders the
+   * server refuses (their mids must still be consumed, in order) whose answers are ignored, and
+   * conflicts and rejections are cleared too. Run only while no engine writes (it is stopped).
+   */
+  async reset(discardPending: boolean): Promise<void> {
+    this.#own.clear();
+    await this.remote(async () => {
+      if (discardPending) {
+        await discardOutbox(this.db);
+        await Promise.all([this.#t(T.conflicts).clear(), this.#t(T.rejections).clear()]);
+      }
+      const scopes = new Set(
+        (await this.#t<RecordMeta>(T.records).orderBy('scope').uniqueKeys()) as ScopeId[],
+      );
+      for (const s of scopes) await this.#dropScope(s, discardPending);
+      await this.#t(T.scopes).clear();
+    });
+  }
+
+  /**
+   * Removes a scope that is no longer subscribed: its records without pending mutations and its
+   * cursor. Returns how many records stay because they have pending mutations (evict again once
+   * those are answered).
+   */
+  async evictScope(scope: ScopeId, still: () => boolean = () => true): Promise<number> {
+    return this.remote(async () => {
+      if (!still()) return 0;
+      this.#own.delete(scope);
+      await this.#t(T.scopes).delete(scope);
+      const metas = await this.#t<RecordMeta>(T.records).where('scope').equals(scope).toArray();
+      const pending = await this.#withPending(metas);
+      const drop = metas.filter((m) => !pending.has(`${m.table}\u0000${m.id}`));
+      await this.#deleteRecords(drop);
+      return metas.length - drop.length;
+    });
+  }
+
+  /** `table\0id` of each of `metas` that has entries in the outbox. */
+  async #withPending(metas: readonly RecordMeta[]): Promise<Set<string>> {
+    const withPending = new Set<string>();
+    const outbox = this.#t<OutboxEntry>(T.outbox);
+    if (metas.length === 0 || (await outbox.count()) === 0) return withPending;
+    const keys = metas.map((m) => [m.table, m.id]);
+    for (const e of await outbox.where('[table+key]').anyOf(keys).toArray())
+      if (e.discarded !== true) withPending.add(`${e.table}\u0000${e.key}`);
+    return withPending;
+  }
+
+  async #deleteRecords(metas: readonly RecordMeta[]): Promise<void> {
+    const drop = new Map<string, string[]>();
+    for (const m of metas) drop.set(m.table, [...(drop.get(m.table) ?? []), m.id]);
+    for (const [table, ids] of drop) {
+      await this.#t(table).bulkDelete(ids);
+      await this.#t<RecordMeta>(T.records).bulkDelete(ids.map((id) => [table, id]));
+    }
+  }
+
+  async #dropScope(scope: ScopeId, all = false): Promise<void> {
     const metas = await this.#t<RecordMeta>(T.records).where('scope').equals(scope).toArray();
     if (metas.length === 0) return;
-    const outbox = this.#t<OutboxEntry>(T.outbox);
-    const withPending = new Set<string>();
-    if ((await outbox.count()) > 0) {
-      const keys = metas.map((m) => [m.table, m.id]);
-      for (const e of await outbox.where('[table+key]').anyOf(keys).toArray())
-        withPending.add(`${e.table}\u0000${e.key}`);
-    }
-    const drop = new Map<string, string[]>();
+    const withPending = all ? new Set<string>() : await this.#withPending(metas);
+    const drop: RecordMeta[] = [];
     for (const m of metas) {
       if (withPending.has(`${m.table}\u0000${m.id}`)) {
         // Pending mutations survive the reset, replayed on "absent" until the pull brings the record.
@@ -286,11 +355,8 @@ export class LocalStore {
           { table: m.table, id: m.id, scope, version: 0, includedMid: m.includedMid },
           null,
         );
-      } else drop.set(m.table, [...(drop.get(m.table) ?? []), m.id]);
+      } else drop.push(m);
     }
-    for (const [table, ids] of drop) {
-      await this.#t(table).bulkDelete(ids);
-      await this.#t<RecordMeta>(T.records).bulkDelete(ids.map((id) => [table, id]));
-    }
+    await this.#deleteRecords(drop);
   }
 }

@@ -34,6 +34,8 @@ export interface OutboxEntry {
   readonly createdAt: number;
   /** For `restore`: the restored value, so the change shows before the server answers. */
   readonly restoreValue?: JsonObject | null;
+  /** Dropped by `reset({ discardPending: true })`: pushed only to consume its mid (see `discard.ts`). */
+  readonly discarded?: boolean;
 }
 
 /**
@@ -57,6 +59,8 @@ export interface ScopeRow {
   readonly scope: ScopeId;
   readonly cursor: number;
   readonly horizon: number;
+  /** A pull has reached the scope's head at least once since this copy began (initial sync done). */
+  readonly synced?: boolean;
 }
 
 /** A manual-strategy conflict waiting for the user. */

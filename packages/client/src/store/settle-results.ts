@@ -52,9 +52,12 @@ export async function settleResults(
   const outbox = db.table<OutboxEntry, number>(T.outbox);
   const conflictsTable = db.table<ConflictEntry, number>(T.conflicts);
   const byMid = new Map(entries.map((e) => [e.mid, e]));
+  // Discarded entries (see `discard.ts`) only consume their mids: their answers change nothing.
+  const discarded = entries.filter((e) => e.discarded === true && results.some((r) => r.mid === e.mid));
+  if (discarded.length > 0) await outbox.bulkDelete(discarded.map((e) => e.mid));
   const answered = results.flatMap((r) => {
     const entry = byMid.get(r.mid);
-    return entry ? [{ r, entry }] : [];
+    return entry && entry.discarded !== true ? [{ r, entry }] : [];
   });
   if (answered.length === 0) return { applied: results.length, conflicts: 0, rejections: 0 };
 
