@@ -238,6 +238,61 @@ describe('rows that exist before a table is synced are adopted', () => {
     expect(await firstValueFrom(a3.sync.rejections$)).toEqual([]);
   }, 60_000);
 
+  it('rows the outbox middleware refuses are skipped and kept locally; the rest of their chunk is adopted', async () => {
+    server = await startServer();
+    const name = dbName();
+    const bad = { id: 'bad\u0000id', board: '1', title: 'no valid record id' };
+    await v1(name, [...cardsOf(600), bad, ...cardsOf(10, 600)]);
+    const a = await app(name);
+    const skipped: number[] = [];
+    const sub = a.sync.status$.subscribe((s) => s.adoption && skipped.push(s.adoption.skipped));
+    await until(a.sync, (s) => settled(s) && s.adoption === null, 30_000);
+    sub.unsubscribe();
+    expect(skipped[skipped.length - 1]).toBe(1);
+    expect(await serverScope(a.sync)).toEqual({ count: 610, head: 610 });
+    expect(await a.db.cards.get(bad.id)).toEqual(bad);
+    expect(await a.db.cards.count()).toBe(611);
+  });
+
+  it('an adopted row the server refuses is reported and kept as it was locally', async () => {
+    server = await startServer({
+      collections: { cards: { validate: (v) => (v.title === 'refused' ? 'no refused cards' : undefined) } },
+    });
+    const name = dbName();
+    await v1(name, [
+      { id: 'ok', board: '1', title: 'fine' },
+      { id: 'no', board: '1', title: 'refused' },
+    ]);
+    const a = await app(name);
+    await until(a.sync, (s) => settled(s) && s.adoption === null && s.rejections === 1);
+    const [rejection] = await firstValueFrom(a.sync.rejections$);
+    expect(rejection).toMatchObject({ table: 'cards', id: 'no', error: { code: 'validation_failed' } });
+    expect(await a.db.cards.get('no')).toEqual({ id: 'no', board: '1', title: 'refused' });
+    expect(await serverScope(a.sync)).toEqual({ count: 1, head: 1 });
+  });
+
+  it('a table that stops being synced and comes back has the rows written meanwhile adopted', async () => {
+    server = await startServer();
+    const name = dbName();
+    await v1(name, cardsOf(10), [{ id: 't1', board: '1', label: 'tag' }]);
+    const both = await app(name, { version: 3 });
+    await until(both.sync, (s) => settled(s) && s.adoption === null);
+    expect(await serverScope(both.sync)).toEqual({ count: 11, head: 11 });
+    await both.sync.close();
+
+    const board = (r: { board?: unknown }) => `board:${r.board as string}`;
+    const tagsOnly = await app(name, { version: 3, client: { tables: { tags: { scope: board } } } });
+    await until(tagsOnly.sync, (s) => settled(s) && s.adoption === null);
+    await tagsOnly.db.cards.put({ id: 'late', board: '1', title: 'written while cards were not synced' });
+    await until(tagsOnly.sync, settled);
+    expect(await serverScope(tagsOnly.sync)).toEqual({ count: 11, head: 11 });
+    await tagsOnly.sync.close();
+
+    const again = await app(name, { version: 3 });
+    await until(again.sync, (s) => settled(s) && s.adoption === null);
+    expect(await serverScope(again.sync)).toEqual({ count: 12, head: 12 });
+  });
+
   it('an unchanged restart walks nothing again', async () => {
     server = await startServer();
     const name = dbName();

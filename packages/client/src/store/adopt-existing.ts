@@ -20,8 +20,8 @@
  * `updating` hooks do not run for rows that do not change.
  *
  * Rows the middleware refuses (an invalid id, a value it would not store, a scope function that
- * throws) are left as they are, local only, and counted as skipped; the chunk is then queued
- * row by row so one bad row does not hold back the others.
+ * throws) are left as they are, local only, and counted as skipped; a chunk holding one is split
+ * in halves until the refused rows stand alone, so one bad row does not hold back the others.
  *
  * The position row also marks a table as done, so later starts skip it. Position rows of
  * tables no longer in `tables` are dropped, so a table that leaves and comes back is walked
@@ -131,27 +131,10 @@ export async function adoptExisting(o: AdoptOptions): Promise<AdoptionReport> {
     o.onProgress?.({ table, done, total, skipped: 0 });
     for (;;) {
       if (o.cancelled?.()) return { queued, skipped, skippedRows, complete: false };
-      let out: ChunkOut;
-      try {
-        out = await adoptChunk(o, table, after, size);
-      } catch (err) {
-        if (!(err instanceof SynclineWriteError)) throw err;
-        // Some row of this chunk is refused: queue the chunk row by row, skipping those.
-        out = { scanned: 0, queued: 0, last: after };
-        for (let i = 0; i < size; i++) {
-          const seen: { key?: unknown } = {};
-          try {
-            const one = await adoptChunk(o, table, out.last, 1, seen);
-            if (one.scanned === 0) break;
-            out = { scanned: out.scanned + 1, queued: out.queued + one.queued, last: one.last };
-          } catch (rowErr) {
-            if (!(rowErr instanceof SynclineWriteError)) throw rowErr;
-            skip(table, seen.key, rowErr);
-            tableSkipped++;
-            out = { scanned: out.scanned + 1, queued: out.queued, last: seen.key };
-          }
-        }
-      }
+      const out = await adoptSpan(o, table, after, size, (key, err) => {
+        skip(table, key, err);
+        tableSkipped++;
+      });
       queued += out.queued;
       done += out.scanned;
       after = out.last;
@@ -164,6 +147,35 @@ export async function adoptExisting(o: AdoptOptions): Promise<AdoptionReport> {
     await meta.put({ key: MARK_PREFIX + table, ...(after !== undefined ? { after } : {}), done: true });
   }
   return { queued, skipped, skippedRows, complete: true };
+}
+
+/**
+ * Up to `limit` rows after `after` as one chunk; if the middleware refuses one of them, the span
+ * is halved until the refused rows stand alone (skipped), so one bad row costs a few more
+ * transactions, not one per row.
+ */
+async function adoptSpan(
+  o: AdoptOptions,
+  table: string,
+  after: unknown,
+  limit: number,
+  onSkip: (key: unknown, err: SynclineWriteError) => void,
+): Promise<ChunkOut> {
+  const seen: { key?: unknown } = {};
+  try {
+    return await adoptChunk(o, table, after, limit, seen);
+  } catch (err) {
+    if (!(err instanceof SynclineWriteError)) throw err;
+    if (limit === 1) {
+      onSkip(seen.key, err);
+      return { scanned: 1, queued: 0, last: seen.key };
+    }
+    const half = Math.ceil(limit / 2);
+    const first = await adoptSpan(o, table, after, half, onSkip);
+    if (first.scanned < half) return first;
+    const second = await adoptSpan(o, table, first.last, limit - half, onSkip);
+    return { scanned: half + second.scanned, queued: first.queued + second.queued, last: second.last };
+  }
 }
 
 /**
