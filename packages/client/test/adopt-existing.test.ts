@@ -214,6 +214,35 @@ describe('rows that exist before a table is synced are adopted', () => {
     expect((await b.db.cards.get('new'))?.title).toBe('new');
   }, 90_000);
 
+  it('tabs: only the leader adopts; a follower writes meanwhile; the next leader resumes the walk', async () => {
+    server = await startServer();
+    const name = dbName();
+    await v1(name, cardsOf(5000));
+    const election = memoryElection();
+    const first = await app(name, { online: false, client: { election } });
+    const second = await app(name, { online: false, client: { election } });
+    await until(first.sync, (s) => (s.adoption?.done ?? 0) >= 1000, 30_000);
+    expect((await firstValueFrom(second.sync.status$)).isLeader).toBe(false);
+    // The follower edits a row the walk has not reached; then the leader tab goes away.
+    await second.db.cards.update('c04999', { title: 'edited in the follower' });
+    const totals: number[] = [];
+    const sub = second.sync.status$.subscribe((s) => s.adoption && totals.push(s.adoption.total));
+    await first.sync.close();
+    await until(second.sync, (s) => s.isLeader && s.adoption === null && s.pending === 5000, 30_000);
+    sub.unsubscribe();
+    // It walked on from where the first leader stopped, not from the start.
+    expect(totals[0]).toBeLessThanOrEqual(4000);
+    const all = await outbox(second.sync);
+    expect(dense(all)).toBe(true);
+    expect(new Set(all.map((e) => e.key)).size).toBe(5000);
+    second.network.set(true);
+    await until(second.sync, settled, 60_000);
+    expect(await serverScope(second.sync)).toEqual({ count: 5000, head: 5000 });
+    const b = await secondDevice();
+    await converged(b, SCOPE, 60_000);
+    expect((await b.db.cards.get('c04999'))?.title).toBe('edited in the follower');
+  }, 90_000);
+
   it('a table added to `tables` later (v3) is adopted the same way; the first table is not again', async () => {
     server = await startServer();
     const name = dbName();
