@@ -117,6 +117,8 @@ export class SyncClient {
   readonly #adoption$ = new BehaviorSubject<AdoptionProgress | null>(null);
   /** The leader's adoption run; the engine starts when it is done. */
   #adopting: Promise<void> | undefined;
+  /** Ends the wait before an adoption retry (on leaving). */
+  #wakeAdoption: (() => void) | undefined;
   #engine: SyncEngine | undefined;
   #campaign: { resign(): Promise<void> } | undefined;
   #subs: { unsubscribe(): void }[] = [];
@@ -263,6 +265,7 @@ export class SyncClient {
     for (const s of this.#subs.splice(0)) s.unsubscribe();
     const engine = this.#engine;
     this.#engine = undefined;
+    this.#wakeAdoption?.();
     await this.#adopting; // stops after its current chunk (it checks #engine)
     await engine?.stop();
     this.#engineState$.next({ ...this.#engineState$.value, phase: 'stopped', connected: false });
@@ -345,7 +348,14 @@ export class SyncClient {
           lastError: syncError('internal', `adopting existing rows failed: ${message}`),
         });
         const delay = backoffDelay(attempt, this.#o.backoff ?? DEFAULT_BACKOFF, this.#random);
-        await new Promise<void>((resolve) => setTimeout(resolve, delay));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.#wakeAdoption = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wakeAdoption = undefined;
       }
     }
   }

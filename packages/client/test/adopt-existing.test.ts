@@ -11,7 +11,7 @@ import {
   type Device,
   type TestServer,
 } from './helpers.js';
-import { Dexie } from 'dexie';
+import { Dexie, type DBCore, type Middleware } from 'dexie';
 import { firstValueFrom } from 'rxjs';
 import {
   createSyncClient,
@@ -66,13 +66,20 @@ type AppDb = Dexie & { cards: Dexie.Table<Card, string>; tags: Dexie.Table<Tag, 
  */
 async function app(
   name: string,
-  opts: { version?: 2 | 3; online?: boolean; client?: Partial<SyncClientOptions> } = {},
+  opts: {
+    version?: 2 | 3;
+    online?: boolean;
+    client?: Partial<SyncClientOptions>;
+    /** Runs on the Dexie instance before Syncline is installed (e.g. a fault middleware). */
+    setup?: (db: Dexie) => void;
+  } = {},
 ): Promise<{ db: AppDb; sync: SyncClient; network: ManualNetwork }> {
   const version = opts.version ?? 2;
   const db = new Dexie(name) as AppDb;
   db.version(1).stores({ cards: 'id, board', tags: 'id' });
   db.version(2).stores({ ...synclineStores });
   if (version === 3) db.version(3).stores({ tags: 'id, board' });
+  opts.setup?.(db);
   const network = new ManualNetwork(opts.online ?? true);
   const board = (r: { board?: unknown }) => `board:${r.board as string}`;
   const sync = createSyncClient(db, {
@@ -242,6 +249,42 @@ describe('rows that exist before a table is synced are adopted', () => {
     await converged(b, SCOPE, 60_000);
     expect((await b.db.cards.get('c04999'))?.title).toBe('edited in the follower');
   }, 90_000);
+
+  it('a failed run is reported and retried; the retry queues each row once', async () => {
+    server = await startServer();
+    const name = dbName();
+    await v1(name, cardsOf(1200));
+    let outboxWrites = 0;
+    const failThird: Middleware<DBCore> = {
+      stack: 'dbcore',
+      name: 'FailThirdOutboxWrite',
+      level: 0, // below the outbox middleware: sees its writes
+      create: (down) => ({
+        ...down,
+        table: (tableName) => {
+          const table = down.table(tableName);
+          if (tableName !== '_syncline_outbox') return table;
+          return {
+            ...table,
+            mutate: (req) =>
+              ++outboxWrites === 3
+                ? Dexie.Promise.reject(new Error('simulated storage failure'))
+                : table.mutate(req),
+          };
+        },
+      }),
+    };
+    const a = await app(name, { online: false, setup: (db) => db.use(failThird) });
+    const failed = await until(a.sync, (s) => s.lastError !== null, 30_000);
+    expect(failed.lastError?.message).toContain('simulated storage failure');
+    await until(a.sync, (s) => s.adoption === null && s.pending === 1200 && s.isLeader, 30_000);
+    const all = await outbox(a.sync);
+    expect(dense(all)).toBe(true);
+    expect(new Set(all.map((e) => e.key)).size).toBe(1200);
+    a.network.set(true);
+    await until(a.sync, settled, 30_000);
+    expect(await serverScope(a.sync)).toEqual({ count: 1200, head: 1200 });
+  }, 60_000);
 
   it('a table added to `tables` later (v3) is adopted the same way; the first table is not again', async () => {
     server = await startServer();
