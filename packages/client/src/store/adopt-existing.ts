@@ -23,6 +23,13 @@
  * throws) are left as they are, local only, and counted as skipped; a chunk holding one is split
  * in halves until the refused rows stand alone, so one bad row does not hold back the others.
  *
+ * A change the app makes to a row before the walk reaches it is that row's adoption: the outbox
+ * middleware queues a change to a row without meta as a create of the new value (and a delete
+ * of one as nothing), so the walk then finds its meta and leaves it alone.
+ *
+ * Keys: the record meta of a row is looked up as `[table, primary key]`, exactly as the outbox
+ * middleware reads it; a change to how keys map to record ids must change both together.
+ *
  * The position row also marks a table as done, so later starts skip it. Position rows of
  * tables no longer in `tables` are dropped, so a table that leaves and comes back is walked
  * again (rows written while it was not synced have no meta).
