@@ -400,6 +400,25 @@ describe('an adopted id the server already has is decided by the collection stra
     return { a, other };
   }
 
+  it('an id the server has deleted: delete wins (merge), like any write concurrent with a delete', async () => {
+    server = await startServer();
+    const other = await secondDevice();
+    await other.db.cards.put({ id: 'c00001', board: '1', title: 'server' });
+    await until(other.sync, settled);
+    await other.db.cards.delete('c00001');
+    await until(other.sync, settled);
+    const name = dbName();
+    await v1(name, [
+      { id: 'c00001', board: '1', title: 'local' },
+      { id: 'c00002', board: '1', title: 'only here' },
+    ]);
+    const a = await app(name);
+    await until(a.sync, (s) => settled(s) && s.adoption === null);
+    expect(await a.db.cards.get('c00001')).toBeUndefined();
+    expect((await a.db.cards.get('c00002'))?.title).toBe('only here');
+    expect(await serverScope(a.sync)).toEqual({ count: 1, head: 3 });
+  });
+
   it('lww: the adopted row is the later write and wins', async () => {
     const { a, other } = await clash('lww');
     const expected = { id: 'c00001', board: '1', title: 'local', notes: 'mine' };
