@@ -4,6 +4,7 @@ import { liveQuery, type Dexie } from 'dexie';
 import { combineLatest, distinctUntilChanged, from, map, type Observable } from 'rxjs';
 import { ScopeHasher, type SyncError } from '@syncline/protocol';
 import type { EngineState, PullProgress } from './engine/sync-engine.js';
+import type { AdoptionProgress } from './store/adopt-existing.js';
 import { localScopeHash } from './store/local-queries.js';
 import { T, type OutboxEntry, type RecordMeta, type ScopeRow } from './store/schema.js';
 import type { InitialSyncProgress, SyncProgress, SyncStatus } from './status.js';
@@ -81,6 +82,7 @@ export function toStatus(
   isLeader: boolean,
   online: boolean,
   wanted: readonly string[],
+  adoption: AdoptionProgress | null,
 ): SyncStatus {
   const scopes: Record<string, SyncProgress & { head: number }> = {};
   for (const s of wanted) {
@@ -111,6 +113,7 @@ export function toStatus(
     conflicts: c.conflicts,
     rejections: c.rejections,
     lastError: e.lastError,
+    adoption,
   };
 }
 

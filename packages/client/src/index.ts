@@ -1,6 +1,7 @@
 export { createSyncClient, SyncClient } from './sync-client.js';
 export type { SyncClientOptions, ConflictResolution } from './sync-client.js';
 export type { SyncStatus, SyncProgress, InitialSyncProgress } from './status.js';
+export type { AdoptionProgress } from './store/adopt-existing.js';
 export type { SyncMetrics, ScopeSyncMetrics } from './sync-metrics.js';
 export type { SyncPhase } from './engine/sync-engine.js';
 export { SynclineError, CLIENT_ERROR_CODES } from './errors.js';

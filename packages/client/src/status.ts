@@ -1,5 +1,6 @@
 import type { SyncError } from '@syncline/protocol';
 import type { SyncPhase } from './engine/sync-engine.js';
+import type { AdoptionProgress } from './store/adopt-existing.js';
 
 /** Everything a UI shows about sync, as one value (see `SyncClient.status$`). */
 export interface SyncStatus {
@@ -23,6 +24,12 @@ export interface SyncStatus {
   readonly conflicts: number;
   readonly rejections: number;
   readonly lastError: SyncError | null;
+  /**
+   * While the leader uploads rows that were in a synced table before it was synced (see
+   * docs/adopting-existing-data.md): the table, rows examined of the total, rows skipped. The
+   * engine connects once it is done; null otherwise.
+   */
+  readonly adoption: AdoptionProgress | null;
 }
 
 /** Progress of one scope's (or all current scopes') first sync, in versions. */

@@ -1,4 +1,4 @@
-import { add, liveQuery, type Dexie, type Table } from 'dexie';
+import { add, liveQuery, type DBCore, type Dexie, type Table } from 'dexie';
 import {
   BehaviorSubject,
   ReplaySubject,
@@ -23,6 +23,7 @@ import {
   type HistoryEntry,
   type JsonObject,
   type Limits,
+  syncError,
 } from '@syncline/protocol';
 import {
   waitFor,
@@ -43,7 +44,7 @@ import {
   type ScopeSyncState,
   type SyncErrorEvent,
 } from './client-observables.js';
-import { DEFAULT_BACKOFF, type BackoffPolicy } from './engine/backoff.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './engine/backoff.js';
 import { clientError, fromSyncError } from './errors.js';
 import {
   browserNetwork,
@@ -54,6 +55,7 @@ import {
 import { defaultElection, type LeaderElection } from './engine/leader.js';
 import { SyncEngine, type EngineState } from './engine/sync-engine.js';
 import { connectSocket, request, type SyncSocket } from './engine/transport.js';
+import { adoptExisting, type AdoptionProgress } from './store/adopt-existing.js';
 import { LocalStore } from './store/local-store.js';
 import { ensureClientId, localScopeHash } from './store/local-queries.js';
 import { createOutboxMiddleware, type SyncedTableConfig, type TxMarkers } from './store/outbox-middleware.js';
@@ -149,6 +151,13 @@ export class SyncClient {
   readonly #online$: BehaviorSubject<boolean>;
   readonly #scopes$: BehaviorSubject<readonly string[]>;
   readonly #unsubscribeNetwork: () => void;
+  /** The outbox middleware's DBCore layer (adoption writes through it, below app hooks). */
+  #queueCore: DBCore | undefined;
+  readonly #adoption$ = new BehaviorSubject<AdoptionProgress | null>(null);
+  /** The leader's adoption run; the engine starts when it is done. */
+  #adopting: Promise<void> | undefined;
+  /** Ends the wait before an adoption retry (on leaving). */
+  #wakeAdoption: (() => void) | undefined;
   #engine: SyncEngine | undefined;
   #campaign: { resign(): Promise<void> } | undefined;
   #subs: { unsubscribe(): void }[] = [];
@@ -167,18 +176,24 @@ export class SyncClient {
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
-    db.use(
-      createOutboxMiddleware({
-        tables: options.tables,
-        markers: this.#markers,
-        now: this.#now,
-        limits,
-        onQueued: (lastMid) => {
-          this.#lastMid = Math.max(this.#lastMid, lastMid);
-          this.#engine?.notifyOutbox(lastMid);
-        },
-      }),
-    );
+    const outbox = createOutboxMiddleware({
+      tables: options.tables,
+      markers: this.#markers,
+      now: this.#now,
+      limits,
+      onQueued: (lastMid) => {
+        this.#lastMid = Math.max(this.#lastMid, lastMid);
+        this.#engine?.notifyOutbox(lastMid);
+      },
+    });
+    db.use({
+      ...outbox,
+      create: (down) => {
+        const layer = outbox.create(down);
+        this.#queueCore = { ...down, ...layer };
+        return layer;
+      },
+    });
     this.#store = new LocalStore(db, Object.keys(options.tables), this.#markers, this.#now);
     this.#eviction = new ScopeEviction(db, this.#store);
     const network = options.network ?? browserNetwork;
@@ -204,8 +219,9 @@ export class SyncClient {
       this.#leader$,
       this.#online$,
       this.#scopes$,
+      this.#adoption$,
     ]).pipe(
-      map(([e, c, isLeader, online, wanted]) => toStatus(e, c, isLeader, online, wanted)),
+      map(([e, c, isLeader, online, wanted, adoption]) => toStatus(e, c, isLeader, online, wanted, adoption)),
       // Only changes: a repeated value would re-render every component that shows it.
       distinctUntilChanged<SyncStatus>(sameData),
       // After close() the streams complete (late subscribers get the last value, then completion).
@@ -270,6 +286,8 @@ export class SyncClient {
     for (const s of this.#subs.splice(0)) s.unsubscribe();
     const engine = this.#engine;
     this.#engine = undefined;
+    this.#wakeAdoption?.();
+    await this.#adopting; // stops after its current chunk (it checks #engine)
     await engine?.stop();
     this.#engineState$.next({ ...this.#engineState$.value, phase: 'stopped', connected: false });
     this.#engineMetrics$.next(EMPTY_ENGINE_METRICS); // a follower tab has no engine figures
@@ -321,7 +339,47 @@ export class SyncClient {
       }),
     );
     this.#leader$.next(true);
-    engine.start();
+    this.#adopting = this.#adoptThenStart(engine);
+  }
+
+  /**
+   * Uploads rows that predate syncing (see `adopt-existing.ts`), then starts the engine. Before
+   * it: a pull would overwrite a local row that the server also has before the row is queued,
+   * instead of letting the collection's strategy decide. A failed run is retried with backoff.
+   */
+  async #adoptThenStart(engine: SyncEngine): Promise<void> {
+    const leading = () => this.#engine === engine;
+    for (let attempt = 0; leading(); attempt++) {
+      try {
+        const report = await adoptExisting({
+          db: this.db,
+          core: () => this.#queueCore!,
+          tables: Object.keys(this.#o.tables),
+          onProgress: (p) => this.#adoption$.next(p),
+          cancelled: () => !leading(),
+        });
+        this.#adoption$.next(null);
+        if (report.complete && leading()) engine.start();
+        return;
+      } catch (err) {
+        this.#adoption$.next(null);
+        if (!leading() || !this.db.isOpen()) return;
+        const message = err instanceof Error ? err.message : String(err);
+        this.#engineState$.next({
+          ...this.#engineState$.value,
+          lastError: syncError('internal', `adopting existing rows failed: ${message}`),
+        });
+        const delay = backoffDelay(attempt, this.#o.backoff ?? DEFAULT_BACKOFF, this.#random);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.#wakeAdoption = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wakeAdoption = undefined;
+      }
+    }
   }
 
   /** Stops syncing and leaves the election (another tab may take over). The db stays open. */

@@ -250,9 +250,17 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
         const key = keys[i] as string;
         const old = olds[i];
         const after = afters[i];
-        const drafts = draftsFor(req, old, after, table.schema.primaryKey.keyPath as string, i);
-        if (drafts.length === 0) continue;
         const prevMeta = prevMetas[i] as RecordMeta | undefined;
+        // A row without meta predates syncing and was never uploaded (see adopt-existing.ts):
+        // a change to it is its adoption (a create of the new value); deleting it tells the
+        // server nothing.
+        const unadopted = prevMeta === undefined && old !== undefined;
+        const drafts: MutationDraft[] = !unadopted
+          ? draftsFor(req, old, after, table.schema.primaryKey.keyPath as string, i)
+          : after !== undefined
+            ? [{ op: 'put', value: after }]
+            : [];
+        if (drafts.length === 0) continue;
         const scope = (prevMeta?.scope ?? scopeOf(config, after ?? old)) as ScopeId;
         for (const d of drafts) {
           entries.push({
