@@ -456,7 +456,8 @@ export class SyncClient {
    */
   syncNow(opts: WaitOptions = {}): Promise<void> {
     return this.#awaiting(
-      Promise.resolve().then(() => this.#leading('syncNow').syncNow()),
+      // The engine starts once rows that predate syncing are queued (see #adoptThenStart).
+      Promise.resolve(this.#adopting).then(() => this.#leading('syncNow').syncNow()),
       'syncNow',
       opts,
     );
@@ -468,6 +469,8 @@ export class SyncClient {
    * the conflict inbox and rejections). Only in the tab that runs sync (`not_leader` otherwise).
    */
   async reset(opts: { readonly discardPending?: boolean } = {}): Promise<void> {
+    this.#leading('reset');
+    await this.#adopting;
     const engine = this.#leading('reset');
     for (const s of this.#subs.splice(0)) s.unsubscribe();
     this.#engine = undefined;
