@@ -3,6 +3,7 @@ import { HELP, parseCliArgs } from './cli/parse-args.js';
 import { loadConfig } from './cli/load-config.js';
 import { openBackend } from './cli/open-backend.js';
 import { createJsonLogger } from './ops/logger.js';
+import { MissingDependencyError } from './ops/optional-dependency.js';
 
 /** `syncline-server`: a server on SQLite or PostgreSQL from flags, env and an optional config module. */
 async function main(): Promise<void> {
@@ -56,6 +57,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  // A driver `--postgres`/`--redis` needs is not installed: the message says what to install.
+  if (err instanceof MissingDependencyError) {
+    process.stderr.write(`syncline-server: ${err.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`syncline-server: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });
