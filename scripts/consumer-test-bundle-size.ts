@@ -45,6 +45,8 @@ export interface BundleSizes {
   readonly synced: BundleSize;
   /** The synced bundle's largest inputs that the plain one lacks, by minified bytes. */
   readonly largestAdded: readonly { readonly path: string; readonly bytes: number }[];
+  /** zod locales in the synced bundle besides English: all of them (about 250 KiB) when `z` is imported by name. */
+  readonly extraZodLocales: readonly string[];
 }
 
 export async function measureBundles(projectDir: string): Promise<BundleSizes> {
@@ -68,7 +70,10 @@ export async function measureBundles(projectDir: string): Promise<BundleSizes> {
     .map(([path, bytes]) => ({ path, bytes }))
     .sort((a, b) => b.bytes - a.bytes)
     .slice(0, 12);
-  return { plain: plain.size, synced: synced.size, largestAdded };
+  const extraZodLocales = added
+    .map((a) => a.path)
+    .filter((p) => /zod\/.*locales\/(?!en\.js$)[^/]+\.js$/.test(p));
+  return { plain: plain.size, synced: synced.size, largestAdded, extraZodLocales };
 }
 
 async function bundle(

@@ -91,6 +91,10 @@ async function main(dir: string, reuse: boolean): Promise<void> {
         gzip: sizes.synced.gzip - sizes.plain.gzip,
       }),
     );
+    check(
+      sizes.extraZodLocales.length === 0,
+      `the client bundle holds zod locales (is \`z\` imported by name?): ${sizes.extraZodLocales.slice(0, 3).join(', ')}…`,
+    );
     process.stdout.write('   largest additions (minified):\n');
     for (const { path, bytes } of sizes.largestAdded)
       process.stdout.write(`     ${kb(bytes).padStart(10)}  ${path}\n`);
