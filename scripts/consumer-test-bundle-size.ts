@@ -60,10 +60,7 @@ export async function measureBundles(projectDir: string): Promise<BundleSizes> {
   // Grouped by package (node_modules/<name> or node_modules/@scope/<name>).
   const byPackage = new Map<string, number>();
   for (const { path, bytes } of added) {
-    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)(\/.*)?$/.exec(path);
-    const key = m
-      ? `${m[1]}${m[1]?.startsWith('zod') ? (m[2]?.split('/').slice(0, 4).join('/') ?? '') : ''}`
-      : path;
+    const key = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? path;
     byPackage.set(key, (byPackage.get(key) ?? 0) + bytes);
   }
   const largestAdded = [...byPackage]

@@ -95,14 +95,21 @@ export function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): v
   }
 }
 
-/** Resolves when the child has exited, or SIGKILLs it after `graceMs`. */
-export function stopAndWait(child: ChildProcess, graceMs = 5000): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+/** How a child ended: its exit code, or the signal that ended it. */
+export type Ending = string;
+
+/** Sends SIGTERM and resolves how the child ended (SIGKILL after `graceMs`). */
+export function stopAndWait(child: ChildProcess, graceMs = 10_000): Promise<Ending> {
+  const ending = (code: number | null, signal: NodeJS.Signals | null): Ending =>
+    code !== null ? `exit ${code}` : `signal ${signal}`;
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve(ending(child.exitCode, child.signalCode));
+  }
   return new Promise((resolve) => {
     const timer = setTimeout(() => stop(child, 'SIGKILL'), graceMs);
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve(code);
+      resolve(ending(code, signal));
     });
     stop(child, 'SIGTERM');
   });

@@ -152,10 +152,14 @@ async function checkCli(app: string, env: NodeJS.ProcessEnv): Promise<void> {
   );
 
   const server = start(bin, ['--db', join(app, 'cli.db'), '--port', '0'], { cwd: app, env });
+  let log = '';
+  server.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+  server.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  const output = () => log.trim().split('\n').slice(-10).join('\n');
   const ready = await firstLine(server.stdout, (l) => l.includes('"ready"'), 30_000);
   check(/http:\/\/127\.0\.0\.1:\d+/.test(ready), `no URL in the ready line: ${ready}`);
-  const code = await stopAndWait(server);
-  check(code === 0, `syncline-server exited with ${code} on SIGTERM`);
+  const ended = await stopAndWait(server);
+  check(ended === 'exit 0', `syncline-server on SIGTERM: ${ended}, want exit 0\n${output()}`);
 }
 
 async function endToEnd(app: string, env: NodeJS.ProcessEnv): Promise<void> {
@@ -195,9 +199,9 @@ async function endToEnd(app: string, env: NodeJS.ProcessEnv): Promise<void> {
     passed = true;
   } finally {
     await browser?.close();
-    const code = await stopAndWait(server);
+    const ended = await stopAndWait(server);
     // After a failure the server may be stopped before it handles signals: that error stands.
-    if (passed) check(code === 0, `the consumer's server exited with ${code} on SIGTERM`);
+    if (passed) check(ended === 'exit 0', `the consumer's server on SIGTERM: ${ended}, want exit 0`);
   }
 }
 

@@ -30,10 +30,6 @@ async function main(): Promise<void> {
     ...(cluster ? { cluster } : {}),
   });
   await server.listen(opts.port, opts.host);
-  logger.info('ready', {
-    ...backend.description,
-    url: `http://${opts.host}:${(server.httpServer.address() as { port: number }).port}`,
-  });
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -54,6 +50,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { err }));
+  // Only now: whoever waits for this line may signal at once, and must get a graceful shutdown.
+  logger.info('ready', {
+    ...backend.description,
+    url: `http://${opts.host}:${(server.httpServer.address() as { port: number }).port}`,
+  });
 }
 
 main().catch((err: unknown) => {
