@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Branded identifiers. They are plain strings/numbers on the wire; the brand only stops a

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ErrorCode } from './error-codes.js';
 
 export type JsonPrimitive = null | boolean | number | string;

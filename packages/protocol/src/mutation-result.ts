@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MidSchema, VersionSchema } from './ids.js';
 import { SyncErrorSchema } from './error-codes.js';
 import { RecordStateSchema } from './record.js';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { syncError, type SyncError } from './error-codes.js';
 import { inspectJson } from './json.js';
 import { ENVELOPE_DEPTH, type Limits } from './limits.js';

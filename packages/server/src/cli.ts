@@ -3,6 +3,7 @@ import { HELP, parseCliArgs } from './cli/parse-args.js';
 import { loadConfig } from './cli/load-config.js';
 import { openBackend } from './cli/open-backend.js';
 import { createJsonLogger } from './ops/logger.js';
+import { MissingDependencyError } from './ops/optional-dependency.js';
 
 /** `syncline-server`: a server on SQLite or PostgreSQL from flags, env and an optional config module. */
 async function main(): Promise<void> {
@@ -29,10 +30,6 @@ async function main(): Promise<void> {
     ...(cluster ? { cluster } : {}),
   });
   await server.listen(opts.port, opts.host);
-  logger.info('ready', {
-    ...backend.description,
-    url: `http://${opts.host}:${(server.httpServer.address() as { port: number }).port}`,
-  });
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -53,9 +50,19 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { err }));
+  // Only now: whoever waits for this line may signal at once, and must get a graceful shutdown.
+  logger.info('ready', {
+    ...backend.description,
+    url: `http://${opts.host}:${(server.httpServer.address() as { port: number }).port}`,
+  });
 }
 
 main().catch((err: unknown) => {
+  // A driver `--postgres`/`--redis` needs is not installed: the message says what to install.
+  if (err instanceof MissingDependencyError) {
+    process.stderr.write(`syncline-server: ${err.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`syncline-server: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });

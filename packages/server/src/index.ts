@@ -41,6 +41,8 @@ export { createRedisFanout } from './cluster/redis-fanout.js';
 export type { RedisFanoutOptions } from './cluster/redis-fanout.js';
 export { clusterName } from './cluster/cluster-fanout.js';
 export type { ClusterFanout } from './cluster/cluster-fanout.js';
+export { MISSING_DEPENDENCY, MissingDependencyError } from './ops/optional-dependency.js';
+export type { OptionalDependency } from './ops/optional-dependency.js';
 export { createJsonLogger, silentLogger } from './ops/logger.js';
 export type { Logger, LogLevel } from './ops/logger.js';
 export { systemClock } from './ops/clock.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SyncErrorSchema } from '../error-codes.js';
 import { CollectionNameSchema, RecordIdSchema, ScopeIdSchema, VersionSchema } from '../ids.js';
 import { HistoryEntrySchema } from './history.js';

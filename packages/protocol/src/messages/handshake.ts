@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClientIdSchema } from '../ids.js';
 
 /** Sent as Socket.IO `auth` when connecting. `token` is passed to the server's authenticate hook. */

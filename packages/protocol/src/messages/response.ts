@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SyncErrorSchema } from '../error-codes.js';
 
 /** Every acknowledgement is `{ ok: true, ... }` or `{ ok: false, error }`. */

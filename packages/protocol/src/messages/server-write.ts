@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ClientIdSchema } from '../ids.js';
 import { MutationResultSchema } from '../mutation-result.js';
 import { okResponse } from './response.js';

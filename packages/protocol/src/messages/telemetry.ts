@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ScopeIdSchema, VersionSchema } from '../ids.js';
 import { okResponse } from './response.js';
 

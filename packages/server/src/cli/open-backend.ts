@@ -2,6 +2,7 @@ import { clusterName, type ClusterFanout } from '../cluster/cluster-fanout.js';
 import { createPostgresFanout } from '../cluster/postgres-fanout.js';
 import { createRedisFanout } from '../cluster/redis-fanout.js';
 import type { Logger } from '../ops/logger.js';
+import { importOptional, type OptionalDependency } from '../ops/optional-dependency.js';
 import { PostgresStorage } from '../storage/postgres-storage.js';
 import { SqliteStorage } from '../storage/sqlite-storage.js';
 import type { SyncStorage } from '../storage/storage.js';
@@ -22,7 +23,9 @@ export interface Backend {
  * Opens what `--db` / `--postgres` / `--redis` ask for: a SQLite file; or PostgreSQL (schema
  * created and migrated) with LISTEN/NOTIFY fan-out, or Redis Streams fan-out with `--redis`.
  * Shared by `syncline-server` and embedders such as the demo, so a flag never means two things.
- * Fails (closing what it opened) when the database or Redis is unreachable.
+ * Fails (closing what it opened) when the database or Redis is unreachable, and before opening
+ * anything when a driver these flags need is not installed (`MissingDependencyError`, whose
+ * install line names every package the flags need, not just the first one missing).
  */
 export async function openBackend(opts: CliOptions, logger: Logger): Promise<Backend> {
   const pg = opts.postgres;
@@ -30,6 +33,7 @@ export async function openBackend(opts: CliOptions, logger: Logger): Promise<Bac
     const storage = new SqliteStorage({ path: opts.db });
     return { storage, cluster: undefined, description: { db: opts.db }, close: () => storage.close() };
   }
+  await preloadDrivers(opts.redis !== undefined);
   const storage = await PostgresStorage.open({
     connectionString: pg.url,
     poolSize: pg.poolSize,
@@ -66,4 +70,29 @@ export async function openBackend(opts: CliOptions, logger: Logger): Promise<Bac
       await storage.close();
     },
   };
+}
+
+/** Imports every optional driver `--postgres` (with or without `--redis`) needs, up front. */
+async function preloadDrivers(redis: boolean): Promise<void> {
+  const feature = redis ? '--postgres with --redis' : '--postgres';
+  const needs: OptionalDependency[] = redis
+    ? ['pg', 'redis', '@socket.io/redis-streams-adapter']
+    : ['pg', '@socket.io/postgres-adapter'];
+  await importOptional(feature, 'pg', needs, () => import('pg'));
+  if (redis) {
+    await importOptional(feature, 'redis', needs, () => import('redis'));
+    await importOptional(
+      feature,
+      '@socket.io/redis-streams-adapter',
+      needs,
+      () => import('@socket.io/redis-streams-adapter'),
+    );
+  } else {
+    await importOptional(
+      feature,
+      '@socket.io/postgres-adapter',
+      needs,
+      () => import('@socket.io/postgres-adapter'),
+    );
+  }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { PostgresAdapter } from '@socket.io/postgres-adapter';
-import pg from 'pg';
+import type { PostgresAdapter } from '@socket.io/postgres-adapter';
 import type { Logger } from '../ops/logger.js';
+import { importOptional, type OptionalDependency } from '../ops/optional-dependency.js';
 import { quoteIdent } from '../storage/postgres-schema.js';
 import type { ClusterFanout } from './cluster-fanout.js';
 import { PgNotifyBus, type BusMessage, type BusReceiver } from './pg-notify-bus.js';
@@ -40,11 +40,16 @@ export function pgChannelPrefix(schema: string): string {
   return `syncline.${createHash('sha256').update(schema).digest('hex').slice(0, 24)}`;
 }
 
+const FEATURE = 'PostgreSQL fan-out (createPostgresFanout)';
+const NEEDS: readonly OptionalDependency[] = ['pg', '@socket.io/postgres-adapter'];
+
 /** `PostgresAdapter` whose uid the bus can read, to skip the node's own notifications. */
-class SynclinePostgresAdapter extends PostgresAdapter {
-  get nodeUid(): string {
-    return this.uid;
-  }
+function withNodeUid(Base: typeof PostgresAdapter) {
+  return class SynclinePostgresAdapter extends Base {
+    get nodeUid(): string {
+      return this.uid;
+    }
+  };
 }
 
 /**
@@ -53,10 +58,20 @@ class SynclinePostgresAdapter extends PostgresAdapter {
  * storage pool busy with writes never delays broadcasts, and the other way round.
  *
  * Resolves once the LISTEN connection is up; rejects when it is not within `startTimeoutMs`
- * (default 10 s), so a node never starts serving without fan-out.
+ * (default 10 s), so a node never starts serving without fan-out. Needs the optional peer
+ * dependencies `pg` and `@socket.io/postgres-adapter`; without them, rejects with a
+ * `MissingDependencyError` (`missing_dependency`) that names the `npm install` line.
  */
 export async function createPostgresFanout(opts: PostgresFanoutOptions): Promise<ClusterFanout> {
   const log = opts.logger;
+  const { default: pg } = await importOptional(FEATURE, 'pg', NEEDS, () => import('pg'));
+  const { PostgresAdapter } = await importOptional(
+    FEATURE,
+    '@socket.io/postgres-adapter',
+    NEEDS,
+    () => import('@socket.io/postgres-adapter'),
+  );
+  const SynclinePostgresAdapter = withNodeUid(PostgresAdapter);
   const pool = new pg.Pool({
     connectionString: opts.connectionString,
     max: opts.poolSize ?? 4,

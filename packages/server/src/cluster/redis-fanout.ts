@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createAdapter } from '@socket.io/redis-streams-adapter';
-import { createClient } from 'redis';
 import type { Logger } from '../ops/logger.js';
+import { importOptional, type OptionalDependency } from '../ops/optional-dependency.js';
 import type { ClusterFanout } from './cluster-fanout.js';
 
 export interface RedisFanoutOptions {
@@ -13,6 +12,9 @@ export interface RedisFanoutOptions {
   /** Give up the first connection after this long (default 5000 ms); later losses reconnect forever. */
   readonly connectTimeoutMs?: number;
 }
+
+const FEATURE = 'Redis fan-out (createRedisFanout)';
+const NEEDS: readonly OptionalDependency[] = ['redis', '@socket.io/redis-streams-adapter'];
 
 /**
  * Cross-node fan-out through Redis Streams (`@socket.io/redis-streams-adapter`, node-redis
@@ -26,10 +28,19 @@ export interface RedisFanoutOptions {
  * reader and subscriber connections keep their queue: they wait for Redis rather than spin.
  *
  * Resolves once connected; rejects when Redis cannot be reached at start, so a misconfigured
- * node fails fast instead of serving without fan-out.
+ * node fails fast instead of serving without fan-out. Needs the optional peer dependencies
+ * `redis` and `@socket.io/redis-streams-adapter`; without them, rejects with a
+ * `MissingDependencyError` (`missing_dependency`) that names the `npm install` line.
  */
 export async function createRedisFanout(opts: RedisFanoutOptions): Promise<ClusterFanout> {
   const log = opts.logger;
+  const { createClient } = await importOptional(FEATURE, 'redis', NEEDS, () => import('redis'));
+  const { createAdapter } = await importOptional(
+    FEATURE,
+    '@socket.io/redis-streams-adapter',
+    NEEDS,
+    () => import('@socket.io/redis-streams-adapter'),
+  );
   // The adapter's reader and subscriber connections are duplicates of this client: the name
   // lets `CLIENT LIST` show when the reader is in place.
   const name = `syncline-fanout-${randomUUID().slice(0, 8)}`;

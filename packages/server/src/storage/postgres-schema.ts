@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 
 /**
  * The PostgreSQL schema of `PostgresStorage`: its migrations, the runner that applies them and
@@ -202,12 +202,17 @@ export type PgStatements = ReturnType<typeof pgStatements>;
 /** PostgreSQL's type oid of `bigint`. */
 const INT8_OID = 20;
 
-/** bigint (int8) columns as JS numbers; every other type parsed as pg does by default. */
-export const pgTypes: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID
-      ? (v: string) => Number(v)
-      : (pg.types.getTypeParser(oid, format ?? 'text') as (
-          v: string,
-        ) => unknown)) as pg.CustomTypesConfig['getTypeParser'],
-};
+/**
+ * bigint (int8) columns as JS numbers; every other type parsed as pg does by default (`types`
+ * is the loaded driver's `pg.types`: the driver is imported on demand).
+ */
+export function pgTypes(types: typeof pg.types): pg.CustomTypesConfig {
+  return {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === INT8_OID
+        ? (v: string) => Number(v)
+        : (types.getTypeParser(oid, format ?? 'text') as (
+            v: string,
+          ) => unknown)) as pg.CustomTypesConfig['getTypeParser'],
+  };
+}

@@ -1,6 +1,7 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { asVersion } from '@syncline/protocol';
 import type { ClientId, CollectionName, RecordId, ScopeId, Version } from '@syncline/protocol';
+import { importOptional } from '../ops/optional-dependency.js';
 import { CommitSequencer } from './commit-sequencer.js';
 import { migratePg, pgStatements, pgTypes, type PgStatements } from './postgres-schema.js';
 import { PgTx } from './postgres-tx.js';
@@ -75,11 +76,16 @@ export class PostgresStorage implements SyncStorage {
     this.#onError = onError;
   }
 
-  /** Connects, creates the schema and applies pending migrations. */
+  /**
+   * Connects, creates the schema and applies pending migrations. Needs the `pg` package (an
+   * optional peer dependency): without it, rejects with a `MissingDependencyError`
+   * (`missing_dependency`) that names the `npm install` line.
+   */
   static async open(opts: PostgresStorageOptions): Promise<PostgresStorage> {
     const schema = opts.schema ?? 'syncline';
     const onError = opts.onError ?? (() => undefined);
-    const pool = new pg.Pool({
+    const { default: driver } = await importOptional('PostgresStorage', 'pg', ['pg'], () => import('pg'));
+    const pool = new driver.Pool({
       connectionString: opts.connectionString,
       max: opts.poolSize ?? 10,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
@@ -89,7 +95,7 @@ export class PostgresStorage implements SyncStorage {
       // A node frozen mid-transaction (stopped, swapping) must not hold its scope locks, and so
       // every other node's writes to those scopes, for ever: PostgreSQL ends such a session.
       idle_in_transaction_session_timeout: 30_000,
-      types: pgTypes,
+      types: pgTypes(driver.types),
       application_name: opts.applicationName ?? 'syncline',
     });
     // An idle connection that dies (database restart) emits here; unhandled, it would kill the process.
