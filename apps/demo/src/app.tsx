@@ -1,4 +1,5 @@
 import { SynclineProvider } from '@syncline/client/react';
+import { AppUpdates } from './app-updates';
 import { DevicePanel } from './device-panel';
 import type { Device } from './devices';
 import { DevicesContext } from './devices-context';
@@ -25,6 +26,7 @@ export function App({ devices }: { devices: readonly Device[] }) {
             Open the board in another tab
           </a>
           <span className="hint">A private window is a brand-new device.</span>
+          <AppUpdates />
         </p>
       </header>
       <main className="devices">
