@@ -426,8 +426,12 @@ it('opens with the network off (service worker + IndexedDB), keeps the pending e
   for (const d of [a, b]) {
     await expectStatus(d, /^Offline · 0 changes pending/);
     expect(await d.getByRole('switch', { name: 'Online' }).isChecked()).toBe(true);
-    await d.getByText('the browser has no network').waitFor(WAIT);
+    await expect.poll(() => d.getByText(/^Last synced /).textContent(), WAIT).toMatch(/ · no network$/);
   }
+  await page
+    .getByRole('status')
+    .filter({ hasText: /^No network: working from this browser/ })
+    .waitFor(WAIT);
   await addCard(a, 'Written without a network');
   await expectStatus(a, /^Offline · 1 change pending/);
 

@@ -22,7 +22,7 @@ function connection(s: SyncStatus | undefined): { text: string; tone: Tone } {
 /** Why the device is offline, or the last error while it cannot sync; '' when there is nothing to say. */
 function detail(s: SyncStatus | undefined, net: DeviceNetworkState, tone: Tone): string {
   if (s === undefined || !s.isLeader) return '';
-  if (!net.browserOnline) return 'the browser has no network';
+  if (!net.browserOnline) return 'no network';
   if (!net.switchedOn) return 'switched off';
   return s.lastError && tone !== 'ok' ? s.lastError.message : '';
 }
