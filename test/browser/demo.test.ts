@@ -1,7 +1,7 @@
 // The demo app (apps/demo) end to end in real headless Chromium: built once with Vite, served by
 // its own server (static files + Syncline on one origin, a fresh SQLite file per test), driven
 // through accessible roles and labels as a person would use it.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -267,6 +267,13 @@ it('concurrent edits of one field land in the inbox; a field-by-field merge make
   const [inboxBox, barBox] = [await inbox.boundingBox(), await status(a).boundingBox()];
   expect(inboxBox !== null && barBox !== null && inboxBox.y > barBox.y && inboxBox.y < top).toBe(true);
   expect(await layoutProblems(page)).toEqual([]);
+  // On a phone the drawer fits the screen (its table scrolls inside it).
+  await page.setViewportSize({ width: 390, height: 844 });
+  expect(await layoutProblems(page)).toEqual([]);
+  const phoneInbox = await inbox.boundingBox();
+  expect(phoneInbox !== null && phoneInbox.x >= 0 && phoneInbox.x + phoneInbox.width <= 390).toBe(true);
+  await inbox.screenshot({ path: await screenshot(page, 'demo-3-conflict-inbox-phone') });
+  await page.setViewportSize({ width: 1440, height: 900 });
   const row = inbox.getByRole('row', { name: /^Title/ });
   expect((await row.getByRole('cell').allTextContents()).map((t) => t.trim())).toEqual([
     'Plan the offsite',
@@ -551,6 +558,55 @@ it('a single tab never shows the follower state; a second tab does, and every st
   await page.setViewportSize({ width: 1440, height: 900 });
   expect(await layoutProblems(page)).toEqual([]);
   await screenshot(page, 'demo-10-desktop-reconnecting');
+});
+
+it('a new build waits for "Reload", then takes over the page cleanly', async () => {
+  if (tmp === undefined || staticDir === undefined || server === undefined) throw new Error('not started');
+  // A copy of the build served by its own server: this test changes its worker.
+  const copy = join(tmp, `dist-update-${serial}`);
+  await cp(staticDir, copy, { recursive: true });
+  await server.close();
+  server = await startDemoServer({
+    port: 0,
+    dbPath: join(tmp, `update-${serial}.db`),
+    staticDir: copy,
+    logger: silentLogger,
+  });
+  const page = await openDemo();
+  await installed(page);
+  await addCard(device(page, 'Device A'), 'Made before the update');
+  // A returning visitor: the page is controlled by the installed worker.
+  await page.reload();
+  await ready(page);
+  expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+
+  // The next build: a worker that differs by a byte. The browser's update check finds it.
+  await appendFile(join(copy, 'sw.js'), '\n// next build\n');
+  await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.update());
+  const prompt = page.getByRole('alert').filter({ hasText: 'A new version of the demo is ready.' });
+  await prompt.waitFor(WAIT);
+  // Waiting, not active: the running page is untouched until the person says so.
+  expect(
+    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting?.state),
+  ).toBe('installed');
+  await screenshot(page, 'demo-11-update-prompt');
+  await Promise.all([
+    page.waitForEvent('load', WAIT),
+    prompt.getByRole('button', { name: 'Reload' }).click(),
+  ]);
+  await ready(page);
+  await card(device(page, 'Device A'), 'Made before the update').waitFor(WAIT);
+  expect(await page.getByText('A new version of the demo is ready.').count()).toBe(0);
+  const after = await page.evaluate(async () => {
+    const reg = await navigator.serviceWorker.getRegistration();
+    return {
+      waiting: reg?.waiting ?? null,
+      active: reg?.active?.state,
+      controlled: navigator.serviceWorker.controller !== null,
+    };
+  });
+  expect(after).toEqual({ waiting: null, active: 'activated', controlled: true });
+  expectNoErrors();
 });
 
 it('the demo server serves the build and Syncline on one origin, and nothing outside the build', async () => {

@@ -129,9 +129,15 @@ function ConflictItem({ device, conflict, resolve }: ConflictItemProps) {
                     {fieldLabel(f)}
                     {both && <span className="tag">changed on both</span>}
                   </th>
-                  <td className="base">{formatValue(f, base?.[f])}</td>
+                  <td className="base" data-label="Base">
+                    {formatValue(f, base?.[f])}
+                  </td>
                   {(['mine', 'theirs'] as const).map((side) => (
-                    <td key={side} className={choice[f] === side ? `pick is-picked ${side}` : `pick ${side}`}>
+                    <td
+                      key={side}
+                      className={choice[f] === side ? `pick is-picked ${side}` : `pick ${side}`}
+                      data-label={side === 'mine' ? 'Mine (this device)' : 'Theirs (server)'}
+                    >
                       <label>
                         <input
                           type="radio"
