@@ -609,6 +609,31 @@ it('a new build waits for "Reload", then takes over the page cleanly', async () 
   expectNoErrors();
 });
 
+it('`--dev` on the port of an earlier built demo retires its worker: the page comes from Vite', async () => {
+  if (tmp === undefined || server === undefined) throw new Error('not started');
+  const page = await openDemo();
+  await installed(page);
+  const { port } = server;
+  await server.close();
+  // The same origin and database, now with Vite's dev middleware instead of the build.
+  server = await startDemoServer({
+    port,
+    dbPath: join(tmp, `demo-${serial}.db`),
+    dev: true,
+    logger: silentLogger,
+  });
+  // The old worker still answers this navigation, and the update check gets the retiring worker,
+  // which unregisters itself and reloads the page: from then on the sources come from Vite.
+  await page.reload();
+  await expect
+    .poll(() => page.evaluate(async () => (await navigator.serviceWorker.getRegistrations()).length), WAIT)
+    .toBe(0);
+  await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller === null), WAIT).toBe(true);
+  await page.reload();
+  await ready(page);
+  expect(await page.locator('script[src="/src/main.tsx"]').count()).toBe(1);
+}, 60_000);
+
 it('the demo server serves the build and Syncline on one origin, and nothing outside the build', async () => {
   if (server === undefined || tmp === undefined) throw new Error('not started');
   const { url } = server;
