@@ -249,7 +249,6 @@ async function serveStatic(root: string, path: string, req: IncomingMessage, res
     // revalidated every time.
     'cache-control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
     'x-content-type-options': 'nosniff',
-    ...(file === join(root, 'sw.js') ? { 'service-worker-allowed': '/' } : {}),
   });
   if (req.method === 'HEAD') {
     res.end();

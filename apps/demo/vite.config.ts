@@ -45,7 +45,8 @@ export default defineConfig({
         ],
       },
       workbox: {
-        globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}'],
+        // The built app; the plugin adds the manifest and its icons itself.
+        globPatterns: ['**/*.{js,css,html}'],
         // Deep links (`/some/path`) open the cached app, except Syncline's own routes.
         navigateFallback: '/index.html',
         navigateFallbackDenylist: [...NETWORK_ONLY_PATHS],
