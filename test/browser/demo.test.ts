@@ -1,7 +1,7 @@
 // The demo app (apps/demo) end to end in real headless Chromium: built once with Vite, served by
 // its own server (static files + Syncline on one origin, a fresh SQLite file per test), driven
 // through accessible roles and labels as a person would use it.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,15 +57,75 @@ afterEach(async () => {
 });
 
 /** Opens the demo in a new browser context (its own IndexedDB: a separate pair of devices). */
-async function openDemo(path = '/'): Promise<Page> {
+async function openDemo(path = '/', width = 1440): Promise<Page> {
   if (browser === undefined || server === undefined) throw new Error('not started');
   const context = await browser.newContext();
   contexts.push(context);
   const page = await context.context.newPage();
-  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.setViewportSize({ width, height: 900 });
   await page.goto(`${server.url}${path}`);
   await ready(page);
   return page;
+}
+
+/**
+ * What a person would see as broken layout: a status piece (the connection pill, the counts)
+ * wrapped inside or running out of its bar, a visible "·" not between two pieces on one line,
+ * a status line of more than two rows, a last-synced line on two rows, a card's notes cut off.
+ */
+async function layoutProblems(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const problems: string[] = [];
+    const box = (e: Element) => e.getBoundingClientRect();
+    const lineHeight = (e: Element) => {
+      const style = getComputedStyle(e);
+      const lh = parseFloat(style.lineHeight);
+      return Number.isFinite(lh) ? lh : parseFloat(style.fontSize) * 1.45;
+    };
+    for (const line of document.querySelectorAll('.status-line')) {
+      const name = line.getAttribute('aria-label') ?? '?';
+      const bar = box(line);
+      const pieces = [...line.querySelectorAll(':scope > .conn, :scope > .counts')];
+      if (pieces.length !== 2) problems.push(`${name}: ${pieces.length} pieces`);
+      for (const piece of pieces) {
+        const b = box(piece);
+        if (b.height > 1.9 * lineHeight(piece)) problems.push(`${name}: "${piece.textContent}" wraps`);
+        if (b.right > bar.right + 1 || b.left < bar.left - 1)
+          problems.push(`${name}: "${piece.textContent}" overflows`);
+      }
+      for (const sep of line.querySelectorAll('.sep')) {
+        if (sep.getClientRects().length === 0) continue;
+        const [prev, next] = [sep.previousElementSibling, sep.nextElementSibling];
+        const mid = (e: Element) => (box(e).top + box(e).bottom) / 2;
+        if (!prev || !next || Math.abs(mid(prev) - mid(sep)) > 4 || Math.abs(mid(next) - mid(sep)) > 4)
+          problems.push(`${name}: a dangling separator`);
+      }
+      const rows = pieces.reduce((h, p) => h + box(p).height, 0) + 8;
+      if (bar.height > rows) problems.push(`${name}: ${bar.height}px tall, more than two rows`);
+    }
+    for (const p of document.querySelectorAll('.last-synced')) {
+      if (box(p).height > 1.9 * lineHeight(p)) problems.push(`"${p.textContent}" wraps`);
+    }
+    for (const notes of document.querySelectorAll('.card-notes')) {
+      if (notes.scrollHeight > notes.clientHeight + 1) problems.push(`notes cut off: "${notes.textContent}"`);
+    }
+    return problems;
+  });
+}
+
+/** The top of a device's board, in page coordinates. */
+async function boardTop(d: Locator): Promise<number> {
+  return d.locator('.board').evaluate((e) => e.getBoundingClientRect().top + window.scrollY);
+}
+
+/** Opens a device's conflict inbox drawer from its status line; returns the drawer. */
+async function openInbox(d: Locator, name: string): Promise<Locator> {
+  await status(d)
+    .getByRole('button', { name: /conflicts?$/ })
+    .click();
+  const inbox = d.getByRole('region', { name: `${name} Conflict inbox`, exact: false });
+  await inbox.waitFor(WAIT);
+  return inbox;
 }
 
 /** Both devices online, caught up and idle, with the welcome cards shown. */
@@ -194,11 +254,26 @@ it('concurrent edits of one field land in the inbox; a field-by-field merge make
   await editCard(a, 'Plan the offsite', { title: 'Offsite in Lisbon', notes: 'Book flights early' });
   await editCard(b, 'Plan the offsite', { title: 'Offsite in Porto' });
   await expectStatus(b, /^Online · 0 changes pending/);
+  const top = await boardTop(a);
   await setOnline(a, true);
 
-  const inbox = a.getByRole('region', { name: 'Device A Conflict inbox', exact: false });
-  await inbox.waitFor(WAIT);
   await expectStatus(a, /1 conflict$/);
+  // The conflict is a badge on the status line: the board stays where it was.
+  expect(await boardTop(a)).toBe(top);
+  await screenshot(page, 'demo-3-conflict-badge');
+  const inbox = await openInbox(a, 'Device A');
+  // A drawer over the board, anchored under the status bar, not a block that pushes it down.
+  expect(await boardTop(a)).toBe(top);
+  const [inboxBox, barBox] = [await inbox.boundingBox(), await status(a).boundingBox()];
+  expect(inboxBox !== null && barBox !== null && inboxBox.y > barBox.y && inboxBox.y < top).toBe(true);
+  expect(await layoutProblems(page)).toEqual([]);
+  // On a phone the drawer fits the screen (its table scrolls inside it).
+  await page.setViewportSize({ width: 390, height: 844 });
+  expect(await layoutProblems(page)).toEqual([]);
+  const phoneInbox = await inbox.boundingBox();
+  expect(phoneInbox !== null && phoneInbox.x >= 0 && phoneInbox.x + phoneInbox.width <= 390).toBe(true);
+  await inbox.screenshot({ path: await screenshot(page, 'demo-3-conflict-inbox-phone') });
+  await page.setViewportSize({ width: 1440, height: 900 });
   const row = inbox.getByRole('row', { name: /^Title/ });
   expect((await row.getByRole('cell').allTextContents()).map((t) => t.trim())).toEqual([
     'Plan the offsite',
@@ -338,6 +413,227 @@ it('a second browser context sees changes live, both ways', async () => {
   expectNoErrors();
 });
 
+/** Waits until the service worker has cached the app's shell ("Works offline" in the header). */
+async function installed(page: Page): Promise<void> {
+  await page.getByText('Works offline').waitFor(WAIT);
+  expect(await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state)).toBe(
+    'activated',
+  );
+}
+
+it('opens with the network off (service worker + IndexedDB), keeps the pending edit, syncs when the network is back', async () => {
+  const page = await openDemo();
+  const context = page.context();
+  const a = device(page, 'Device A');
+  const b = device(page, 'Device B');
+  await installed(page);
+
+  // The browser's own offline mode, not the demo's switch: both devices follow it at once.
+  await context.setOffline(true);
+  for (const d of [a, b]) {
+    await expectStatus(d, /^Offline · 0 changes pending/);
+    expect(await d.getByRole('switch', { name: 'Online' }).isChecked()).toBe(true);
+    await expect.poll(() => d.getByText(/^Last synced /).textContent(), WAIT).toMatch(/ · no network$/);
+  }
+  await page
+    .getByRole('status')
+    .filter({ hasText: /^No network: working from this browser/ })
+    .waitFor(WAIT);
+  await addCard(a, 'Written without a network');
+  await expectStatus(a, /^Offline · 1 change pending/);
+
+  const reloaded = await page.reload();
+  // The page came from the worker's cache: the server is unreachable.
+  expect(reloaded?.fromServiceWorker()).toBe(true);
+  await card(a, 'Written without a network').getByText('Not synced yet').waitFor(WAIT);
+  await card(b, WELCOME).waitFor(WAIT);
+  await expectStatus(a, /^Offline · 1 change pending/);
+  expect(await card(b, 'Written without a network').count()).toBe(0);
+  // Syncline's routes are never answered from the cache: offline they fail like any request.
+  const routes = await page.evaluate(async () => {
+    const results: string[] = [];
+    for (const path of ['/healthz', '/v1/changes', '/metrics', '/socket.io/?EIO=4&transport=polling']) {
+      results.push(
+        await fetch(path).then(
+          (r) => `${path} ${r.status}`,
+          () => `${path} failed`,
+        ),
+      );
+    }
+    return results;
+  });
+  expect(routes).toEqual([
+    '/healthz failed',
+    '/v1/changes failed',
+    '/metrics failed',
+    '/socket.io/?EIO=4&transport=polling failed',
+  ]);
+  expect(await layoutProblems(page)).toEqual([]);
+  await screenshot(page, 'demo-9-reloaded-without-network');
+
+  await context.setOffline(false);
+  await card(b, 'Written without a network').waitFor(WAIT);
+  for (const d of [a, b]) await expectStatus(d, /^Online · 0 changes pending/);
+  expect(await card(a, 'Written without a network').getByText('Not synced yet').count()).toBe(0);
+  // It reached the server: another browser (its own devices) gets it too.
+  const other = await openDemo();
+  await card(device(other, 'Device A'), 'Written without a network').waitFor(WAIT);
+  // Online, a navigation to Syncline's routes reaches the server, not the cached app.
+  const health = await page.goto(`${server?.url ?? ''}/healthz`);
+  expect(health?.fromServiceWorker()).toBe(false);
+  expect(health?.headers()['content-type']).toMatch(/^application\/json/);
+  await screenshot(other, 'demo-9-synced-after-network-back');
+  // The only errors: the four probes above failing offline, and Chromium asking the JSON page
+  // for /favicon.ico (404). The app itself logged nothing.
+  const expected =
+    /\/(healthz|v1\/changes|metrics|socket\.io\/\?EIO=4&transport=polling):0: Failed to load resource: net::ERR_INTERNET_DISCONNECTED$|\/favicon\.ico:0: .*404/;
+  expect(browser?.errors.filter((e) => !expected.test(e))).toEqual([]);
+});
+
+it('without the service worker the same offline reload fails (the emulation is real)', async () => {
+  if (browser === undefined || server === undefined) throw new Error('not started');
+  const context = await browser.browser.newContext({ serviceWorkers: 'block' });
+  try {
+    const page = await context.newPage();
+    await page.goto(server.url);
+    await card(device(page, 'Device A'), WELCOME).waitFor(WAIT);
+    await context.setOffline(true);
+    await expect(page.reload()).rejects.toThrow(/ERR_INTERNET_DISCONNECTED/);
+  } finally {
+    await context.close();
+  }
+});
+
+it('a single tab never shows the follower state; a second tab does, and every status line stays whole', async () => {
+  if (browser === undefined || server === undefined) throw new Error('not started');
+  const context = await browser.newContext();
+  contexts.push(context);
+  // Records any moment a follower text is on screen, from the first paint on.
+  await context.context.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { __followerSeen: string[] }).__followerSeen = seen;
+    new MutationObserver(() => {
+      const text = document.body?.textContent ?? '';
+      for (const t of ['Another tab syncs this device', 'Synced by another tab'])
+        if (text.includes(t) && !seen.includes(t)) seen.push(t);
+    }).observe(document, { subtree: true, childList: true, characterData: true });
+  });
+  const page = await context.context.newPage();
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(server.url);
+  await ready(page);
+  const followerSeen = () =>
+    page.evaluate(() => (window as unknown as { __followerSeen: string[] }).__followerSeen);
+  expect(await followerSeen()).toEqual([]);
+  expect(await layoutProblems(page)).toEqual([]);
+  await screenshot(page, 'demo-10-phone-online');
+
+  const a = device(page, 'Device A');
+  await setOnline(a, false);
+  await addCard(a, 'Pending on a phone');
+  await expectStatus(a, /^Offline · 1 change pending/);
+  expect(await layoutProblems(page)).toEqual([]);
+  await screenshot(page, 'demo-10-phone-offline-pending');
+
+  // A second tab of the same browser: the first one syncs both devices, this one follows.
+  const second = await context.context.newPage();
+  await second.setViewportSize({ width: 390, height: 844 });
+  await second.goto(server.url);
+  for (const name of ['Device A', 'Device B']) {
+    const d = device(second, name);
+    await card(d, WELCOME).waitFor(WAIT);
+    await expectStatus(d, /^Synced by another tab · /);
+    await d.getByText('Another tab syncs this device').waitFor(WAIT);
+  }
+  expect(await layoutProblems(second)).toEqual([]);
+  await screenshot(second, 'demo-10-phone-follower-tab');
+
+  // The server goes away: both devices of the first tab keep retrying.
+  await setOnline(a, true);
+  await server.close();
+  for (const name of ['Device A', 'Device B'])
+    await expectStatus(device(page, name), /^(Reconnecting|Connecting)… · /);
+  expect(await layoutProblems(page)).toEqual([]);
+  await screenshot(page, 'demo-10-phone-reconnecting');
+  await page.setViewportSize({ width: 1440, height: 900 });
+  expect(await layoutProblems(page)).toEqual([]);
+  await screenshot(page, 'demo-10-desktop-reconnecting');
+});
+
+it('a new build waits for "Reload", then takes over the page cleanly', async () => {
+  if (tmp === undefined || staticDir === undefined || server === undefined) throw new Error('not started');
+  // A copy of the build served by its own server: this test changes its worker.
+  const copy = join(tmp, `dist-update-${serial}`);
+  await cp(staticDir, copy, { recursive: true });
+  await server.close();
+  server = await startDemoServer({
+    port: 0,
+    dbPath: join(tmp, `update-${serial}.db`),
+    staticDir: copy,
+    logger: silentLogger,
+  });
+  const page = await openDemo();
+  await installed(page);
+  await addCard(device(page, 'Device A'), 'Made before the update');
+  // A returning visitor: the page is controlled by the installed worker.
+  await page.reload();
+  await ready(page);
+  expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+
+  // The next build: a worker that differs by a byte. The browser's update check finds it.
+  await appendFile(join(copy, 'sw.js'), '\n// next build\n');
+  await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.update());
+  const prompt = page.getByRole('alert').filter({ hasText: 'A new version of the demo is ready.' });
+  await prompt.waitFor(WAIT);
+  // Waiting, not active: the running page is untouched until the person says so.
+  expect(
+    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting?.state),
+  ).toBe('installed');
+  await screenshot(page, 'demo-11-update-prompt');
+  await Promise.all([
+    page.waitForEvent('load', WAIT),
+    prompt.getByRole('button', { name: 'Reload' }).click(),
+  ]);
+  await ready(page);
+  await card(device(page, 'Device A'), 'Made before the update').waitFor(WAIT);
+  expect(await page.getByText('A new version of the demo is ready.').count()).toBe(0);
+  const after = await page.evaluate(async () => {
+    const reg = await navigator.serviceWorker.getRegistration();
+    return {
+      waiting: reg?.waiting ?? null,
+      active: reg?.active?.state,
+      controlled: navigator.serviceWorker.controller !== null,
+    };
+  });
+  expect(after).toEqual({ waiting: null, active: 'activated', controlled: true });
+  expectNoErrors();
+});
+
+it('`--dev` on the port of an earlier built demo retires its worker: the page comes from Vite', async () => {
+  if (tmp === undefined || server === undefined) throw new Error('not started');
+  const page = await openDemo();
+  await installed(page);
+  const { port } = server;
+  await server.close();
+  // The same origin and database, now with Vite's dev middleware instead of the build.
+  server = await startDemoServer({
+    port,
+    dbPath: join(tmp, `demo-${serial}.db`),
+    dev: true,
+    logger: silentLogger,
+  });
+  // The old worker still answers this navigation, and the update check gets the retiring worker,
+  // which unregisters itself and reloads the page: from then on the sources come from Vite.
+  await page.reload();
+  await expect
+    .poll(() => page.evaluate(async () => (await navigator.serviceWorker.getRegistrations()).length), WAIT)
+    .toBe(0);
+  await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller === null), WAIT).toBe(true);
+  await page.reload();
+  await ready(page);
+  expect(await page.locator('script[src="/src/main.tsx"]').count()).toBe(1);
+}, 60_000);
+
 it('the demo server serves the build and Syncline on one origin, and nothing outside the build', async () => {
   if (server === undefined || tmp === undefined) throw new Error('not started');
   const { url } = server;
@@ -346,6 +642,14 @@ it('the demo server serves the build and Syncline on one origin, and nothing out
   expect(index.headers.get('content-type')).toMatch(/^text\/html/);
   const script = /src="(\/assets\/[^"]+\.js)"/.exec(await index.text())?.[1];
   expect(script).toBeDefined();
+  // The installable app: its manifest and the Workbox worker, always revalidated.
+  const manifest = await fetch(`${url}/manifest.webmanifest`);
+  expect(manifest.headers.get('content-type')).toMatch(/^application\/manifest\+json/);
+  expect(((await manifest.json()) as { icons: unknown[] }).icons.length).toBeGreaterThan(1);
+  const worker = await fetch(`${url}/sw.js`);
+  expect(worker.headers.get('content-type')).toMatch(/^text\/javascript/);
+  expect(worker.headers.get('cache-control')).toBe('no-cache');
+  expect(await worker.text()).toContain('precacheAndRoute');
   const js = await fetch(`${url}${script}`);
   expect(js.status).toBe(200);
   expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);

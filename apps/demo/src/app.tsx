@@ -1,4 +1,5 @@
 import { SynclineProvider } from '@syncline/client/react';
+import { AppUpdates } from './app-updates';
 import { DevicePanel } from './device-panel';
 import type { Device } from './devices';
 import { DevicesContext } from './devices-context';
@@ -20,12 +21,13 @@ export function App({ devices }: { devices: readonly Device[] }) {
             watch them agree. Clashing edits wait in that device&apos;s <strong>conflict inbox</strong>.
           </p>
         </div>
-        <p className="join">
+        <div className="join">
           <a href={location.href} target="_blank" rel="noopener">
             Open the board in another tab
           </a>
           <span className="hint">A private window is a brand-new device.</span>
-        </p>
+          <AppUpdates />
+        </div>
       </header>
       <main className="devices">
         {devices.map((device) => (

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ConflictEntry } from '@syncline/client';
 import { useConflicts } from '@syncline/client/react';
 import type { Device } from './devices';
@@ -10,21 +10,44 @@ type Obj = Readonly<Record<string, unknown>>;
 /**
  * Conflicts of this device (the server's `manual` strategy refused a change because the card had
  * changed meanwhile): base, mine and theirs side by side, resolved as a whole or field by field.
+ * A drawer over the board, opened from the status bar's conflict count: conflicts arriving
+ * never push the board down.
  */
-export function ConflictInbox({ device }: { device: Device }) {
+export function ConflictInbox({
+  device,
+  open,
+  onClose,
+}: {
+  device: Device;
+  open: boolean;
+  onClose: () => void;
+}) {
   const { conflicts, resolve } = useConflicts();
   const count = conflicts?.length ?? 0;
   const headingId = `device-${device.key}-inbox-h`;
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (open) heading.current?.focus();
+  }, [open]);
   if (count === 0) return null;
   return (
     <section
       id={`device-${device.key}-inbox`}
       className="inbox"
+      hidden={!open}
       aria-labelledby={`device-${device.key}-title ${headingId}`}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') onClose();
+      }}
     >
-      <h3 id={headingId}>
-        Conflict inbox <span className="count">{count}</span>
-      </h3>
+      <div className="inbox-head">
+        <h3 id={headingId} ref={heading} tabIndex={-1}>
+          Conflict inbox <span className="count">{count}</span>
+        </h3>
+        <button type="button" className="small" onClick={onClose}>
+          Close
+        </button>
+      </div>
       <p className="muted">
         {device.name} changed these cards offline while someone else changed them on the server. The board
         shows the server&apos;s version until you choose what to keep.
@@ -106,9 +129,15 @@ function ConflictItem({ device, conflict, resolve }: ConflictItemProps) {
                     {fieldLabel(f)}
                     {both && <span className="tag">changed on both</span>}
                   </th>
-                  <td className="base">{formatValue(f, base?.[f])}</td>
+                  <td className="base" data-label="Base">
+                    {formatValue(f, base?.[f])}
+                  </td>
                   {(['mine', 'theirs'] as const).map((side) => (
-                    <td key={side} className={choice[f] === side ? `pick is-picked ${side}` : `pick ${side}`}>
+                    <td
+                      key={side}
+                      className={choice[f] === side ? `pick is-picked ${side}` : `pick ${side}`}
+                      data-label={side === 'mine' ? 'Mine (this device)' : 'Theirs (server)'}
+                    >
                       <label>
                         <input
                           type="radio"

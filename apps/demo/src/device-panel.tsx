@@ -1,4 +1,4 @@
-import { useCallback, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useSyncStatus } from '@syncline/client/react';
 import { Board } from './board';
 import { CardDetails } from './card-details';
@@ -8,14 +8,26 @@ import { Inspector } from './inspector';
 import { NewCardForm } from './new-card-form';
 import { Rejections } from './rejections';
 import { StatusBar } from './status-bar';
+import { useDeviceNetwork } from './use-device-network';
 
 /** One simulated device: its own database, sync client, network switch and views. */
 export function DevicePanel({ device }: { device: Device }) {
   const status = useSyncStatus();
   const [selected, setSelected] = useState<string | null>(null);
   const opener = useRef<HTMLElement | null>(null);
+  const net = useDeviceNetwork(device);
   const online = status?.online ?? device.network.isOnline();
   const headingId = `device-${device.key}-title`;
+  const [inboxOpen, setInboxOpen] = useState(false);
+  const conflicts = status?.conflicts ?? 0;
+  // The last conflict resolved: the drawer closes (and opens closed next time).
+  useEffect(() => {
+    if (conflicts === 0) setInboxOpen(false);
+  }, [conflicts]);
+  const closeInbox = useCallback(() => {
+    setInboxOpen(false);
+    document.getElementById(`device-${device.key}-conflicts`)?.focus();
+  }, [device.key]);
 
   const open = useCallback((id: string) => {
     opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
@@ -39,10 +51,13 @@ export function DevicePanel({ device }: { device: Device }) {
             {device.user}&apos;s device · database <code>{device.db.name}</code>
           </p>
         </div>
-        <OnlineSwitch device={device} online={online} leader={status?.isLeader ?? false} />
+        <OnlineSwitch device={device} switchedOn={net.switchedOn} leader={status?.isLeader ?? true} />
       </header>
-      <StatusBar device={device} />
-      <ConflictInbox device={device} />
+      {/* The inbox drawer is anchored under the status bar and overlays what follows. */}
+      <div className="status-wrap">
+        <StatusBar device={device} inboxOpen={inboxOpen} onToggleInbox={() => setInboxOpen((o) => !o)} />
+        <ConflictInbox device={device} open={inboxOpen} onClose={closeInbox} />
+      </div>
       <Rejections />
       <NewCardForm device={device} />
       <Board device={device} selected={selected} onOpen={open} />
@@ -52,7 +67,15 @@ export function DevicePanel({ device }: { device: Device }) {
   );
 }
 
-function OnlineSwitch({ device, online, leader }: { device: Device; online: boolean; leader: boolean }) {
+interface OnlineSwitchProps {
+  device: Device;
+  /** The switch's own position: the browser's network does not move it. */
+  switchedOn: boolean;
+  /** False only once the status says another tab syncs (main.tsx renders after the election). */
+  leader: boolean;
+}
+
+function OnlineSwitch({ device, switchedOn, leader }: OnlineSwitchProps) {
   const id = `device-${device.key}-online`;
   return (
     <div className="switch-wrap">
@@ -61,7 +84,7 @@ function OnlineSwitch({ device, online, leader }: { device: Device; online: bool
         className="switch"
         type="checkbox"
         role="switch"
-        checked={online}
+        checked={switchedOn}
         disabled={!leader}
         aria-describedby={leader ? undefined : `${id}-why`}
         onChange={(e) => device.setOnline(e.currentTarget.checked)}

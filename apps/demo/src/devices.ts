@@ -2,8 +2,9 @@
 // The page runs two of them side by side; another browser (or a private window) is a third.
 import { Dexie, type Table } from 'dexie';
 import { filter, firstValueFrom } from 'rxjs';
-import { createSyncClient, ManualNetwork, synclineStores, type SyncClient } from '@syncline/client';
+import { createSyncClient, synclineStores, type SyncClient } from '@syncline/client';
 import { BOARD, SCOPE, welcomeCards, type Card } from './model';
+import { DeviceNetwork } from './network';
 
 export type DemoDb = Dexie & { cards: Table<Card, string> };
 
@@ -16,8 +17,9 @@ export interface Device {
   readonly user: string;
   readonly db: DemoDb;
   readonly sync: SyncClient;
-  readonly network: ManualNetwork;
-  /** Switches the device's network and remembers it across reloads. */
+  /** The device's Online switch combined with the browser's network. */
+  readonly network: DeviceNetwork;
+  /** Moves the device's Online switch and remembers it across reloads. */
   setOnline(online: boolean): void;
 }
 
@@ -42,8 +44,13 @@ export function createDevice(spec: (typeof DEVICES)[number], url: string): Devic
   const dbName = `demo-device-${spec.key}`;
   const db = new Dexie(dbName) as DemoDb;
   db.version(1).stores({ cards: 'id, board, status, createdAt', ...synclineStores });
-  // Starts offline if it was switched off before a reload: offline edits stay offline.
-  const network = new ManualNetwork(readOnline(dbName));
+  // Starts switched off if it was before a reload: offline edits stay offline. The browser's
+  // own network counts too: no network, no connection attempts.
+  const network = new DeviceNetwork(readOnline(dbName));
+  // Another tab of this browser moved the switch (it syncs the device): follow it here too.
+  globalThis.addEventListener?.('storage', (e: StorageEvent) => {
+    if (e.key === onlineKey(dbName)) network.set(e.newValue !== 'false');
+  });
   const sync = createSyncClient(db, {
     url,
     tables: { cards: { scope: (card) => `board:${card['board'] as string}` } },
@@ -72,6 +79,28 @@ export function createDevice(spec: (typeof DEVICES)[number], url: string): Devic
 /** Both devices of this page, synced against the server this page came from. */
 export function createDevices(url: string): Device[] {
   return DEVICES.map((spec) => createDevice(spec, url));
+}
+
+/**
+ * Resolves once this tab knows its role for the device: it leads (runs sync), or another tab
+ * holds the device's lock and this tab's request waits behind it. Rendering before that would
+ * flash "another tab syncs this device" in a single tab while its own lock is being granted.
+ * The lock name is the client's (`syncline:<database name>`). Without Web Locks it resolves at once.
+ */
+export async function settleLeadership(device: Device, timeoutMs = 3_000): Promise<void> {
+  const leader = firstValueFrom(device.sync.status$.pipe(filter((s) => s.isLeader)));
+  const locks = typeof navigator === 'undefined' ? undefined : navigator.locks;
+  if (locks === undefined) return;
+  // Requests and queries are handled in order: by now this tab's request holds or waits.
+  const name = `syncline:${device.db.name}`;
+  const state = await locks.query();
+  const waiting = state.pending?.some((l) => l.name === name) === true;
+  const heldByOther = waiting && state.held?.some((l) => l.name === name) === true;
+  if (heldByOther) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([leader, new Promise<void>((done) => (timer = setTimeout(done, timeoutMs)))]).finally(
+    () => clearTimeout(timer),
+  );
 }
 
 /**

@@ -1,13 +1,15 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app';
-import { createDevices, seedEmptyBoard } from './devices';
+import { createDevices, seedEmptyBoard, settleLeadership } from './devices';
 import './styles.css';
 
 async function boot(root: HTMLElement): Promise<void> {
   // The sync server is the server this page came from (same origin: no CORS needed).
   const devices = createDevices(location.origin);
   await Promise.all(devices.map((d) => d.sync.start()));
+  // Render once each device knows whether this tab syncs it: no "another tab" flash at boot.
+  await Promise.all(devices.map((d) => settleLeadership(d)));
   createRoot(root).render(
     <StrictMode>
       <App devices={devices} />

@@ -72,7 +72,7 @@ export function welcomeCards(now: number): Card[] {
   return [
     card(1, {
       title: 'Switch a device offline and edit',
-      notes: 'Use the Online switch of Device A, change this card on both devices, then go back online.',
+      notes: 'Switch Device A off, edit this card on A and on B, then switch A back on.',
       assignee: 'Ada',
     }),
     card(2, {

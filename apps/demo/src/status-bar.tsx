@@ -5,6 +5,7 @@ import type { Device } from './devices';
 import { formatWhen } from './format';
 import { SCOPE } from './model';
 import { scopeRows } from './sync-tables';
+import { useDeviceNetwork, type DeviceNetworkState } from './use-device-network';
 
 type Tone = 'ok' | 'busy' | 'off' | 'warn';
 
@@ -18,47 +19,75 @@ function connection(s: SyncStatus | undefined): { text: string; tone: Tone } {
   return { text: 'Connecting…', tone: 'busy' };
 }
 
+/** Why the device is offline, or the last error while it cannot sync; '' when there is nothing to say. */
+function detail(s: SyncStatus | undefined, net: DeviceNetworkState, tone: Tone): string {
+  if (s === undefined || !s.isLeader) return '';
+  if (!net.browserOnline) return 'no network';
+  if (!net.switchedOn) return 'switched off';
+  return s.lastError && tone !== 'ok' ? s.lastError.message : '';
+}
+
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
-/** Connection, pending changes, conflicts, last sync and initial-sync progress of one device. */
-export function StatusBar({ device }: { device: Device }) {
+interface StatusBarProps {
+  device: Device;
+  /** The conflict inbox drawer is open. */
+  inboxOpen: boolean;
+  onToggleInbox: () => void;
+}
+
+/**
+ * Connection, pending changes, conflicts, last sync and initial-sync progress of one device.
+ * The status line is two unbreakable pieces (the connection pill and the counts), so a narrow
+ * panel puts the counts under the pill instead of breaking them into fragments.
+ */
+export function StatusBar({ device, inboxOpen, onToggleInbox }: StatusBarProps) {
   const s = useSyncStatus();
+  const net = useDeviceNetwork(device);
   const conn = connection(s);
   const lastSynced = useLastSynced(device, s?.lastSyncedAt ?? null);
   const pending = s?.pending ?? 0;
   const conflicts = s?.conflicts ?? 0;
+  const why = detail(s, net, conn.tone);
+  const when = lastSynced !== null ? formatWhen(lastSynced) : 'never';
   return (
     <div className={`status-bar tone-${conn.tone}`}>
       <p className="status-line" role="status" aria-label={`${device.name} sync status`}>
-        <span className="dot" aria-hidden="true" />
-        <strong className="conn">{conn.text}</strong>
-        <span className="sep" aria-hidden="true">
+        <span className="conn">
+          <span className="dot" aria-hidden="true" />
+          <strong>{conn.text}</strong>
+        </span>
+        {/* Read as one sentence; on screen the pill itself separates. */}
+        <span className="sep sep-conn" aria-hidden="true">
           {' · '}
         </span>
-        <span className={pending > 0 ? 'pending has-pending' : 'pending'}>
-          {plural(pending, 'change', 'changes')} pending
+        <span className="counts">
+          <span className={pending > 0 ? 'pending has-pending' : 'pending'}>
+            {plural(pending, 'change', 'changes')} pending
+          </span>
+          <span className="sep" aria-hidden="true">
+            {' · '}
+          </span>
+          {conflicts > 0 ? (
+            <button
+              type="button"
+              id={`device-${device.key}-conflicts`}
+              className="conflicts has-conflicts"
+              aria-expanded={inboxOpen}
+              aria-controls={`device-${device.key}-inbox`}
+              onClick={onToggleInbox}
+            >
+              {plural(conflicts, 'conflict', 'conflicts')}
+            </button>
+          ) : (
+            <span className="conflicts">0 conflicts</span>
+          )}
         </span>
-        <span className="sep" aria-hidden="true">
-          {' · '}
-        </span>
-        {conflicts > 0 ? (
-          <a className="conflicts has-conflicts" href={`#device-${device.key}-inbox`}>
-            {plural(conflicts, 'conflict', 'conflicts')}
-          </a>
-        ) : (
-          <span className="conflicts">0 conflicts</span>
-        )}
       </p>
-      <p className="last-synced">
+      <p className="last-synced" title={`Last synced ${when}${why === '' ? '' : ` · ${why}`}`}>
         Last synced{' '}
-        {lastSynced !== null ? (
-          <time dateTime={new Date(lastSynced).toISOString()}>{formatWhen(lastSynced)}</time>
-        ) : (
-          'never'
-        )}
-        {s?.lastError && conn.tone !== 'ok' ? (
-          <span className="last-error"> · {s.lastError.message}</span>
-        ) : null}
+        {lastSynced !== null ? <time dateTime={new Date(lastSynced).toISOString()}>{when}</time> : when}
+        {why !== '' && <span className="last-error"> · {why}</span>}
       </p>
       <InitialSync device={device} status={s} />
     </div>
