@@ -4,7 +4,7 @@ import { Dexie, type Table } from 'dexie';
 import { filter, firstValueFrom } from 'rxjs';
 import { createSyncClient, synclineStores, type SyncClient } from '@syncline/client';
 import { BOARD, SCOPE, welcomeCards, type Card } from './model';
-import { DeviceNetwork } from './network';
+import { deviceNetwork, type DeviceNetwork } from './network';
 
 export type DemoDb = Dexie & { cards: Table<Card, string> };
 
@@ -46,7 +46,7 @@ export function createDevice(spec: (typeof DEVICES)[number], url: string): Devic
   db.version(1).stores({ cards: 'id, board, status, createdAt', ...synclineStores });
   // Starts switched off if it was before a reload: offline edits stay offline. The browser's
   // own network counts too: no network, no connection attempts.
-  const network = new DeviceNetwork(readOnline(dbName));
+  const network = deviceNetwork(readOnline(dbName));
   // Another tab of this browser moved the switch (it syncs the device): follow it here too.
   globalThis.addEventListener?.('storage', (e: StorageEvent) => {
     if (e.key === onlineKey(dbName)) network.set(e.newValue !== 'false');

@@ -1,10 +1,8 @@
 import { useEffect, useState } from 'react';
-import { useLiveQuery, useSyncStatus } from '@syncline/client/react';
+import { useSyncStatus } from '@syncline/client/react';
 import type { SyncStatus } from '@syncline/client';
 import type { Device } from './devices';
 import { formatWhen } from './format';
-import { SCOPE } from './model';
-import { scopeRows } from './sync-tables';
 import { useDeviceNetwork, type DeviceNetworkState } from './use-device-network';
 
 type Tone = 'ok' | 'busy' | 'off' | 'warn';
@@ -95,25 +93,19 @@ export function StatusBar({ device, inboxOpen, onToggleInbox }: StatusBarProps) 
 }
 
 function InitialSync({ device, status }: { device: Device; status: SyncStatus | undefined }) {
-  const rows = useLiveQuery(() => scopeRows(device.db), [device.db]);
-  const cursor = rows?.find((r) => r.scope === SCOPE)?.cursor ?? 0;
-  const progress = status?.initialSync.scopes[SCOPE];
-  const done = status?.initialSync.done === true;
+  // `initialSync` counts versions across the device's scopes, with a ready-made fraction; a copy
+  // synced in an earlier session (or by another tab) reports done at once.
+  const progress = status?.initialSync;
   const id = `device-${device.key}-initial`;
-  // The engine reports progress per session; a copy with a cursor was downloaded in an earlier one.
-  const earlier = !done && !progress && cursor > 0;
   let text: string;
-  if (done) text = 'done';
-  else if (progress) text = `${Math.min(cursor, progress.head)} of ${progress.head} versions`;
-  else if (earlier) text = `done earlier (local copy at v${cursor})`;
+  if (progress?.done === true) text = 'done';
+  else if (progress && progress.total > 0) text = `${progress.pulled} of ${progress.total} versions`;
   else text = status?.online === false ? 'waiting for the network' : 'waiting for the server';
   return (
     <div className="initial-sync">
       <label htmlFor={id}>Initial sync: {text}</label>
-      {done || earlier ? (
-        <progress id={id} value={1} max={1} />
-      ) : progress && progress.head > 0 ? (
-        <progress id={id} value={Math.min(cursor, progress.head)} max={progress.head} />
+      {progress && (progress.done || progress.total > 0) ? (
+        <progress id={id} value={progress.fraction} max={1} />
       ) : (
         <progress id={id} />
       )}
