@@ -1,3 +1,4 @@
+import { SynclineConfigError } from '@syncline/protocol';
 import { createSyncServer } from './create-sync-server.js';
 import { HELP, parseCliArgs } from './cli/parse-args.js';
 import { loadConfig } from './cli/load-config.js';
@@ -56,6 +57,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  // A config mistake is the operator's to fix: the message names it, a stack would only bury it.
+  if (err instanceof SynclineConfigError) {
+    process.stderr.write(`syncline-server: ${err.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`syncline-server: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });
