@@ -9,12 +9,15 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-/** Slowest first, from per-file durations of a full run (see CONTRIBUTING, "The test command"). */
+/**
+ * Slowest first, from per-file durations of a full run (see CONTRIBUTING, "The test command");
+ * the two randomized cluster runs (each three server processes) are kept apart by the next two.
+ */
 export const SLOW_FILES: readonly string[] = [
   'packages/server/test/cluster-run.test.ts',
-  'packages/server/test/cluster-run-redis.test.ts',
   'test/browser/demo.test.ts',
   'packages/server/test/cli.test.ts',
+  'packages/server/test/cluster-run-redis.test.ts',
   'packages/server/test/cluster-redis-restart.test.ts',
   'test/browser/client-sync.test.ts',
   'packages/server/test/cluster-fanout.test.ts',
