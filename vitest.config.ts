@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { SlowFirstSequencer } from './test/sequencer.js';
 
 export default defineConfig({
   resolve: {
@@ -17,5 +18,12 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Probes PostgreSQL/Redis on their default local ports and says which suites are skipped.
+    globalSetup: ['test/global-setup.ts'],
+    // Vitest defaults to one worker per core minus one: a single worker on a 2-core machine.
+    // Two workers took a third less time there; three were no faster than two (see
+    // CONTRIBUTING, "The test command"). `--maxWorkers` overrides it.
+    maxWorkers: 2,
+    sequence: { sequencer: SlowFirstSequencer },
   },
 });

@@ -21,6 +21,10 @@ import { build } from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium-flags.js';
+import { waitForChromiumInstall } from './chromium-install.js';
+
+// `pnpm test` may still be installing Chromium in the background: wait at load, not in a hook.
+await waitForChromiumInstall();
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const LAUNCH_TIMEOUT_MS = 30_000;

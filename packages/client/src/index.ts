@@ -11,6 +11,8 @@ export type { RecordSyncState, ScopeSyncState, SyncErrorEvent } from './client-o
 export { synclineStores } from './store/schema.js';
 export type { OutboxEntry, ConflictEntry, RejectionEntry, RecordMeta, ScopeRow } from './store/schema.js';
 export { SynclineWriteError } from './store/outbox-middleware.js';
+export { SynclineConfigError } from '@syncline/protocol';
+export type { ConfigIssue } from '@syncline/protocol';
 export type { SyncedTableConfig } from './store/outbox-middleware.js';
 export { ManualNetwork, browserNetwork, browserVisibility } from './engine/environment.js';
 export type { NetworkStatus, Visibility } from './engine/environment.js';

@@ -56,6 +56,7 @@ import { defaultElection, type LeaderElection } from './engine/leader.js';
 import { SyncEngine, type EngineState } from './engine/sync-engine.js';
 import { connectSocket, request, type SyncSocket } from './engine/transport.js';
 import { adoptExisting, type AdoptionProgress } from './store/adopt-existing.js';
+import { checkClientOptions } from './options-schema.js';
 import { LocalStore } from './store/local-store.js';
 import { ensureClientId, localScopeHash } from './store/local-queries.js';
 import { createOutboxMiddleware, type SyncedTableConfig, type TxMarkers } from './store/outbox-middleware.js';
@@ -627,7 +628,11 @@ function applyMyChanges(
   return out;
 }
 
-/** Creates a sync client for `db` (before `db.open()`). */
+/**
+ * Creates a sync client for `db` (before `db.open()`). Throws `SynclineConfigError` naming
+ * every bad option (`invalid_config: tables.cards.scpe: unknown option …`).
+ */
 export function createSyncClient(db: Dexie, options: SyncClientOptions): SyncClient {
+  checkClientOptions(options);
   return new SyncClient(db, options);
 }

@@ -125,3 +125,5 @@ export { applyMutation, applyPatch, applyInc } from './apply-mutation.js';
 export type { ApplyOutcome } from './apply-mutation.js';
 export { validateMessage, validatePushRequest } from './validate.js';
 export type { Validated } from './validate.js';
+export { SynclineConfigError, checkConfig, configIssues, showConfigValue } from './config-check.js';
+export type { ConfigIssue } from './config-check.js';

@@ -1,3 +1,4 @@
+import { SynclineConfigError } from '@syncline/protocol';
 import { createSyncServer } from './create-sync-server.js';
 import { HELP, parseCliArgs } from './cli/parse-args.js';
 import { loadConfig } from './cli/load-config.js';
@@ -58,8 +59,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  // A driver `--postgres`/`--redis` needs is not installed: the message says what to install.
-  if (err instanceof MissingDependencyError) {
+  // A driver `--postgres`/`--redis` needs is not installed, or the config has a mistake: the
+  // message says what to install or names the bad option; a stack would only bury it.
+  if (err instanceof MissingDependencyError || err instanceof SynclineConfigError) {
     process.stderr.write(`syncline-server: ${err.message}\n`);
     process.exit(1);
   }

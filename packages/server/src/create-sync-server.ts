@@ -42,6 +42,7 @@ import { acceptHandshake, ConnectRefused } from './transport/handshake.js';
 import { isOriginAllowed } from './transport/origin.js';
 import { attachSession } from './transport/session.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { checkServerOptions } from './options-schema.js';
 
 /**
  * Socket.IO's heartbeat (see the \`Server\` options below): a dead link is noticed by both ends
@@ -151,8 +152,12 @@ export interface SyncServer {
   close(): Promise<void>;
 }
 
-/** Creates a Syncline server. See README for a full example. */
+/**
+ * Creates a Syncline server. See README for a full example. Throws `SynclineConfigError`
+ * (`invalid_config: <path>: <what is wrong>` for every bad option) before anything starts.
+ */
 export function createSyncServer(options: SyncServerOptions): SyncServer {
+  checkServerOptions(options);
   const logger = options.logger ?? createJsonLogger();
   const clock = options.clock ?? systemClock;
   const timers = options.timers ?? systemTimers;

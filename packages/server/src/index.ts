@@ -58,3 +58,5 @@ export { loadConfig } from './cli/load-config.js';
 export { openBackend } from './cli/open-backend.js';
 export type { Backend } from './cli/open-backend.js';
 export type { ServerConfigFile } from './cli/load-config.js';
+export { SynclineConfigError } from '@syncline/protocol';
+export type { ConfigIssue } from '@syncline/protocol';

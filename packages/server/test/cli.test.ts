@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -102,7 +102,24 @@ describe('syncline-server CLI', () => {
     writeFileSync(config, 'export default { colections: {} };');
     const res = await runCli(['--port', '0', '--db', join(dir, 'c.db'), '--config', config]);
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain('unknown option(s) colections');
+    expect(res.stderr).toContain("colections: unknown option (did you mean 'collections'?)");
+  });
+
+  it("refuses strategy 'lwww' with one line naming the path, no stack trace, and no database created", async () => {
+    const config = join(dir, 'lwww.config.mjs');
+    writeFileSync(
+      config,
+      "export default { collections: { cards: { strategy: 'lwww' }, notes: { stratgy: 'lww' } } };",
+    );
+    const db = join(dir, 'never.db');
+    const res = await runCli(['--port', '0', '--db', db, '--config', config]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(
+      `syncline-server: invalid_config: ${config}: ` +
+        "collections.cards.strategy: expected one of 'merge' | 'lww' | 'manual' | a function, got 'lwww'; " +
+        "collections.notes.stratgy: unknown option (did you mean 'strategy'?); allowed: strategy, validate, webhook\n",
+    );
+    expect(existsSync(db)).toBe(false);
   });
 
   it('shuts down gracefully on SIGTERM: in-flight pushes are acknowledged and kept', async () => {

@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import {
+  CollectionNameSchema,
+  DEFAULT_LIMITS,
+  checkConfig,
+  showConfigValue,
+  type Limits,
+} from '@syncline/protocol';
+import type { SyncServerOptions } from './create-sync-server.js';
+
+/**
+ * The schema `createSyncServer` and `loadConfig` check options against, so that a typo
+ * (`strategy: 'lwww'`, `colections`) stops the server at start with the path and the allowed
+ * values instead of silently running with a default. Functions and objects the server only
+ * calls (hooks, storage, logger) are checked for the methods it calls.
+ */
+
+const fn = () =>
+  z.custom<unknown>((v) => typeof v === 'function', {
+    error: (iss) =>
+      iss.input === undefined
+        ? 'required (a function)'
+        : `expected a function, got ${showConfigValue(iss.input)}`,
+  });
+
+/** An object with these methods (a class instance is fine; other keys are not looked at). */
+const withMethods = (what: string, methods: readonly string[]) =>
+  z.custom<unknown>(
+    (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      methods.every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
+    {
+      error: (iss) =>
+        `expected ${what} (an object with ${methods.join(', ')}), got ${showConfigValue(iss.input)}`,
+    },
+  );
+
+const count = (min: number) => z.int().min(min);
+const ms = count(0);
+
+const StrategySchema = z.union([z.enum(['merge', 'lww', 'manual']), fn()], {
+  error: (iss) =>
+    `expected one of 'merge' | 'lww' | 'manual' | a function, got ${showConfigValue(iss.input)}`,
+});
+
+const WebhookSchema = z.strictObject({
+  url: z
+    .string()
+    .regex(/^https?:\/\/./, { error: (iss) => `expected an http(s) URL, got ${showConfigValue(iss.input)}` }),
+  secret: z.string().min(1),
+  maxAttempts: count(1).optional(),
+  retryDelayMs: ms.optional(),
+  maxDelayMs: ms.optional(),
+  timeoutMs: count(1).optional(),
+  maxQueue: count(1).optional(),
+});
+
+const CollectionSchema = z.strictObject({
+  strategy: StrategySchema.optional(),
+  validate: fn().optional(),
+  webhook: WebhookSchema.optional(),
+});
+
+const AuthSchema = z.union(
+  [
+    z.literal('development'),
+    z.object({ authenticate: fn(), authorize: fn() }), // may carry more (a class instance)
+  ],
+  {
+    error: (iss) =>
+      `expected 'development' or { authenticate, authorize } functions, got ${showConfigValue(iss.input)}`,
+  },
+);
+
+const limitKeys = Object.keys(DEFAULT_LIMITS) as (keyof Limits)[];
+const LimitsSchema = z.strictObject(
+  Object.fromEntries(
+    limitKeys.map((k) => [k, (k === 'eventsPerSecond' ? z.number().positive() : count(1)).optional()]),
+  ) as Record<keyof Limits, z.ZodOptional<z.ZodNumber>>,
+);
+
+const origin = z.string().refine((s) => s === '*' || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]+$/i.test(s), {
+  error: (iss) =>
+    `expected an origin such as 'https://app.example.com' or 'http://localhost:5173' (scheme://host[:port], no path), or '*', got ${showConfigValue(iss.input)}`,
+});
+
+/** Every option of `createSyncServer`; `satisfies` keeps it in step with `SyncServerOptions`. */
+const serverShape = {
+  storage: withMethods('a SyncStorage', ['transaction', 'ping', 'prune', 'close']),
+  auth: AuthSchema,
+  collections: z.record(CollectionNameSchema, CollectionSchema).optional(),
+  limits: LimitsSchema.optional(),
+  retention: z
+    .strictObject({
+      keepVersions: count(0).optional(),
+      maxAgeMs: ms.optional(),
+      intervalMs: count(1).optional(),
+    })
+    .optional(),
+  cors: z.strictObject({ origins: z.array(origin) }).optional(),
+  httpServer: withMethods('a node:http Server', ['listen', 'on']).optional(),
+  path: z
+    .string()
+    .regex(/^\//, { error: (iss) => `expected a path starting with '/', got ${showConfigValue(iss.input)}` })
+    .optional(),
+  clock: withMethods('a Clock', ['now']).optional(),
+  timers: withMethods('Timers', ['setTimeout', 'clearTimeout']).optional(),
+  logger: withMethods('a Logger', ['debug', 'info', 'warn', 'error']).optional(),
+  nodeId: z.string().min(1).optional(),
+  metrics: z
+    .union([
+      z.literal(false),
+      z.strictObject({ token: z.string().min(1).optional(), defaultMetrics: z.boolean().optional() }),
+    ])
+    .optional(),
+  changeFeed: z
+    .strictObject({ pollIntervalMs: count(1).optional(), heartbeatMs: count(1).optional() })
+    .optional(),
+  telemetry: z.strictObject({ minIntervalMs: ms.optional() }).optional(),
+  readinessChecks: z.record(z.string(), fn()).optional(),
+  cluster: withMethods('a ClusterFanout', ['ready', 'onReconnect', 'close']).optional(),
+  webhooks: z.strictObject({ fetch: fn().optional(), random: fn().optional() }).optional(),
+} satisfies Record<keyof SyncServerOptions, z.ZodType>;
+
+export const ServerOptionsSchema = z.strictObject(serverShape);
+
+/** The keys a `--config` module may set; storage, logging and networking come from the CLI. */
+export const CONFIG_FILE_KEYS = [
+  'auth',
+  'collections',
+  'limits',
+  'retention',
+  'cors',
+  'path',
+  'nodeId',
+  'metrics',
+  'changeFeed',
+  'telemetry',
+  'readinessChecks',
+] as const satisfies readonly (keyof SyncServerOptions)[];
+
+export const ConfigFileSchema = z.strictObject(
+  Object.fromEntries(CONFIG_FILE_KEYS.map((k) => [k, serverShape[k].optional()])) as {
+    [K in (typeof CONFIG_FILE_KEYS)[number]]: z.ZodOptional<(typeof serverShape)[K]>;
+  },
+);
+
+/** Throws `SynclineConfigError` naming every bad option of `createSyncServer`. */
+export function checkServerOptions(options: unknown): void {
+  checkConfig(ServerOptionsSchema, options);
+}
