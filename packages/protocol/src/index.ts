@@ -43,6 +43,8 @@ export {
   encodeKeyPath,
 } from './value-codec.js';
 export type { AppValue, AppObject, CodecError, CodecResult } from './value-codec.js';
+export { encodeMutation } from './mutation-codec.js';
+export type { AppMutation } from './mutation-codec.js';
 export { bytesToBase64, base64ToBytes, isCanonicalBase64 } from './base64.js';
 export { RECORD_KEY_SIGIL, encodeRecordKey, decodeRecordKey, recordKeyProblem } from './record-key.js';
 export type { RecordKey, RecordKeyResult } from './record-key.js';
