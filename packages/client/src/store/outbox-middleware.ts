@@ -9,9 +9,9 @@ import type {
 } from 'dexie';
 import {
   DEFAULT_LIMITS,
+  encodeRecord,
   FORBIDDEN_KEYS,
   inspectJson,
-  RecordIdSchema,
   type JsonObject,
   type Limits,
   type Mutation,
@@ -20,6 +20,7 @@ import {
   syncError,
 } from '@syncline/protocol';
 import { T, type MetaRow, type OutboxEntry, type RecordMeta } from './schema.js';
+import { recordIdOf, type KeyPath } from './synced-keys.js';
 import { draftFromDiff, draftsFromChangeSpec, type MutationDraft } from './to-mutations.js';
 
 /** How a synced table maps to the server. */
@@ -151,10 +152,11 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     req: DBCoreMutateRequest,
   ): Promise<DBCoreMutateResponse> {
     const pk = table.schema.primaryKey;
-    if (pk.outbound || typeof pk.keyPath !== 'string') {
+    // createSyncClient refuses such tables; this only guards a schema changed after it.
+    if (pk.outbound || !pk.keyPath) {
       return Dexie.Promise.reject(
         new SynclineWriteError(
-          syncError('invalid_message', `synced table "${table.name}" needs an inbound string primary key`),
+          syncError('invalid_message', `synced table "${table.name}" needs an inbound key`),
         ),
       );
     }
@@ -164,37 +166,33 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     const records = core.table(T.records);
     const outbox = core.table(T.outbox);
     let keys: unknown[] = [];
+    /** Record ids of `keys` (see `encodeRecordKey`), and the values written, in the wire encoding. */
+    let ids: string[] = [];
+    let afters: JsonObject[] = [];
     let olds: (JsonObject | undefined)[] = [];
     let res: DBCoreMutateResponse;
     return affectedKeys(table, req, keyPath)
       .then((k) => {
         keys = k;
-        for (const key of keys) {
-          if (typeof key !== 'string') {
-            throw new SynclineWriteError(
-              syncError('invalid_message', `synced records need string keys, got ${typeof key}`),
-            );
-          }
-          // The server would refuse the push; refusing the write keeps it out of the outbox.
-          const id = RecordIdSchema.safeParse(key);
-          if (!id.success) {
-            throw new SynclineWriteError(
-              syncError('invalid_message', `invalid record id: ${id.error.issues[0]?.message ?? 'bad id'}`),
-            );
-          }
-        }
+        // The server would refuse the push; refusing the write keeps it out of the outbox.
+        ids = keys.map((key) => {
+          const id = recordIdOf(key);
+          if (!id.ok)
+            throw new SynclineWriteError(syncError('invalid_message', `${table.name}: ${id.message}`));
+          return id.value;
+        });
         if (req.type === 'put') {
           // Key paths first: Dexie applies `{ __proto__: … }` as a prototype change, which the
           // value check would only report as a non-plain object.
           checkPaths(req.changeSpec);
           for (const spec of req.updates?.changeSpecs ?? []) checkPaths(spec);
         }
-        if (req.type === 'put' || req.type === 'add') for (const v of req.values) check(v as JsonObject);
+        if (req.type === 'put' || req.type === 'add') afters = req.values.map(check);
         // Placed together: IndexedDB runs a transaction's requests in the order they are placed,
         // so the reads still see the state before the app's write, without a round trip each.
         return Dexie.Promise.all([
           table.getMany({ trans, keys }),
-          records.getMany({ trans, keys: keys.map((k) => [table.name, k]) }),
+          records.getMany({ trans, keys: ids.map((id) => [table.name, id]) }),
           meta.get({ trans, key: 'nextMid' }),
           table.mutate(req),
         ]);
@@ -212,13 +210,14 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
         const txn = opts.markers.txn.get(trans);
         for (let i = 0; i < keys.length; i++) {
           if (failed.has(i)) continue;
-          const key = keys[i] as string;
-          const old = olds[i];
-          const after = req.type === 'put' || req.type === 'add' ? (req.values[i] as JsonObject) : undefined;
+          const key = ids[i]!;
+          const old = olds[i] === undefined ? undefined : wire(olds[i]);
+          const after = afters[i];
           const drafts = draftsFor(req, old, after, keyPath, i);
           if (drafts.length === 0) continue;
           const prevMeta = prevMetas[i] as RecordMeta | undefined;
-          const scope = (prevMeta?.scope ?? scopeOf(config, after ?? old)) as ScopeId;
+          const native = (req.type === 'put' || req.type === 'add' ? req.values[i] : olds[i]) as JsonObject;
+          const scope = (prevMeta?.scope ?? scopeOf(config, native)) as ScopeId;
           for (const d of drafts) {
             entries.push({
               mid: nextMid,
@@ -259,13 +258,24 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
       });
   }
 
-  function check(value: JsonObject): void {
-    const r = inspectJson(value, { maxDepth: limits.maxDepth, maxBytes: limits.maxRecordBytes });
+  /** The value in the wire encoding (`Date` and binaries tagged), checked against the limits. */
+  function check(value: unknown): JsonObject {
+    const encoded = wire(value);
+    const r = inspectJson(encoded, { maxDepth: limits.maxDepth, maxBytes: limits.maxRecordBytes });
     if (!r.ok) {
       const code = r.code === 'payload_too_large' ? 'record_too_large' : r.code;
       throw new SynclineWriteError(syncError(code, `${r.message} at ${r.path}`));
     }
+    return encoded;
   }
+}
+
+/** A record in the wire encoding, or the write refused (a value that cannot be synced). */
+function wire(value: unknown): JsonObject {
+  // The depth here only guards against cycles; `check` applies the configured limit after.
+  const r = encodeRecord(value, 1000);
+  if (!r.ok) throw new SynclineWriteError(syncError(r.code, `${r.message} at ${r.path}`));
+  return r.value;
 }
 
 /** Refuses update key paths with a `__proto__`/`constructor`/`prototype` segment. */
@@ -288,12 +298,13 @@ function scopeOf(config: SyncedTableConfig, value: JsonObject | undefined): stri
 }
 
 /** The primary keys a request touches, in request order. */
-function affectedKeys(table: DBCoreTable, req: DBCoreMutateRequest, keyPath: string): Promise<unknown[]> {
+function affectedKeys(table: DBCoreTable, req: DBCoreMutateRequest, keyPath: KeyPath): Promise<unknown[]> {
   switch (req.type) {
     case 'add':
     case 'put':
       return Dexie.Promise.resolve(
-        req.keys ?? req.values.map((v) => (v as Record<string, unknown>)[keyPath]),
+        req.keys ??
+          req.values.map((v): unknown => Dexie.getByKeyPath(v as object, keyPath as string | string[])),
       );
     case 'delete':
       if (req.keys.length > 0 || !req.criteria) return Dexie.Promise.resolve(req.keys);
@@ -322,14 +333,14 @@ function draftsFor(
   req: DBCoreMutateRequest,
   old: JsonObject | undefined,
   after: JsonObject | undefined,
-  keyPath: string,
+  keyPath: KeyPath,
   i: number,
 ): MutationDraft[] {
   if (req.type === 'delete' || req.type === 'deleteRange') return old === undefined ? [] : [{ op: 'delete' }];
   if (after === undefined) return [];
   if (old !== undefined && req.type === 'put') {
     const spec = req.updates?.changeSpecs[i] ?? (req.changeSpec || undefined);
-    if (spec) return draftsFromChangeSpec(spec, after, keyPath);
+    if (spec) return draftsFromChangeSpec(spec, old, after, keyPath);
     // modify(fn): Dexie passes criteria/changeSpec keys but no spec; diff old and new.
     if ('changeSpec' in req || 'criteria' in req) return draftFromDiff(old, after, keyPath);
   }
