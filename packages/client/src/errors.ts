@@ -19,6 +19,8 @@ export const CLIENT_ERROR_CODES = {
   unknown_mid: { retryable: false },
   /** The record is not synced here (no server version known). */
   unknown_record: { retryable: false },
+  /** A synced table's primary key cannot be synced (auto-increment, outbound, or no schema). */
+  unsupported_key: { retryable: false },
 } as const satisfies Record<string, { readonly retryable: boolean }>;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERROR_CODES;

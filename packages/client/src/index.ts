@@ -2,6 +2,14 @@ export { createSyncClient, SyncClient } from './sync-client.js';
 export type { SyncClientOptions, ConflictResolution } from './sync-client.js';
 export type { SyncStatus, SyncProgress, InitialSyncProgress } from './status.js';
 export type { AdoptionProgress } from './store/adopt-existing.js';
+export { newId, createIdGenerator } from './new-id.js';
+export type { IdGeneratorOptions } from './new-id.js';
+export type {
+  AppKey,
+  AppHistoryEntry,
+  AppConflictEntry as ConflictEntry,
+  AppRecordState,
+} from './app-values.js';
 export type { SyncMetrics, ScopeSyncMetrics } from './sync-metrics.js';
 export type { SyncPhase } from './engine/sync-engine.js';
 export { SynclineError, CLIENT_ERROR_CODES } from './errors.js';
@@ -9,7 +17,7 @@ export type { ClientErrorCode, SynclineErrorCode, SynclineErrorData } from './er
 export type { SyncedReport, WaitOptions, WriteOutcome } from './await-sync.js';
 export type { RecordSyncState, ScopeSyncState, SyncErrorEvent } from './client-observables.js';
 export { synclineStores } from './store/schema.js';
-export type { OutboxEntry, ConflictEntry, RejectionEntry, RecordMeta, ScopeRow } from './store/schema.js';
+export type { OutboxEntry, RejectionEntry, RecordMeta, ScopeRow } from './store/schema.js';
 export { SynclineWriteError } from './store/outbox-middleware.js';
 export { SynclineConfigError } from '@syncline/protocol';
 export type { ConfigIssue } from '@syncline/protocol';

@@ -21,6 +21,7 @@ import {
   type HistoryResponse,
   type HashResponse,
   type HistoryEntry,
+  type AppObject,
   type JsonObject,
   type Limits,
   syncError,
@@ -59,6 +60,15 @@ import { adoptExisting, type AdoptionProgress } from './store/adopt-existing.js'
 import { checkClientOptions } from './options-schema.js';
 import { LocalStore } from './store/local-store.js';
 import { ensureClientId, localScopeHash } from './store/local-queries.js';
+import { appKeyOf, appRowOf, checkSyncedTables, recordIdOf } from './store/synced-keys.js';
+import {
+  decodeConflict,
+  decodeHistoryEntry,
+  wireRecord,
+  type AppConflictEntry,
+  type AppHistoryEntry,
+  type AppKey,
+} from './app-values.js';
 import { createOutboxMiddleware, type SyncedTableConfig, type TxMarkers } from './store/outbox-middleware.js';
 import { T, type ConflictEntry, type OutboxEntry, type RejectionEntry } from './store/schema.js';
 import { ScopeEviction } from './store/scope-eviction.js';
@@ -102,7 +112,7 @@ export interface SyncClientOptions {
 const METRICS_TICK_MS = 1000;
 
 /** How to settle a manual conflict. */
-export type ConflictResolution = 'mine' | 'theirs' | { readonly value: JsonObject | null };
+export type ConflictResolution = 'mine' | 'theirs' | { readonly value: AppObject | null };
 
 /**
  * Syncline on top of an app's Dexie database. Create it before `db.open()` (it installs the
@@ -111,7 +121,7 @@ export type ConflictResolution = 'mine' | 'theirs' | { readonly value: JsonObjec
 export class SyncClient {
   readonly db: Dexie;
   readonly status$: Observable<SyncStatus>;
-  readonly conflicts$: Observable<ConflictEntry[]>;
+  readonly conflicts$: Observable<AppConflictEntry[]>;
   readonly rejections$: Observable<RejectionEntry[]>;
   /** The outbox, in mid order: every mutation of this device not yet answered by the server. */
   readonly outbox$: Observable<OutboxEntry[]>;
@@ -172,6 +182,7 @@ export class SyncClient {
   constructor(db: Dexie, options: SyncClientOptions) {
     if (db.isOpen())
       throw new Error('createSyncClient must run before db.open(): it installs the outbox middleware');
+    checkSyncedTables(db, Object.keys(options.tables));
     this.db = db;
     this.#o = options;
     this.#now = options.now ?? Date.now;
@@ -209,7 +220,11 @@ export class SyncClient {
     );
     this.conflicts$ = from(
       liveQuery(() => db.table<ConflictEntry>(T.conflicts).orderBy('mid').toArray()),
-    ).pipe(takeUntil(this.#closed$), shareReplay(shared));
+    ).pipe(
+      map((list) => list.map(decodeConflict)),
+      takeUntil(this.#closed$),
+      shareReplay(shared),
+    );
     this.rejections$ = from(
       liveQuery(() => db.table<RejectionEntry>(T.rejections).orderBy('mid').toArray()),
     ).pipe(takeUntil(this.#closed$), shareReplay(shared));
@@ -538,12 +553,22 @@ export class SyncClient {
       if (!c) return;
       await this.db.table(T.conflicts).delete(mid);
       if (resolution === 'theirs') return;
-      const current = (await this.db.table<JsonObject>(c.table).get(c.id)) ?? null;
+      const key = appKeyOf(c.id);
+      const row: unknown = await this.db.table(c.table).get(key);
+      const current = row === undefined ? null : wireRecord(row);
       // "Mine" means my changes, not my whole copy: apply the fields I changed since the base
       // onto the current record, so other fields changed meanwhile are kept.
-      const value = resolution === 'mine' ? applyMyChanges(current, c.base, c.mine) : resolution.value;
-      if (value === null) await this.db.table(c.table).delete(c.id);
-      else await this.db.table(c.table).put(value);
+      if (resolution !== 'mine') {
+        if (resolution.value === null) await this.db.table(c.table).delete(key);
+        else await this.db.table(c.table).put(resolution.value);
+        return;
+      }
+      const value = applyMyChanges(current, c.base, c.mine);
+      if (value === null) await this.db.table(c.table).delete(key);
+      else
+        await this.db
+          .table(c.table)
+          .put(appRowOf(this.db.table(c.table).schema.primKey.keyPath, c.id, value));
     });
   }
 
@@ -554,12 +579,23 @@ export class SyncClient {
   /** A record's history from the server, newest first. */
   async history(
     table: string,
-    id: string,
+    key: AppKey,
     opts: { limit?: number; before?: number } = {},
+  ): Promise<AppHistoryEntry[]> {
+    return (await this.#history(table, key, opts)).map(decodeHistoryEntry);
+  }
+
+  /** The history in the wire encoding, by record id. */
+  async #history(
+    table: string,
+    key: AppKey,
+    opts: { limit?: number; before?: number },
   ): Promise<HistoryEntry[]> {
-    const scope = await this.#scopeOf(table, id);
+    const id = recordIdOf(key);
+    if (!id.ok) throw new Error(`${table}: ${id.message}`);
+    const scope = await this.#scopeOf(table, id.value);
     return this.#withSocket(async (s) => {
-      const req = { scope: asScopeId(scope), collection: table, id, ...opts } as HistoryRequest;
+      const req = { scope: asScopeId(scope), collection: table, id: id.value, ...opts } as HistoryRequest;
       const res: HistoryResponse = await request(s, 'history', req, 15_000);
       if (!res.ok) throw fromSyncError(res.error);
       return res.entries;
@@ -567,11 +603,13 @@ export class SyncClient {
   }
 
   /** Restores a record to an older version (a new change; history is kept). */
-  async restore(table: string, id: string, version: number): Promise<void> {
-    const entry = (await this.history(table, id, { before: version + 1, limit: 1 }))[0];
+  async restore(table: string, key: AppKey, version: number): Promise<void> {
+    const id = recordIdOf(key);
+    if (!id.ok) throw new Error(`${table}: ${id.message}`);
+    const entry = (await this.#history(table, key, { before: version + 1, limit: 1 }))[0];
     if (entry?.version !== version)
-      throw new Error(`version ${version} of ${table}/${id} is not in its history`);
-    await this.#store.queueRestore(table, id, version, entry.value);
+      throw new Error(`version ${version} of ${table}/${id.value} is not in its history`);
+    await this.#store.queueRestore(table, id.value, version, entry.value);
   }
 
   /** This client's content hash of a scope (compare with `serverHash`). */

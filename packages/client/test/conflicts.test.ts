@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JsonObject } from '@syncline/protocol';
+import type { AppObject } from '@syncline/protocol';
 import type { CollectionConfig, ResolveContext } from '@syncline/server';
 import type { Card, Device } from './helpers.js';
 import { until } from './helpers.js';
@@ -31,7 +31,7 @@ async function aThenB(a: Device, b: Device): Promise<void> {
   await convergeAll(a, b);
 }
 
-const titleOf = (v: JsonObject): string => (typeof v.title === 'string' ? v.title : '?');
+const titleOf = (v: AppObject): string => (typeof v.title === 'string' ? v.title : '?');
 
 async function historyOf(d: Device) {
   return d.sync.history('cards', 'c1');

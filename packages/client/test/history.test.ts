@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { HistoryEntry } from '@syncline/protocol';
+import type { AppHistoryEntry as HistoryEntry } from '../src/index.js';
 import type { Card, Device } from './helpers.js';
 import { converged } from './helpers.js';
 import { card, convergeAll, offline, scenario } from './scenario.js';

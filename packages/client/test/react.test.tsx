@@ -5,7 +5,8 @@ import { StrictMode, useState, type ReactNode } from 'react';
 import { act, cleanup, fireEvent, render, renderHook, screen, waitFor } from '@testing-library/react';
 import { BehaviorSubject, Observable, Subject } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { HistoryEntry, JsonObject } from '@syncline/protocol';
+import type { AppObject } from '@syncline/protocol';
+import type { AppHistoryEntry as HistoryEntry } from '../src/index.js';
 import {
   SynclineProvider,
   useConflicts,
@@ -80,7 +81,7 @@ function instrument(sync: SyncClient): Counter {
   return c;
 }
 
-const title = (v: JsonObject | null | undefined): string =>
+const title = (v: AppObject | null | undefined): string =>
   typeof v?.['title'] === 'string' ? v['title'] : '-';
 
 function Titles({ db }: { db: Device['db'] }) {

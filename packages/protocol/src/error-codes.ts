@@ -21,7 +21,7 @@ export const ERROR_CODES = {
   too_deep: { retryable: false },
   /** A key `__proto__`, `constructor` or `prototype` in a value or key path. */
   forbidden_key: { retryable: false },
-  /** A value that is not plain JSON (binary, non-finite number, undefined in an array). */
+  /** A value that cannot be synced (non-finite number, invalid Date, Blob, undefined in an array) or an invalid tag. */
   invalid_value: { retryable: false },
   /** Too many events per second on this socket; slow down and retry. */
   rate_limited: { retryable: true },

@@ -28,6 +28,26 @@ export {
   isJsonObject,
 } from './json.js';
 export type { JsonPrimitive, JsonValue, JsonObject, InspectLimits, InspectResult } from './json.js';
+export {
+  VALUE_TAGS,
+  encodeValue,
+  encodeRecord,
+  decodeValue,
+  decodeRecord,
+  checkEncoded,
+  checkEncodedRecord,
+  isTagLike,
+  isReservedKey,
+  encodeKey,
+  decodeKey,
+  encodeKeyPath,
+} from './value-codec.js';
+export type { AppValue, AppObject, CodecError, CodecResult } from './value-codec.js';
+export { encodeMutation } from './mutation-codec.js';
+export type { AppMutation } from './mutation-codec.js';
+export { bytesToBase64, base64ToBytes, isCanonicalBase64 } from './base64.js';
+export { RECORD_KEY_SIGIL, encodeRecordKey, decodeRecordKey, recordKeyProblem } from './record-key.js';
+export type { RecordKey, RecordKeyResult } from './record-key.js';
 export { canonicalJson } from './canonical-json.js';
 export { ScopeHasher, scopeHash } from './scope-hash.js';
 export { parseKeyPath, isKeyPathError, getAtPath, setAtPath, unsetAtPath } from './key-path.js';

@@ -11,8 +11,13 @@
  *      commits are no longer broadcast back to the connection that pushed them: its response
  *      names them (`committed`: scope, after, count) and the client moves its cursor over them,
  *      instead of receiving and applying every change it just wrote a second time.
+ * - 3: values carry tagged types (`{ "$date": iso }`, `{ "$bytes": b64 }`,
+ *      `{ "$arraybuffer": b64 }`), so object keys that start with one `$` are reserved and a
+ *      user key starting with `$` travels with one more; record ids that start with `~` encode
+ *      number and compound keys (`~n…`, `~a[…]`, `~~` for a string starting with `~`). A
+ *      version 2 client would send `$`-keys and `~`-ids that now mean something else.
  *
  * Additive changes that need no bump (old peers keep working), newest last:
  * - `telemetry` client event (a server without it answers `unknown_event`; clients then stop).
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;

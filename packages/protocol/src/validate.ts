@@ -4,6 +4,8 @@ import { inspectJson } from './json.js';
 import { ENVELOPE_DEPTH, type Limits } from './limits.js';
 import { isKeyPathError, parseKeyPath } from './key-path.js';
 import { MUTATION_OPS, type Mutation } from './mutation.js';
+import { decodeRecordKey } from './record-key.js';
+import { checkEncoded, checkEncodedRecord, isReservedKey } from './value-codec.js';
 import { PushRequestSchema, type PushRequest } from './messages/push.js';
 
 export type Validated<T> =
@@ -61,9 +63,15 @@ function checkMutation(m: Mutation, limits: Limits): SyncError | undefined {
       : m.op === 'inc'
         ? [m.field]
         : [];
+  const key = decodeRecordKey(m.id);
+  if (!key.ok) return syncError('invalid_message', `mid ${m.mid}: ${key.message}`);
   for (const p of paths) {
     const segs = parseKeyPath(p);
     if (isKeyPathError(segs)) return syncError(segs.code, `mid ${m.mid}: ${segs.message}`);
+    // A path through a tag could forge or break one; user keys starting with "$" travel as "$$…".
+    const reserved = segs.find(isReservedKey);
+    if (reserved !== undefined)
+      return syncError('invalid_value', `mid ${m.mid}: key path segment "${reserved}" is reserved for tags`);
   }
   const values = m.op === 'put' ? [m.value] : m.op === 'patch' ? Object.values(m.patch.set ?? {}) : [];
   for (const v of values) {
@@ -72,6 +80,8 @@ function checkMutation(m: Mutation, limits: Limits): SyncError | undefined {
       const code = r.code === 'payload_too_large' ? 'record_too_large' : r.code;
       return syncError(code, `mid ${m.mid}: ${r.message} at ${r.path}`);
     }
+    const enc = m.op === 'put' ? checkEncodedRecord(m.value) : checkEncoded(v);
+    if (!enc.ok) return syncError(enc.code, `mid ${m.mid}: ${enc.message} at ${enc.path}`);
   }
   return undefined;
 }

@@ -12,9 +12,8 @@ import {
   DEFAULT_LIMITS,
   PROTOCOL_VERSION,
   syncError,
-  type FeedChange,
   type Limits,
-  type Mutation,
+  type AppMutation,
   type ServerWriteResponse,
   type WriterStateResponse,
 } from '@syncline/protocol';
@@ -35,6 +34,7 @@ import { systemTimers, type Timers } from './ops/timers.js';
 import type { PruneStats, RetentionPolicy, SyncStorage } from './storage/storage.js';
 import type { CollectionsConfig } from './sync/collections.js';
 import { CommitBus } from './sync/commit-bus.js';
+import { encodeAppMutations, type AppFeedChange } from './sync/app-values.js';
 import { writeAsServer, writerState } from './sync/server-writes.js';
 import { broadcastCommit } from './transport/broadcast.js';
 import { SCOPE_ROOM_PREFIX, type ServerContext, type SyncIo } from './transport/context.js';
@@ -127,18 +127,20 @@ export interface SyncServer {
   liveness(): LivenessReport;
   /**
    * A scope's committed changes from a cursor, each exactly once in version order, then live
-   * (see `ChangeFeedOptions`). The trusted in-process twin of `GET /v1/changes`.
+   * (see `ChangeFeedOptions`). The trusted in-process twin of `GET /v1/changes`, with values
+   * decoded into the app's types (`Date`, `Uint8Array`, `ArrayBuffer`).
    */
-  changes(scope: string, opts?: ChangeFeedOptions): AsyncGenerator<FeedChange, void, undefined>;
+  changes(scope: string, opts?: ChangeFeedOptions): AsyncGenerator<AppFeedChange, void, undefined>;
   /**
    * A backend write through the client write path (validation, authorization of `principal`,
    * conflicts, history, live fan-out), exactly once per (client id, mid). The mutations carry
    * dense mids of the backend's client id: `opts.clientId`, or one derived from the principal.
-   * The in-process twin of `POST /v1/mutations`.
+   * The in-process twin of `POST /v1/mutations`; values are in the app's types (a `Date` is a
+   * `Date`), encoded here as a client encodes them, and key paths name the app's fields.
    */
   applyMutations(
     principal: Principal,
-    mutations: readonly Mutation[],
+    mutations: readonly AppMutation[],
     opts?: { readonly clientId?: string },
   ): Promise<ServerWriteResponse>;
   /** The last mid applied for a backend's client id (0 for a new one); resume at `lastMid + 1`. */
@@ -422,7 +424,9 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       if (closing) {
         return Promise.resolve({ ok: false, error: syncError('shutting_down', 'server is shutting down') });
       }
-      const work = writeAsServer(ctx, principal, { clientId: opts.clientId, mutations });
+      const encoded = encodeAppMutations(mutations);
+      if (!encoded.ok) return Promise.resolve(encoded);
+      const work = writeAsServer(ctx, principal, { clientId: opts.clientId, mutations: encoded.value });
       track(work);
       return work;
     },

@@ -2,6 +2,7 @@ export { createSyncServer } from './create-sync-server.js';
 export type { SyncServer, SyncServerOptions } from './create-sync-server.js';
 export { ChangeFeedError } from './feed/change-feed.js';
 export type { ChangeFeedOptions } from './feed/feed-iterator.js';
+export type { AppFeedChange } from './sync/app-values.js';
 export { serverClientId } from './sync/server-writes.js';
 export { SIGNATURE_HEADER, signWebhook, verifyWebhookSignature } from './webhooks/webhook-signature.js';
 export { webhookRetryDelay } from './webhooks/webhook-dispatcher.js';

@@ -6,6 +6,7 @@ import type { FeedChange } from '@syncline/protocol';
 import { createSyncServer, type SyncServer } from '../src/create-sync-server.js';
 import { ChangeFeedError } from '../src/feed/change-feed.js';
 import { silentLogger } from '../src/ops/logger.js';
+import type { AppFeedChange } from '../src/sync/app-values.js';
 import { SqliteStorage } from '../src/storage/sqlite-storage.js';
 import { startServer, TestClient, type MutationInput, type RunningServer } from './helpers/harness.js';
 import { FeedReader } from './helpers/http.js';
@@ -65,7 +66,8 @@ async function workload(alice: TestClient) {
   await alice.write(put('team:a', 'c3', { title: 'three' })); // a@5
 }
 
-const summary = (changes: readonly FeedChange[]) => changes.map((c) => `${c.version}:${c.op}:${c.id}`);
+const summary = (changes: readonly (FeedChange | AppFeedChange)[]) =>
+  changes.map((c) => `${c.version}:${c.op}:${c.id}`);
 const ALL_A = ['1:put:c1', '2:patch:c1', '3:put:c2', '4:delete:c1', '5:put:c3'];
 
 describe('change feed over HTTP (Server-Sent Events)', () => {
@@ -261,7 +263,7 @@ describe('change feed Node API (async iterator)', () => {
   it('yields every change once in order, reports catching up, then follows live commits', async () => {
     const { alice, running: r } = await setup();
     await workload(alice);
-    const seen: FeedChange[] = [];
+    const seen: AppFeedChange[] = [];
     let caughtUp: number | undefined;
     const controller = new AbortController();
     const done = (async () => {

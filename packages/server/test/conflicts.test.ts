@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { JsonObject } from '@syncline/protocol';
+import type { AppObject, JsonObject } from '@syncline/protocol';
 import type { CollectionsConfig, CustomResolver, ResolveContext } from '../src/sync/collections.js';
 import type { TestClient } from './helpers/harness.js';
 import {
@@ -269,7 +269,7 @@ describe('custom resolver', () => {
     const seen: ResolveContext[] = [];
     const resolver: CustomResolver = (ctx) => {
       seen.push(ctx);
-      const text = (v: JsonObject | null) => (typeof v?.text === 'string' ? v.text : '?');
+      const text = (v: AppObject | null) => (typeof v?.text === 'string' ? v.text : '?');
       return {
         action: 'write',
         value: { ...ctx.current, text: `${text(ctx.current)}+${text(ctx.incoming)}` },
@@ -457,7 +457,7 @@ describe("a client's own mutations", () => {
 
 describe('validation hook', () => {
   it('rejects a refused value with validation_failed and writes nothing', async () => {
-    const calls: (JsonObject | null)[] = [];
+    const calls: (AppObject | null)[] = [];
     const { a, b } = await setup({
       cards: {
         validate: (value, ctx) => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FeedChange, Mutation } from '@syncline/protocol';
 import type { Timers } from '../src/ops/timers.js';
+import type { AppFeedChange } from '../src/sync/app-values.js';
 import { webhookRetryDelay } from '../src/webhooks/webhook-dispatcher.js';
 import { signWebhook, verifyWebhookSignature } from '../src/webhooks/webhook-signature.js';
 import { startServer, TestClient, type MutationInput, type RunningServer } from './helpers/harness.js';
@@ -60,8 +61,8 @@ const put = (scope: string, collection: string, id: string, n: number): Mutation
   value: { n },
 });
 
-async function allChanges(r: RunningServer, scope: string): Promise<FeedChange[]> {
-  const out: FeedChange[] = [];
+async function allChanges(r: RunningServer, scope: string): Promise<AppFeedChange[]> {
+  const out: AppFeedChange[] = [];
   for await (const c of r.server.changes(scope, { follow: false })) out.push(c);
   return out;
 }

@@ -1,4 +1,4 @@
-import type { HistoryEntry } from '@syncline/protocol';
+import type { AppHistoryEntry as HistoryEntry } from '../app-values.js';
 
 /** The state of one record's history as `useHistory` shows it. */
 export interface HistorySnapshot {

@@ -1,5 +1,5 @@
 import { useCallback, useMemo } from 'react';
-import type { ConflictEntry } from '../store/schema.js';
+import type { AppConflictEntry as ConflictEntry } from '../app-values.js';
 import type { ConflictResolution } from '../sync-client.js';
 import { useObservable } from './use-observable.js';
 import { useSyncClient } from './use-sync-client.js';

@@ -27,8 +27,8 @@
  * middleware queues a change to a row without meta as a create of the new value (and a delete
  * of one as nothing), so the walk then finds its meta and leaves it alone.
  *
- * Keys: the record meta of a row is looked up as `[table, primary key]`, exactly as the outbox
- * middleware reads it; a change to how keys map to record ids must change both together.
+ * Keys: the record meta of a row is looked up as `[table, record id]` (`recordIdOf`), exactly
+ * as the outbox middleware reads it; a change to how keys map to record ids must change both together.
  *
  * The position row also marks a table as done, so later starts skip it. Position rows of
  * tables no longer in `tables` are dropped, so a table that leaves and comes back is walked
@@ -39,6 +39,10 @@ import type { DBCore, DBCoreKeyRange, DBCoreRangeType, DBCoreTransaction } from 
 import type { SyncError } from '@syncline/protocol';
 import { SynclineWriteError } from './outbox-middleware.js';
 import { T } from './schema.js';
+import { recordIdOf } from './synced-keys.js';
+
+/** A meta id no record has (record ids are well-formed Unicode without NUL). */
+const NO_RECORD_ID = '\u0000';
 
 /** Adoption progress of the table being walked (`SyncStatus.adoption`). */
 export interface AdoptionProgress {
@@ -217,8 +221,15 @@ function adoptChunk(
       .then((res) => {
         keys = res.result;
         seen.key = keys[0];
-        // The same record-meta key the middleware and every settle use: [table, primary key].
-        return records.getMany({ trans, keys: keys.map((k) => [table, k]) });
+        // The same record-meta key the middleware and every settle use: [table, record id]. A key
+        // with no record id has no meta: it is offered to the middleware, which refuses it.
+        return records.getMany({
+          trans,
+          keys: keys.map((k) => {
+            const id = recordIdOf(k);
+            return [table, id.ok ? id.value : NO_RECORD_ID];
+          }),
+        });
       })
       .then((metas) => {
         fresh = keys.filter((_, i) => metas[i] === undefined);

@@ -1,6 +1,7 @@
 import type { Dexie } from 'dexie';
-import { ScopeHasher, type JsonObject } from '@syncline/protocol';
+import { encodeRecord, ScopeHasher } from '@syncline/protocol';
 import { T, type MetaRow, type RecordMeta } from './schema.js';
+import { appKeyOf } from './synced-keys.js';
 
 /** The database's client id, created once (random, URL-safe) and kept forever. */
 export async function ensureClientId(db: Dexie, random: () => number): Promise<string> {
@@ -29,8 +30,11 @@ export async function localScopeHash(db: Dexie, scope: string): Promise<{ hash: 
     const metas = await db.table<RecordMeta>(T.records).where('scope').equals(scope).toArray();
     const hasher = new ScopeHasher();
     for (const m of metas) {
-      const value = (await db.table(m.table).get(m.id)) as JsonObject | undefined;
-      if (value !== undefined) hasher.add(m.table, m.id, JSON.parse(JSON.stringify(value)) as JsonObject);
+      const row: unknown = await db.table(m.table).get(appKeyOf(m.id));
+      if (row === undefined) continue;
+      // Hashed in the wire encoding, as the server stores it.
+      const value = encodeRecord(row);
+      if (value.ok) hasher.add(m.table, m.id, value.value);
     }
     return { hash: hasher.digest(), count: hasher.count };
   });

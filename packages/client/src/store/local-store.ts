@@ -1,11 +1,19 @@
 import type { Dexie, Table } from 'dexie';
-import type { Change, CommittedRange, JsonObject, MutationResult, ScopeId } from '@syncline/protocol';
+import {
+  encodeRecord,
+  type Change,
+  type CommittedRange,
+  type JsonObject,
+  type MutationResult,
+  type ScopeId,
+} from '@syncline/protocol';
 import { withSynclineDurability } from './durability.js';
 import type { TxMarkers } from './outbox-middleware.js';
 import { discardOutbox } from './discard.js';
 import { replay } from './replay.js';
 import { settleBatch } from './settle-batch.js';
 import { settleResults, type ApplyReport } from './settle-results.js';
+import { appKeyOf, appRowOf } from './synced-keys.js';
 import {
   INTERNAL_TABLES,
   T,
@@ -246,11 +254,19 @@ export class LocalStore {
       };
       await this.#t<OutboxEntry>(T.outbox).add(entry);
       await this.#t<MetaRow>(T.meta).put({ key: 'nextMid', value: mid + 1 });
-      const confirmed =
-        meta.confirmed !== undefined ? meta.confirmed : ((await this.#t<JsonObject>(table).get(id)) ?? null);
+      const confirmed = meta.confirmed !== undefined ? meta.confirmed : await this.#wireValue(table, id);
       const { confirmed: _c, ...rest } = meta;
       await this.#write(table, id, rest, confirmed);
     });
+  }
+
+  /** The app row of a record in the wire encoding (what confirmed copies hold), or null. */
+  async #wireValue(table: string, id: string): Promise<JsonObject | null> {
+    const row = await this.#t(table).get(appKeyOf(id));
+    if (row === undefined) return null;
+    const value = encodeRecord(row);
+    if (!value.ok) throw new Error(`${table}/${id} cannot be synced: ${value.message} at ${value.path}`);
+    return value.value;
   }
 
   async #meta(table: string, id: string): Promise<RecordMeta | undefined> {
@@ -273,12 +289,11 @@ export class LocalStore {
     const visible = replay(confirmed, pending);
     await this.#t<RecordMeta>(T.records).put(all > 0 ? { ...meta, confirmed } : meta);
     if (visible === null) {
-      await this.#t(table).delete(id);
+      await this.#t(table).delete(appKeyOf(id));
       return;
     }
     // Server-side writers may omit the key field; the app table needs it.
-    const keyPath = this.db.table(table).schema.primKey.keyPath;
-    await this.#t(table).put(typeof keyPath === 'string' ? { ...visible, [keyPath]: id } : visible);
+    await this.#t(table).put(appRowOf(this.db.table(table).schema.primKey.keyPath, id, visible));
   }
 
   /**
@@ -336,7 +351,7 @@ export class LocalStore {
     const drop = new Map<string, string[]>();
     for (const m of metas) drop.set(m.table, [...(drop.get(m.table) ?? []), m.id]);
     for (const [table, ids] of drop) {
-      await this.#t(table).bulkDelete(ids);
+      await this.#t(table).bulkDelete(ids.map(appKeyOf));
       await this.#t<RecordMeta>(T.records).bulkDelete(ids.map((id) => [table, id]));
     }
   }

@@ -9,9 +9,10 @@ import type {
 } from 'dexie';
 import {
   DEFAULT_LIMITS,
+  decodeRecord,
+  encodeRecord,
   FORBIDDEN_KEYS,
   inspectJson,
-  RecordIdSchema,
   type JsonObject,
   type Limits,
   type Mutation,
@@ -21,6 +22,7 @@ import {
 } from '@syncline/protocol';
 import { transactionDurability } from './durability.js';
 import { T, type MetaRow, type OutboxEntry, type RecordMeta } from './schema.js';
+import { recordIdOf, type KeyPath } from './synced-keys.js';
 import { draftFromDiff, draftsFromChangeSpec, type MutationDraft } from './to-mutations.js';
 
 /** How a synced table maps to the server. */
@@ -138,10 +140,11 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     req: DBCoreMutateRequest,
   ): Promise<DBCoreMutateResponse> {
     const pk = table.schema.primaryKey;
-    if (pk.outbound || typeof pk.keyPath !== 'string') {
+    // createSyncClient refuses such tables; this only guards a schema changed after it.
+    if (pk.outbound || !pk.keyPath) {
       return Dexie.Promise.reject(
         new SynclineWriteError(
-          syncError('invalid_message', `synced table "${table.name}" needs an inbound string primary key`),
+          syncError('invalid_message', `synced table "${table.name}" needs an inbound key`),
         ),
       );
     }
@@ -150,23 +153,18 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     // Refused before anything is placed: nothing is written, and the app's transaction goes on
     // if it catches the error (as with any failed Dexie request).
     let afters: (JsonObject | undefined)[];
+    let ids: string[] = [];
     try {
-      if (req.type !== 'deleteRange') checkKeys(keysOf(req, keyPath));
+      if (req.type !== 'deleteRange') ids = idsOf(table.name, keysOf(req, keyPath));
       if (req.type === 'put') {
         // Key paths first: Dexie applies `{ __proto__: … }` as a prototype change, which the
         // value check would only report as a non-plain object.
         checkPaths(req.changeSpec);
         for (const spec of req.updates?.changeSpecs ?? []) checkPaths(spec);
       }
-      // The values as stored now: IndexedDB clones them when the write is placed, and the app
-      // may change its objects before the mutation is built.
-      afters =
-        req.type === 'put' || req.type === 'add'
-          ? req.values.map((v) => {
-              check(v as JsonObject);
-              return structuredClone(v as JsonObject);
-            })
-          : [];
+      // The values as stored now, in the wire encoding (a fresh copy: IndexedDB clones them when
+      // the write is placed, and the app may change its objects before the mutation is built).
+      afters = req.type === 'put' || req.type === 'add' ? req.values.map(check) : [];
     } catch (e) {
       return Dexie.Promise.reject(asError(e));
     }
@@ -182,10 +180,7 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     // Nothing else of this transaction is being queued: Syncline's own state (which the app
     // cannot write) is read right away too, saving a round trip. Otherwise it is read in turn.
     const busy = queuing.get(trans) ?? 0;
-    const state =
-      busy === 0 && req.type !== 'deleteRange'
-        ? readState(core, table, trans, keysOf(req, keyPath))
-        : undefined;
+    const state = busy === 0 && req.type !== 'deleteRange' ? readState(core, table, trans, ids) : undefined;
     state?.catch(noop);
     queuing.set(trans, busy + 1);
     const done = () => queuing.set(trans, (queuing.get(trans) ?? 1) - 1);
@@ -231,13 +226,13 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
   ): Promise<unknown> {
     // A range delete is one request: if it failed, nothing was deleted.
     if (req.type === 'deleteRange' && res.numFailures > 0) return Dexie.Promise.resolve();
-    if (req.type === 'deleteRange') checkKeys(keys);
     const trans = req.trans;
     const meta = core.table(T.meta);
     const records = core.table(T.records);
     const outbox = core.table(T.outbox);
     const failed = new Set(Object.keys(res.failures).map(Number));
-    return (state ?? readState(core, table, trans, keys)).then(([prevMetas, counter]) => {
+    const ids = idsOf(table.name, keys);
+    return (state ?? readState(core, table, trans, ids)).then(([prevMetas, counter]) => {
       let nextMid =
         typeof (counter as MetaRow | undefined)?.value === 'number'
           ? ((counter as MetaRow).value as number)
@@ -247,8 +242,8 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
       const txn = opts.markers.txn.get(trans);
       for (let i = 0; i < keys.length; i++) {
         if (failed.has(i)) continue;
-        const key = keys[i] as string;
-        const old = olds[i];
+        const key = ids[i]!;
+        const old = olds[i] === undefined ? undefined : wire(olds[i]);
         const after = afters[i];
         const prevMeta = prevMetas[i] as RecordMeta | undefined;
         // A row without meta predates syncing and was never uploaded (see adopt-existing.ts):
@@ -256,12 +251,14 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
         // server nothing.
         const unadopted = prevMeta === undefined && old !== undefined;
         const drafts: MutationDraft[] = !unadopted
-          ? draftsFor(req, old, after, table.schema.primaryKey.keyPath as string, i)
+          ? draftsFor(req, old, after, table.schema.primaryKey.keyPath as KeyPath, i)
           : after !== undefined
             ? [{ op: 'put', value: after }]
             : [];
         if (drafts.length === 0) continue;
-        const scope = (prevMeta?.scope ?? scopeOf(config, after ?? old)) as ScopeId;
+        // The scope function sees the app's value (Dates, binaries), as stored.
+        const scope = (prevMeta?.scope ??
+          scopeOf(config, decodeRecord(after ?? old!) as JsonObject)) as ScopeId;
         for (const d of drafts) {
           entries.push({
             mid: nextMid,
@@ -302,13 +299,24 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     });
   }
 
-  function check(value: JsonObject): void {
-    const r = inspectJson(value, { maxDepth: limits.maxDepth, maxBytes: limits.maxRecordBytes });
+  /** The value in the wire encoding (`Date` and binaries tagged), checked against the limits. */
+  function check(value: unknown): JsonObject {
+    const encoded = wire(value);
+    const r = inspectJson(encoded, { maxDepth: limits.maxDepth, maxBytes: limits.maxRecordBytes });
     if (!r.ok) {
       const code = r.code === 'payload_too_large' ? 'record_too_large' : r.code;
       throw new SynclineWriteError(syncError(code, `${r.message} at ${r.path}`));
     }
+    return encoded;
   }
+}
+
+/** A record in the wire encoding, or the write refused (a value that cannot be synced). */
+function wire(value: unknown): JsonObject {
+  // The depth here only guards against cycles; `check` applies the configured limit after.
+  const r = encodeRecord(value, 1000);
+  if (!r.ok) throw new SynclineWriteError(syncError(r.code, `${r.message} at ${r.path}`));
+  return r.value;
 }
 
 /** Refuses update key paths with a `__proto__`/`constructor`/`prototype` segment. */
@@ -331,27 +339,24 @@ function scopeOf(config: SyncedTableConfig, value: JsonObject | undefined): stri
 }
 
 /** The primary keys of an add, put or delete, in request order. */
-function keysOf(req: DBCoreMutateRequest, keyPath: string): readonly unknown[] {
+function keysOf(req: DBCoreMutateRequest, keyPath: KeyPath): readonly unknown[] {
   if (req.type === 'delete') return req.keys;
   if (req.type === 'deleteRange') return [];
-  return req.keys ?? req.values.map((v) => (v as Record<string, unknown>)[keyPath]);
+  return (
+    req.keys ?? req.values.map((v): unknown => Dexie.getByKeyPath(v as object, keyPath as string | string[]))
+  );
 }
 
-/** Refuses keys the server would refuse: that keeps them out of the outbox. */
-function checkKeys(keys: readonly unknown[]): void {
-  for (const key of keys) {
-    if (typeof key !== 'string') {
-      throw new SynclineWriteError(
-        syncError('invalid_message', `synced records need string keys, got ${typeof key}`),
-      );
-    }
-    const id = RecordIdSchema.safeParse(key);
-    if (!id.success) {
-      throw new SynclineWriteError(
-        syncError('invalid_message', `invalid record id: ${id.error.issues[0]?.message ?? 'bad id'}`),
-      );
-    }
-  }
+/**
+ * The record ids of `keys` (see `encodeRecordKey`), or the write refused: the server would refuse
+ * the push, and refusing the write keeps it out of the outbox.
+ */
+function idsOf(table: string, keys: readonly unknown[]): string[] {
+  return keys.map((key) => {
+    const id = recordIdOf(key);
+    if (!id.ok) throw new SynclineWriteError(syncError('invalid_message', `${table}: ${id.message}`));
+    return id.value;
+  });
 }
 
 /** What a write needs from before it: the keys it touches and their values then. */
@@ -361,7 +366,7 @@ interface Before {
 }
 
 /** Places the reads of what a write needs from before it (call right before placing the write). */
-function readBefore(table: DBCoreTable, req: DBCoreMutateRequest, keyPath: string): Promise<Before> {
+function readBefore(table: DBCoreTable, req: DBCoreMutateRequest, keyPath: KeyPath): Promise<Before> {
   const trans = req.trans;
   switch (req.type) {
     case 'add': {
@@ -380,7 +385,7 @@ function readBefore(table: DBCoreTable, req: DBCoreMutateRequest, keyPath: strin
       return table
         .query({ trans, values: true, query: { index: table.schema.primaryKey, range: req.range } })
         .then(({ result }) => ({
-          keys: (result as Record<string, unknown>[]).map((v) => v[keyPath]),
+          keys: (result as object[]).map((v): unknown => Dexie.getByKeyPath(v, keyPath as string | string[])),
           olds: result as JsonObject[],
         }));
   }
@@ -391,10 +396,10 @@ function readState(
   core: DBCore,
   table: DBCoreTable,
   trans: DBCoreTransaction,
-  keys: readonly unknown[],
+  ids: readonly string[],
 ): Promise<[unknown[], unknown]> {
   return Dexie.Promise.all([
-    core.table(T.records).getMany({ trans, keys: keys.map((k) => [table.name, k]) }),
+    core.table(T.records).getMany({ trans, keys: ids.map((id) => [table.name, id]) }),
     core.table(T.meta).get({ trans, key: 'nextMid' }),
   ]);
 }
@@ -428,14 +433,14 @@ function draftsFor(
   req: DBCoreMutateRequest,
   old: JsonObject | undefined,
   after: JsonObject | undefined,
-  keyPath: string,
+  keyPath: KeyPath,
   i: number,
 ): MutationDraft[] {
   if (req.type === 'delete' || req.type === 'deleteRange') return old === undefined ? [] : [{ op: 'delete' }];
   if (after === undefined) return [];
   if (old !== undefined && req.type === 'put') {
     const spec = req.updates?.changeSpecs[i] ?? (req.changeSpec || undefined);
-    if (spec) return draftsFromChangeSpec(spec, after, keyPath);
+    if (spec) return draftsFromChangeSpec(spec, old, after, keyPath);
     // modify(fn): Dexie passes criteria/changeSpec keys but no spec; diff old and new.
     if ('changeSpec' in req || 'criteria' in req) return draftFromDiff(old, after, keyPath);
   }

@@ -1,6 +1,7 @@
-import type { Dexie } from 'dexie';
+import type { Dexie, IndexableType } from 'dexie';
 import type { JsonObject, ScopeId } from '@syncline/protocol';
 import { replay } from './replay.js';
+import { appKeyOf, appRowOf } from './synced-keys.js';
 import { T, type OutboxEntry, type RecordMeta } from './schema.js';
 
 /** One server state to make a record's confirmed state: its value at `version`. */
@@ -94,11 +95,11 @@ export async function settleBatch(
   for (const [table, byId] of rows) {
     // Server-side writers may omit the key field; the app table needs it.
     const keyPath = db.table(table).schema.primKey.keyPath;
-    const puts: JsonObject[] = [];
-    const deletes: string[] = [];
+    const puts: Record<string, unknown>[] = [];
+    const deletes: IndexableType[] = [];
     for (const [id, value] of byId) {
-      if (value === null) deletes.push(id);
-      else puts.push(typeof keyPath === 'string' ? { ...value, [keyPath]: id } : value);
+      if (value === null) deletes.push(appKeyOf(id));
+      else puts.push(appRowOf(keyPath, id, value));
     }
     if (deletes.length > 0) await db.table(table).bulkDelete(deletes);
     if (puts.length > 0) await db.table(table).bulkPut(puts);

@@ -1,6 +1,7 @@
-import type { Dexie } from 'dexie';
+import type { Dexie, IndexableType } from 'dexie';
 import type { JsonObject, MutationResult, RecordState, ScopeId } from '@syncline/protocol';
 import { replay } from './replay.js';
+import { appKeyOf, appRowOf } from './synced-keys.js';
 import { T, type ConflictEntry, type OutboxEntry, type RecordMeta, type RejectionEntry } from './schema.js';
 
 /** What one applied batch of push results changed, for status and events. */
@@ -180,7 +181,7 @@ export async function settleResults(
     ),
   );
   const metaPuts: RecordMeta[] = [];
-  const rows = new Map<string, { puts: JsonObject[]; deletes: string[] }>();
+  const rows = new Map<string, { puts: Record<string, unknown>[]; deletes: IndexableType[] }>();
   live.forEach((w, i) => {
     const meta = w.meta!;
     const confirmed = w.confirmed!;
@@ -209,8 +210,8 @@ export async function settleResults(
     if (!t) rows.set(w.table, (t = { puts: [], deletes: [] }));
     // Server-side writers may omit the key field; the app table needs it.
     const keyPath = db.table(w.table).schema.primKey.keyPath;
-    if (visible === null) t.deletes.push(w.id);
-    else t.puts.push(typeof keyPath === 'string' ? { ...visible, [keyPath]: w.id } : visible);
+    if (visible === null) t.deletes.push(appKeyOf(w.id));
+    else t.puts.push(appRowOf(keyPath, w.id, visible));
   });
   await Promise.all([
     records.bulkPut(metaPuts),

@@ -1,5 +1,15 @@
 import { PropModification } from 'dexie';
-import { changedKeys, getAtPath, type JsonObject, type JsonValue, type Patch } from '@syncline/protocol';
+import {
+  changedKeys,
+  decodeKey,
+  encodeKey,
+  getAtPath,
+  isTagLike,
+  type JsonObject,
+  type JsonValue,
+  type Patch,
+} from '@syncline/protocol';
+import type { KeyPath } from './synced-keys.js';
 
 /** A mutation before it gets its mid, base and scope. */
 export type MutationDraft =
@@ -22,42 +32,63 @@ function numericDelta(v: unknown): number | undefined {
   return undefined;
 }
 
+const isKeyField = (path: string, keyPath: KeyPath) =>
+  typeof keyPath === 'string' ? path === keyPath : (keyPath?.includes(path) ?? false);
+
+/**
+ * The wire segments of an app key path, cut short where it would reach into a tag (a Date or
+ * binary, or a user object that travels escaped) before or after the change: such a value is
+ * only ever set or unset as a whole, so a patch can never forge or break a tag.
+ */
+function wirePath(path: string, before: JsonObject | undefined, after: JsonObject): string[] {
+  const segs = path.split('.').map(encodeKey);
+  for (let n = 1; n < segs.length; n++) {
+    const prefix = segs.slice(0, n);
+    if (isTagLike(getAtPath(after, prefix)) || (before && isTagLike(getAtPath(before, prefix))))
+      return prefix;
+  }
+  return segs;
+}
+
 /**
  * Turns a Dexie change spec (`update`/`modify` with an object) into field-level drafts: numeric
  * `add()`/`remove()` become `inc`; other fields become one `patch` whose set values are read
  * from the resulting object (so array prop-modifications and nested paths come out right) and
- * whose `undefined` values become unsets. The primary key is never patched.
+ * whose `undefined` values become unsets. The primary key is never patched. `before` and `after`
+ * are in the wire encoding; paths are encoded to match.
  */
 export function draftsFromChangeSpec(
   changeSpec: Readonly<Record<string, unknown>>,
+  before: JsonObject | undefined,
   after: JsonObject,
-  primaryKey: string,
+  keyPath: KeyPath,
 ): MutationDraft[] {
   const drafts: MutationDraft[] = [];
   const set: Record<string, JsonValue> = {};
-  const unset: string[] = [];
+  const unset = new Set<string>();
   for (const [path, change] of Object.entries(changeSpec)) {
-    if (path === primaryKey) continue;
+    if (isKeyField(path, keyPath)) continue;
     const delta = numericDelta(change);
     if (delta !== undefined) {
-      drafts.push({ op: 'inc', field: path, by: delta });
+      drafts.push({ op: 'inc', field: path.split('.').map(encodeKey).join('.'), by: delta });
       continue;
     }
-    const value = getAtPath(after, path.split('.'));
-    if (value === undefined) unset.push(path);
-    else set[path] = value;
+    const segs = wirePath(path, before, after);
+    const value = getAtPath(after, segs);
+    if (value === undefined) unset.add(segs.join('.'));
+    else set[segs.join('.')] = value;
   }
-  const patch = patchOf(set, unset);
+  const patch = patchOf(set, [...unset]);
   if (patch) drafts.unshift({ op: 'patch', patch });
   return drafts;
 }
 
 /** Top-level fields that differ, as a patch (for `modify(fn)`, where Dexie gives no spec). */
-export function draftFromDiff(before: JsonObject, after: JsonObject, primaryKey: string): MutationDraft[] {
+export function draftFromDiff(before: JsonObject, after: JsonObject, keyPath: KeyPath): MutationDraft[] {
   const set: Record<string, JsonValue> = {};
   const unset: string[] = [];
   for (const k of changedKeys(before, after)) {
-    if (k === primaryKey) continue;
+    if (isKeyField(decodeKey(k), keyPath)) continue;
     const b = after[k];
     if (b === undefined) unset.push(k);
     else set[k] = b;

@@ -1,6 +1,7 @@
-import { ScopeIdSchema, syncError, type FeedChange } from '@syncline/protocol';
+import { ScopeIdSchema, syncError } from '@syncline/protocol';
 import { failureOf, isStorageFailure } from '../ops/failure.js';
 import type { SyncMetrics } from '../ops/metrics.js';
+import { decodeFeedChange, type AppFeedChange } from '../sync/app-values.js';
 import { ChangeFeedError, readChangeFeed, type ChangeFeedDeps } from './change-feed.js';
 
 export interface ChangeFeedOptions {
@@ -16,7 +17,8 @@ export interface ChangeFeedOptions {
 
 /**
  * The Node API of the change feed (`SyncServer.changes`): an async iterator over a scope's
- * committed changes, each exactly once and in version order (see `readChangeFeed`). Store the
+ * committed changes, each exactly once and in version order (see `readChangeFeed`), values
+ * decoded (`Date`, `Uint8Array`, `ArrayBuffer`). Store the
  * last `version` you processed and pass it as `after` to resume without loss or duplicates.
  *
  * Throws `ChangeFeedError` (with `error.code`): `invalid_message` for a bad scope or cursor,
@@ -29,7 +31,7 @@ export async function* changeFeedIterator(
   closing: AbortSignal,
   scope: string,
   opts: ChangeFeedOptions = {},
-): AsyncGenerator<FeedChange, void, undefined> {
+): AsyncGenerator<AppFeedChange, void, undefined> {
   const parsed = ScopeIdSchema.safeParse(scope);
   if (!parsed.success)
     throw new ChangeFeedError(syncError('invalid_message', `invalid scope "${scope.slice(0, 64)}"`));
@@ -49,7 +51,7 @@ export async function* changeFeedIterator(
         continue;
       }
       metrics.feedChanges.inc({ api: 'node' });
-      yield event.change;
+      yield decodeFeedChange(event.change);
     }
   } catch (err) {
     if (err instanceof ChangeFeedError) throw err;

@@ -1,4 +1,6 @@
 import {
+  checkEncodedRecord,
+  decodeRecord,
   inspectJson,
   syncError,
   type ClientId,
@@ -257,15 +259,20 @@ async function checkValue(
       `resulting record: ${size.message}`,
     );
   }
+  // A patch or inc can reach inside a tag (`when.x` on a Date): the result must still decode.
+  const encoding = checkEncodedRecord(value);
+  if (!encoding.ok)
+    return syncError(encoding.code, `resulting record: ${encoding.message} at ${encoding.path}`);
   const validate = ctx.collections[m.collection]?.validate;
   if (!validate) return undefined;
   try {
-    const message = await validate(value, {
+    // Hooks see the app's types (Date, Uint8Array, ArrayBuffer), as the app wrote them.
+    const message = await validate(decodeRecord(value), {
       scope: m.scope,
       collection: m.collection,
       id: m.id,
       userId: ctx.userId,
-      previous,
+      previous: previous === null ? null : decodeRecord(previous),
     });
     return message === undefined ? undefined : syncError('validation_failed', message);
   } catch (err) {

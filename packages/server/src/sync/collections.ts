@@ -1,25 +1,26 @@
-import type { JsonObject, Mutation, ScopeId } from '@syncline/protocol';
+import type { AppObject, Mutation, ScopeId } from '@syncline/protocol';
 
 /**
  * What a custom resolver sees when a mutation is concurrent with another client's change.
- * `null` values mean "absent or deleted".
+ * `null` values mean "absent or deleted". Values are decoded (`Date`, `Uint8Array`,
+ * `ArrayBuffer` as the app wrote them); `mutation` is as it travelled, in the wire encoding.
  */
 export interface ResolveContext {
   readonly scope: ScopeId;
   readonly collection: string;
   readonly id: string;
   /** The value at the version the client based its change on, if still in history. */
-  readonly base: JsonObject | null;
+  readonly base: AppObject | null;
   /** The current server value. */
-  readonly current: JsonObject | null;
+  readonly current: AppObject | null;
   /** What the client meant: its mutation applied to `base` (or to `current` if base is unknown). */
-  readonly incoming: JsonObject | null;
+  readonly incoming: AppObject | null;
   readonly mutation: Mutation;
   readonly userId: string;
 }
 
 export type ResolveDecision =
-  | { readonly action: 'write'; readonly value: JsonObject }
+  | { readonly action: 'write'; readonly value: AppObject }
   | { readonly action: 'delete' }
   | { readonly action: 'reject'; readonly message: string };
 
@@ -31,12 +32,12 @@ export interface ValidateContext {
   readonly collection: string;
   readonly id: string;
   readonly userId: string;
-  readonly previous: JsonObject | null;
+  readonly previous: AppObject | null;
 }
 
-/** Returns a message to refuse the value, or undefined to accept it. */
+/** Returns a message to refuse the value, or undefined to accept it. Values are decoded. */
 export type Validator = (
-  value: JsonObject,
+  value: AppObject,
   ctx: ValidateContext,
 ) => string | undefined | Promise<string | undefined>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JsonObject, Mutation } from '@syncline/protocol';
+import type { AppObject, Mutation } from '@syncline/protocol';
 import { decide, type DecideInput } from './decide.js';
 
 const m = (op: Partial<Mutation> & Pick<Mutation, 'op'>) =>
@@ -71,9 +71,9 @@ describe('decide', () => {
   it('passes base, current and incoming to a custom resolver and honours its decision', async () => {
     const seen: unknown[] = [];
     const strategy = (ctx: {
-      base: JsonObject | null;
-      current: JsonObject | null;
-      incoming: JsonObject | null;
+      base: AppObject | null;
+      current: AppObject | null;
+      incoming: AppObject | null;
     }) => {
       seen.push([ctx.base, ctx.current, ctx.incoming]);
       return { action: 'write' as const, value: { a: 100 } };
@@ -101,5 +101,34 @@ describe('decide', () => {
       }),
     );
     expect(throwing).toMatchObject({ kind: 'reject', error: { code: 'validation_failed' } });
+  });
+  it('hands a custom resolver decoded values and encodes what it returns', async () => {
+    const at = (iso: string) => ({ $date: iso });
+    let seen: AppObject | null = null;
+    const d = await decide(
+      input({
+        current: { when: at('2024-01-01T00:00:00.000Z'), $$tag: 'x' },
+        mutation: m({ op: 'patch', patch: { set: { when: at('2024-02-01T00:00:00.000Z') } } }),
+        config: {
+          strategy: (ctx) => {
+            seen = ctx.current;
+            const later = new Date((ctx.incoming!.when as Date).getTime() + 1000);
+            return { action: 'write', value: { when: later, bytes: new Uint8Array([1]), $tag: 'y' } };
+          },
+        },
+      }),
+    );
+    expect(seen).toEqual({ when: new Date('2024-01-01T00:00:00.000Z'), $tag: 'x' });
+    expect(d).toMatchObject({
+      kind: 'write',
+      value: { when: at('2024-02-01T00:00:01.000Z'), bytes: { $bytes: 'AQ==' }, $$tag: 'y' },
+    });
+    const invalid = await decide(
+      input({
+        mutation: m({ op: 'put', value: {} }),
+        config: { strategy: () => ({ action: 'write', value: { when: new Date(NaN) } }) },
+      }),
+    );
+    expect(invalid).toMatchObject({ kind: 'reject', error: { code: 'validation_failed' } });
   });
 });

@@ -2,8 +2,9 @@ import {
   applyMutation,
   applyPatch,
   changedKeys,
+  decodeRecord,
+  encodeRecord,
   getAtPath,
-  isJsonObject,
   jsonEqual,
   syncError,
   type ConflictStrategy,
@@ -115,13 +116,14 @@ async function resolveCustom(
   const { mutation: m } = input;
   const onto = input.base === undefined ? input.current : input.base;
   const proposed = applyMutation(onto, m);
+  const decoded = (v: JsonObject | null | undefined) => (v ? decodeRecord(v) : null);
   const ctx: ResolveContext = {
     scope: m.scope,
     collection: m.collection,
     id: m.id,
-    base: input.base ?? null,
-    current: input.current,
-    incoming: proposed.ok ? proposed.value : null,
+    base: decoded(input.base),
+    current: decoded(input.current),
+    incoming: decoded(proposed.ok ? proposed.value : null),
     mutation: m,
     userId: input.userId,
   };
@@ -136,13 +138,16 @@ async function resolveCustom(
       return reject('validation_failed', decision.message);
     case 'delete':
       return { kind: 'write', value: null, resolved: { strategy: 'custom', overwritten: [] } };
-    case 'write':
-      if (!isJsonObject(decision.value))
-        return reject('validation_failed', 'custom resolver returned a non-object');
+    case 'write': {
+      // The resolver answers in the app's types, like the client writes them.
+      const value = encodeRecord(decision.value);
+      if (!value.ok)
+        return reject('validation_failed', `custom resolver's value: ${value.message} at ${value.path}`);
       return {
         kind: 'write',
-        value: decision.value,
-        resolved: { strategy: 'custom', overwritten: changedKeys(input.current, decision.value) },
+        value: value.value,
+        resolved: { strategy: 'custom', overwritten: changedKeys(input.current, value.value) },
       };
+    }
   }
 }

@@ -39,4 +39,18 @@ describe('threeWayMerge', () => {
     const out = threeWayMerge(undefined, { a: 1, b: 1 }, { b: 2, c: 3 });
     expect(out).toEqual({ value: { a: 1, b: 2, c: 3 }, overwritten: ['b'] });
   });
+
+  it('treats a Date or binary tag as one value, never merging inside it', () => {
+    const d1 = { $date: '2024-01-01T00:00:00.000Z' };
+    const d2 = { $date: '2024-02-02T00:00:00.000Z' };
+    // The other side turned the Date into an object: merging inside would yield { $date, x }.
+    const out = threeWayMerge({ when: d1 }, { when: { x: 1 } }, { when: d2 });
+    expect(out).toEqual({ value: { when: d2 }, overwritten: ['when'] });
+    expect(
+      threeWayMerge({ b: { $bytes: 'AA==' } }, { b: { $bytes: 'AQ==' } }, { b: { $bytes: 'Ag==' } }),
+    ).toEqual({
+      value: { b: { $bytes: 'Ag==' } },
+      overwritten: ['b'],
+    });
+  });
 });

@@ -1,4 +1,4 @@
-import { isJsonObject, jsonEqual, type JsonObject, type JsonValue } from '@syncline/protocol';
+import { isJsonObject, isTagLike, jsonEqual, type JsonObject, type JsonValue } from '@syncline/protocol';
 
 export interface MergeOutcome {
   readonly value: JsonObject;
@@ -8,7 +8,8 @@ export interface MergeOutcome {
 
 /**
  * Field-level three-way merge of a record. A field changed only by one side keeps that side's
- * value; nested plain objects merge recursively; a field (or array) changed by both sides to
+ * value; nested plain objects merge recursively (a Date or binary tag is one value, never merged
+ * inside); a field (or array) changed by both sides to
  * different values takes the incoming value, the later arrival, and is reported in
  * `overwritten`. With no known base (`undefined`), every differing field counts as changed by
  * both, so the union of fields is kept and incoming wins where they differ.
@@ -24,6 +25,11 @@ export function threeWayMerge(
   return { value: isJsonObject(merged) ? merged : incoming, overwritten };
 }
 
+/** A plain object merged field by field; a tag (`{ $date: … }`, binary) is an atom. */
+function isMergeable(v: JsonValue | undefined): v is JsonObject {
+  return isJsonObject(v) && !isTagLike(v);
+}
+
 function mergeValue(
   base: JsonValue | undefined,
   cur: JsonValue | undefined,
@@ -33,7 +39,7 @@ function mergeValue(
 ): JsonValue | undefined {
   if (jsonEqual(inc, base)) return cur;
   if (jsonEqual(cur, base) || jsonEqual(cur, inc)) return inc;
-  if (isJsonObject(cur) && isJsonObject(inc) && (base === undefined || isJsonObject(base))) {
+  if (isMergeable(cur) && isMergeable(inc) && (base === undefined || isMergeable(base))) {
     const out: JsonObject = {};
     const keys = new Set([...Object.keys(base ?? {}), ...Object.keys(cur), ...Object.keys(inc)]);
     for (const k of [...keys].sort()) {

@@ -1,0 +1,54 @@
+import {
+  decodeRecord,
+  encodeRecord,
+  type AppObject,
+  type HistoryEntry,
+  type JsonObject,
+  type RecordKey,
+  type RecordState,
+} from '@syncline/protocol';
+import { appKeyOf } from './store/synced-keys.js';
+import type { ConflictEntry } from './store/schema.js';
+
+/** A synced record's key as the app's table holds it: a string, a number, or a compound key. */
+export type AppKey = RecordKey;
+
+/** A history entry with its value in the app's types (`Date`, `Uint8Array`, `ArrayBuffer`). */
+export type AppHistoryEntry = Omit<HistoryEntry, 'value'> & { readonly value: AppObject | null };
+
+/** A server record state with its value in the app's types. */
+export type AppRecordState = Omit<RecordState, 'value'> & { readonly value: AppObject | null };
+
+/**
+ * A manual conflict as the app sees it: values in the app's types, and `key`, the record's key
+ * in the app's table (`id` is its record id on the wire). `mutation` stays in the wire encoding.
+ */
+export type AppConflictEntry = Omit<ConflictEntry, 'base' | 'mine' | 'theirs'> & {
+  readonly key: AppKey;
+  readonly base: AppObject | null;
+  readonly mine: AppObject | null;
+  readonly theirs: AppRecordState;
+};
+
+const decoded = (v: JsonObject | null): AppObject | null => (v === null ? null : decodeRecord(v));
+
+export function decodeHistoryEntry(e: HistoryEntry): AppHistoryEntry {
+  return { ...e, value: decoded(e.value) };
+}
+
+export function decodeConflict(c: ConflictEntry): AppConflictEntry {
+  return {
+    ...c,
+    key: appKeyOf(c.id),
+    base: decoded(c.base),
+    mine: decoded(c.mine),
+    theirs: { ...c.theirs, value: decoded(c.theirs.value) },
+  };
+}
+
+/** An app row in the wire encoding; rows in a synced table were checked when written. */
+export function wireRecord(row: unknown): JsonObject {
+  const r = encodeRecord(row, 1000);
+  if (!r.ok) throw new Error(`a row cannot be synced: ${r.message} at ${r.path}`);
+  return r.value;
+}
