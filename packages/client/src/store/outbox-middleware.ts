@@ -251,7 +251,7 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
         // server nothing.
         const unadopted = prevMeta === undefined && old !== undefined;
         const drafts: MutationDraft[] = !unadopted
-          ? draftsFor(req, old, after, table.schema.primaryKey.keyPath as KeyPath, i)
+          ? draftsFor(req, old, after, table.schema.primaryKey.keyPath, i)
           : after !== undefined
             ? [{ op: 'put', value: after }]
             : [];
