@@ -594,6 +594,24 @@ it('a new build waits for "Reload", then takes over the page cleanly', async () 
     page.waitForEvent('load', WAIT),
     prompt.getByRole('button', { name: 'Reload' }).click(),
   ]);
+  // The page reloads under the new worker once it controls the page; wait for that state first
+  // (an evaluate during a reload throws and is polled again), so the checks below read the page
+  // that the new worker serves, not one that is about to go away.
+  await expect
+    .poll(
+      () =>
+        page.evaluate(async () => {
+          const reg = await navigator.serviceWorker.getRegistration();
+          const active = reg?.active;
+          return (
+            reg?.waiting == null &&
+            active?.state === 'activated' &&
+            navigator.serviceWorker.controller?.scriptURL === active.scriptURL
+          );
+        }),
+      WAIT,
+    )
+    .toBe(true);
   await ready(page);
   await card(device(page, 'Device A'), 'Made before the update').waitFor(WAIT);
   expect(await page.getByText('A new version of the demo is ready.').count()).toBe(0);
