@@ -21,6 +21,10 @@ export const CLIENT_ERROR_CODES = {
   unknown_record: { retryable: false },
   /** A synced table's primary key cannot be synced (auto-increment, outbound, or no schema). */
   unsupported_key: { retryable: false },
+  /** The version asked for is not in the record's history (never written, or pruned). */
+  unknown_version: { retryable: false },
+  /** The server could not be reached, or did not answer in time (a request outside the sync loop). */
+  unreachable: { retryable: true },
 } as const satisfies Record<string, { readonly retryable: boolean }>;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERROR_CODES;

@@ -46,7 +46,7 @@ import {
   type SyncErrorEvent,
 } from './client-observables.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './engine/backoff.js';
-import { clientError, fromSyncError } from './errors.js';
+import { clientError, fromSyncError, SynclineError } from './errors.js';
 import {
   browserNetwork,
   browserVisibility,
@@ -542,8 +542,8 @@ export class SyncClient {
   }
 
   /** Adds `by` to a numeric field: an `inc` mutation, which merges with concurrent increments. */
-  async inc(table: string, id: string, field: string, by = 1): Promise<void> {
-    await this.db.table(table).update(id, { [field]: add(by) });
+  async inc(table: string, key: AppKey, field: string, by = 1): Promise<void> {
+    await this.db.table(table).update(key, { [field]: add(by) });
   }
 
   /** Settles a manual conflict; "mine" and custom values sync as new changes on the server's version. */
@@ -592,7 +592,7 @@ export class SyncClient {
     opts: { limit?: number; before?: number },
   ): Promise<HistoryEntry[]> {
     const id = recordIdOf(key);
-    if (!id.ok) throw new Error(`${table}: ${id.message}`);
+    if (!id.ok) throw clientError('unsupported_key', `${table}: ${id.message}`);
     const scope = await this.#scopeOf(table, id.value);
     return this.#withSocket(async (s) => {
       const req = { scope: asScopeId(scope), collection: table, id: id.value, ...opts } as HistoryRequest;
@@ -605,10 +605,10 @@ export class SyncClient {
   /** Restores a record to an older version (a new change; history is kept). */
   async restore(table: string, key: AppKey, version: number): Promise<void> {
     const id = recordIdOf(key);
-    if (!id.ok) throw new Error(`${table}: ${id.message}`);
+    if (!id.ok) throw clientError('unsupported_key', `${table}: ${id.message}`);
     const entry = (await this.#history(table, key, { before: version + 1, limit: 1 }))[0];
     if (entry?.version !== version)
-      throw new Error(`version ${version} of ${table}/${id.value} is not in its history`);
+      throw clientError('unknown_version', `version ${version} of ${table}/${id.value} is not in its history`);
     await this.#store.queueRestore(table, id.value, version, entry.value);
   }
 
@@ -631,8 +631,21 @@ export class SyncClient {
     return meta.scope;
   }
 
-  /** Uses the leader's socket, or a short-lived one in follower tabs. */
+  /**
+   * Uses the leader's socket, or a short-lived one in follower tabs. Failing to connect or to get
+   * an answer rejects with `SynclineError` `unreachable` (the server's own errors keep their code).
+   */
   async #withSocket<R>(fn: (s: SyncSocket) => Promise<R>): Promise<R> {
+    try {
+      return await this.#onSocket(fn);
+    } catch (e) {
+      if (e instanceof SynclineError) throw e;
+      const message = e instanceof Error ? e.message : String(e);
+      throw clientError('unreachable', `the server did not answer: ${message}`, { cause: e });
+    }
+  }
+
+  async #onSocket<R>(fn: (s: SyncSocket) => Promise<R>): Promise<R> {
     const live = this.#engine?.socket;
     if (live?.connected) return fn(live);
     const urls = typeof this.#o.url === 'string' ? [this.#o.url] : this.#o.url;

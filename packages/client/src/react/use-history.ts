@@ -1,6 +1,7 @@
 import { useMemo, useSyncExternalStore } from 'react';
 import { createHistoryStore, idleHistoryStore, type HistorySnapshot } from './history-store.js';
 import { useSyncClient } from './use-sync-client.js';
+import type { AppKey } from '../app-values.js';
 
 export interface UseHistoryResult extends HistorySnapshot {
   /** Fetches the history again (e.g. after an edit). Stable for one record. */
@@ -21,17 +22,20 @@ export interface UseHistoryOptions {
  */
 export function useHistory(
   table: string,
-  id: string | null | undefined,
+  id: AppKey | null | undefined,
   options: UseHistoryOptions = {},
 ): UseHistoryResult {
   const client = useSyncClient();
   const { limit } = options;
+  // A compound key is a new array on every render: compare it by content.
+  const idDep = Array.isArray(id) ? JSON.stringify(id) : id;
   const store = useMemo(
     () =>
       id === null || id === undefined
         ? idleHistoryStore
         : createHistoryStore(() => client.history(table, id, limit === undefined ? {} : { limit })),
-    [client, table, id, limit],
+    // `idDep` stands for `id` (by content).
+    [client, table, idDep, limit],
   );
   const snapshot = useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
   return useMemo(() => ({ ...snapshot, refresh: store.refresh }), [snapshot, store]);
