@@ -1,68 +1,27 @@
 // Adoption in real headless Chromium: a version 1 app writes rows with plain Dexie; version 2
 // adds Syncline, which uploads them; a second device (another browser context) receives them.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSyncServer, silentLogger, SqliteStorage, type SyncServer } from '@syncline/server';
+import { describe, expect, it } from 'vitest';
 import type { AdoptAppResult } from './fixtures/adopt-app.js';
 import type { SyncAppResult } from './fixtures/sync-app.js';
-import {
-  launchBrowser,
-  startBrowserTestServer,
-  waitForResult,
-  type BrowserTestServer,
-  type TestBrowser,
-} from './harness.js';
+import { useSyncSuite, waitForOk } from './suite.js';
 
 const ADOPT = 'adopt-app';
 const SYNC = 'sync-app';
 const WAIT_MS = 20_000;
 const ROWS = 1000;
 
-let pages: BrowserTestServer | undefined;
-let browser: TestBrowser | undefined;
-let sync: SyncServer | undefined;
-let storage: SqliteStorage | undefined;
-let tmp: string | undefined;
+const ready = useSyncSuite({
+  tmpPrefix: 'syncline-adopt-',
+  bundles: {
+    [ADOPT]: fileURLToPath(new URL('./fixtures/adopt-app.ts', import.meta.url)),
+    [SYNC]: fileURLToPath(new URL('./fixtures/sync-app.ts', import.meta.url)),
+  },
+});
 
-beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'syncline-adopt-'));
-  storage = await SqliteStorage.open({ path: join(tmp, 'sync.db') });
-  pages = await startBrowserTestServer();
-  sync = createSyncServer({
-    storage,
-    auth: 'development',
-    logger: silentLogger,
-    cors: { origins: [pages.url] },
-  });
-  const { url } = await sync.listen(0, '127.0.0.1');
-  pages.setSyncServerUrl(url);
-  await pages.addBundle(ADOPT, fileURLToPath(new URL('./fixtures/adopt-app.ts', import.meta.url)));
-  await pages.addBundle(SYNC, fileURLToPath(new URL('./fixtures/sync-app.ts', import.meta.url)));
-  browser = await launchBrowser();
-}, 60_000);
-
-afterAll(async () => {
-  try {
-    await browser?.close();
-  } finally {
-    try {
-      await pages?.close();
-      await sync?.close();
-      await storage?.close();
-    } finally {
-      if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
-    }
-  }
-}, 30_000);
-
-async function open<R extends { ok: boolean }>(page: Page): Promise<R & { ok: true }> {
-  const result = await waitForResult<R | { ok: false; error: string }>(page, WAIT_MS);
-  if (!result.ok) throw new Error(`page failed: ${(result as { error: string }).error}`);
-  return result as R & { ok: true };
+function open<R extends { ok: boolean }>(page: Page): Promise<R & { ok: true }> {
+  return waitForOk<R>(page, 'page failed', WAIT_MS);
 }
 
 /** Waits until v2's status shows adoption over and everything uploaded. */
@@ -79,15 +38,15 @@ async function uploaded(page: Page): Promise<void> {
 
 describe('adopting existing rows in real Chromium', { timeout: 90_000 }, () => {
   it('v1 rows written with plain Dexie are uploaded by v2 and reach a second device', async () => {
-    const b = browser!;
+    const { browser: b, pages } = ready();
     const board = `adopt-${crypto.randomUUID().slice(0, 8)}`;
     const db = `adopt-db-${crypto.randomUUID().slice(0, 8)}`;
     const deviceA = await b.newContext();
-    const v1 = await deviceA.newPage(pages!.pageUrl(ADOPT, { phase: 'v1', db, board, rows: String(ROWS) }));
+    const v1 = await deviceA.newPage(pages.pageUrl(ADOPT, { phase: 'v1', db, board, rows: String(ROWS) }));
     expect(await open<AdoptAppResult>(v1)).toEqual({ ok: true, phase: 'v1', rows: ROWS });
     await v1.close();
 
-    const v2 = await deviceA.newPage(pages!.pageUrl(ADOPT, { phase: 'v2', db, board }));
+    const v2 = await deviceA.newPage(pages.pageUrl(ADOPT, { phase: 'v2', db, board }));
     expect(await open<AdoptAppResult>(v2)).toMatchObject({ phase: 'v2', rows: ROWS });
     await uploaded(v2);
     const seen = await v2.evaluate(() => window.adopt!.adoptionSeen());
@@ -101,7 +60,7 @@ describe('adopting existing rows in real Chromium', { timeout: 90_000 }, () => {
     expect(await v2.evaluate(() => window.adopt!.serverCount())).toEqual({ count: ROWS, head: ROWS + 1 });
 
     const deviceB = await b.newContext();
-    const other = await deviceB.newPage(pages!.pageUrl(SYNC, { db: `other-${board}`, board }));
+    const other = await deviceB.newPage(pages.pageUrl(SYNC, { db: `other-${board}`, board }));
     await open<SyncAppResult>(other);
     await expect
       .poll(() => other.evaluate(async () => (await window.app!.cards()).length), { timeout: WAIT_MS })

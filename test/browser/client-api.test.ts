@@ -1,81 +1,41 @@
 // The client's awaiting, reset, observable and network APIs in real headless Chromium (real
 // IndexedDB, Web Locks, WebSocket) against a real in-process server.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SyncStatus } from '@syncline/client';
-import { createSyncServer, silentLogger, SqliteStorage, type SyncServer } from '@syncline/server';
 import { startTcpProxy, type TcpProxy } from '../../packages/client/test/tcp-proxy.js';
 import type { SyncApp, SyncAppResult } from './fixtures/sync-app.js';
-import {
-  launchBrowser,
-  startBrowserTestServer,
-  waitForResult,
-  type BrowserTestServer,
-  type TestBrowser,
-  type TestContext,
-} from './harness.js';
+import type { TestContext } from './harness.js';
+import { useSyncSuite, waitForOk } from './suite.js';
 
 const APP_ENTRY = fileURLToPath(new URL('./fixtures/sync-app.ts', import.meta.url));
 const APP = 'sync-app';
 const WAIT_MS = 10_000;
 
-let pages: BrowserTestServer | undefined;
-let browser: TestBrowser | undefined;
-let sync: SyncServer | undefined;
-let syncUrl = '';
-let storage: SqliteStorage | undefined;
-let tmp: string | undefined;
 const contexts: TestContext[] = [];
 const proxies: TcpProxy[] = [];
 
-beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'syncline-browser-api-'));
-  storage = await SqliteStorage.open({ path: join(tmp, 'sync.db') });
-  pages = await startBrowserTestServer();
-  sync = createSyncServer({
-    storage,
+const ready = useSyncSuite({
+  tmpPrefix: 'syncline-browser-api-',
+  bundles: { [APP]: APP_ENTRY },
+  server: () => ({
     // Development-like, except that scope `board:secret` is refused (for errors$).
     auth: {
       authenticate: (h) => ({ id: h.token ?? 'dev' }),
       authorize: (_p, scope) => scope !== 'board:secret',
     },
-    logger: silentLogger,
-    cors: { origins: [pages.url] },
-  });
-  syncUrl = (await sync.listen(0, '127.0.0.1')).url;
-  pages.setSyncServerUrl(syncUrl);
-  await pages.addBundle(APP, APP_ENTRY);
-  browser = await launchBrowser();
-}, 60_000);
-
-afterAll(async () => {
-  try {
-    await browser?.close();
-  } finally {
-    await pages?.close();
-    await sync?.close();
-    await storage?.close();
-    if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
-  }
-}, 30_000);
+  }),
+});
 
 beforeEach(() => {
-  browser?.errors.splice(0);
+  ready().browser.errors.splice(0);
 });
 
 afterEach(async () => {
   for (const context of contexts.splice(0)) await context.context.close();
   for (const p of proxies.splice(0)) await p.close();
 });
-
-function ready(): { pages: BrowserTestServer; browser: TestBrowser } {
-  if (pages === undefined || browser === undefined) throw new Error('beforeAll did not finish');
-  return { pages, browser };
-}
 
 async function newDevice(): Promise<TestContext> {
   const context = await ready().browser.newContext();
@@ -85,8 +45,7 @@ async function newDevice(): Promise<TestContext> {
 
 async function openApp(device: TestContext, query: Readonly<Record<string, string>>): Promise<Page> {
   const page = await device.newPage(ready().pages.pageUrl(APP, query));
-  const result = await waitForResult<SyncAppResult>(page);
-  if (!result.ok) throw new Error(`sync-app failed to start: ${result.error}`);
+  await waitForOk<SyncAppResult>(page, 'sync-app failed to start');
   return page;
 }
 
@@ -235,7 +194,7 @@ describe('real network status in Chromium', { timeout: 60_000 }, () => {
     // Chromium's offline emulation closes a WebSocket to 127.0.0.1 at once (checked: connected
     // false within ~0.2 s even with a ManualNetwork that ignores navigator.onLine), so it cannot
     // stand for a link that dies silently: a proxy that swallows every byte does.
-    const proxy = await startTcpProxy(syncUrl);
+    const proxy = await startTcpProxy(ready().syncUrl);
     proxies.push(proxy);
     const page = await openApp(await newDevice(), {
       db: unique('dead'),

@@ -1,24 +1,13 @@
 // The Syncline client in real headless Chromium against a real in-process server: IndexedDB,
 // Web Locks leader election between tabs, WebSocket transport across origins (CORS/Origin).
 // Each device is a browser context (its own IndexedDB and locks); tabs are pages in one context.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SyncStatus } from '@syncline/client';
-import { createSyncServer, silentLogger, SqliteStorage, type SyncServer } from '@syncline/server';
 import type { Card, ScopeHash, SyncApp, SyncAppResult } from './fixtures/sync-app.js';
-import {
-  launchBrowser,
-  screenshot,
-  startBrowserTestServer,
-  waitForResult,
-  type BrowserTestServer,
-  type TestBrowser,
-  type TestContext,
-} from './harness.js';
+import { screenshot, startBrowserTestServer, type TestContext } from './harness.js';
+import { useSyncSuite, waitForOk } from './suite.js';
 
 const APP_ENTRY = fileURLToPath(new URL('./fixtures/sync-app.ts', import.meta.url));
 const APP = 'sync-app';
@@ -26,61 +15,25 @@ const WAIT_MS = 10_000;
 /** Web Locks release on page close and the next tab's takeover must be quick. */
 const HANDOVER_MS = 5_000;
 
-let pages: BrowserTestServer | undefined;
-let browser: TestBrowser | undefined;
-let sync: SyncServer | undefined;
-let storage: SqliteStorage | undefined;
-let tmp: string | undefined;
 const contexts: TestContext[] = [];
 /** The Origin header of every connection the sync server accepted. */
 const acceptedOrigins = new Set<string | undefined>();
 
-beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'syncline-browser-'));
-  storage = await SqliteStorage.open({ path: join(tmp, 'sync.db') });
-  pages = await startBrowserTestServer();
-  // The pages come from another port, so another origin: the server must allow it explicitly.
-  sync = createSyncServer({
-    storage,
-    auth: 'development',
-    logger: silentLogger,
-    cors: { origins: [pages.url] },
-  });
-  sync.io.on('connection', (socket) => acceptedOrigins.add(socket.handshake.headers.origin));
-  const { url } = await sync.listen(0, '127.0.0.1');
-  pages.setSyncServerUrl(url);
-  await pages.addBundle(APP, APP_ENTRY);
-  browser = await launchBrowser();
-}, 60_000);
-
-afterAll(async () => {
-  try {
-    await browser?.close();
-  } finally {
-    try {
-      await pages?.close();
-      await sync?.close();
-      await storage?.close();
-    } finally {
-      if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
-    }
-  }
-}, 30_000);
+const ready = useSyncSuite({
+  tmpPrefix: 'syncline-browser-',
+  bundles: { [APP]: APP_ENTRY },
+  onServer: (sync) =>
+    sync.io.on('connection', (socket) => acceptedOrigins.add(socket.handshake.headers.origin)),
+});
 
 beforeEach(() => {
   // Each test asserts its own errors; a failed test's leftovers must not fail the next one.
-  browser?.errors.splice(0);
+  ready().browser.errors.splice(0);
 });
 
 afterEach(async () => {
   for (const context of contexts.splice(0)) await context.context.close();
 });
-
-function ready(): { pages: BrowserTestServer; browser: TestBrowser; sync: SyncServer } {
-  if (pages === undefined || browser === undefined || sync === undefined)
-    throw new Error('beforeAll did not finish');
-  return { pages, browser, sync };
-}
 
 /** A new device: a browser context with its own IndexedDB, Web Locks and BroadcastChannel. */
 async function newDevice(): Promise<TestContext> {
@@ -97,9 +50,7 @@ async function openApp(device: TestContext, query: Readonly<Record<string, strin
 }
 
 async function started(page: Page): Promise<SyncAppResult & { ok: true }> {
-  const result = await waitForResult<SyncAppResult>(page);
-  if (!result.ok) throw new Error(`sync-app failed to start: ${result.error}`);
-  return result;
+  return waitForOk<SyncAppResult>(page, 'sync-app failed to start');
 }
 
 type AppMethod = {

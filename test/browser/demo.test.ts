@@ -1,7 +1,7 @@
 // The demo app (apps/demo) end to end in real headless Chromium: built once with Vite, served by
 // its own server (static files + Syncline on one origin, a fresh SQLite file per test), driven
 // through accessible roles and labels as a person would use it.
-import { appendFile, cp, mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { silentLogger } from '@syncline/server';
 import { buildDemo } from '../../apps/demo/build.js';
 import { startDemoServer, type DemoServer } from '../../apps/demo/server.js';
 import { launchBrowser, screenshot, type TestBrowser, type TestContext } from './harness.js';
+import { closeSuite } from './suite.js';
 
 const WAIT = { timeout: 10_000 };
 /** A card the demo writes on an empty board; once both devices show it, the page is ready. */
@@ -30,13 +31,7 @@ beforeAll(async () => {
   browser = await launchBrowser();
 }, 60_000);
 
-afterAll(async () => {
-  try {
-    await browser?.close();
-  } finally {
-    if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
-  }
-}, 30_000);
+afterAll(() => closeSuite({ browser, tmp }), 30_000);
 
 beforeEach(async () => {
   browser?.errors.splice(0);

@@ -4,38 +4,24 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORDER_CASES } from '../../packages/client/test/dexie-order-cases.js';
 import type { DexieOrderResult } from './fixtures/dexie-order.js';
-import {
-  launchBrowser,
-  startBrowserTestServer,
-  waitForResult,
-  type BrowserTestServer,
-  type TestBrowser,
-} from './harness.js';
+import type { TestBrowser } from './harness.js';
+import { closeSuite, startPageSuite, waitForOk, type PageSuite } from './suite.js';
 
 const ENTRY = fileURLToPath(new URL('./fixtures/dexie-order.ts', import.meta.url));
 
 describe('Dexie with Syncline attached behaves like plain Dexie (real Chromium)', { timeout: 60_000 }, () => {
-  let server: BrowserTestServer | undefined;
+  let suite: PageSuite | undefined;
   let browser: TestBrowser | undefined;
   let result: (DexieOrderResult & { ok: true }) | undefined;
 
   beforeAll(async () => {
-    server = await startBrowserTestServer();
-    await server.addBundle('dexie-order', ENTRY);
-    browser = await launchBrowser();
-    const page = await browser.newPage(server.pageUrl('dexie-order'));
-    const r = await waitForResult<DexieOrderResult>(page, 45_000);
-    if (!r.ok) throw new Error(`dexie-order fixture failed: ${r.error}`);
-    result = r;
+    suite = await startPageSuite({ bundles: { 'dexie-order': ENTRY } });
+    browser = suite.browser;
+    const page = await browser.newPage(suite.pages.pageUrl('dexie-order'));
+    result = await waitForOk<DexieOrderResult>(page, 'dexie-order fixture failed', 45_000);
   }, 60_000);
 
-  afterAll(async () => {
-    try {
-      await browser?.close();
-    } finally {
-      await server?.close();
-    }
-  }, 30_000);
+  afterAll(() => closeSuite(suite ?? {}), 30_000);
 
   const done = () => {
     if (result === undefined || browser === undefined) throw new Error('beforeAll did not finish');

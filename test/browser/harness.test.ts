@@ -1,15 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SmokeResult } from './fixtures/indexeddb-smoke.js';
-import {
-  launchBrowser,
-  screenshot,
-  startBrowserTestServer,
-  waitForResult,
-  type BrowserTestServer,
-  type TestBrowser,
-} from './harness.js';
+import { screenshot, waitForResult, type BrowserTestServer, type TestBrowser } from './harness.js';
+import { usePageSuite } from './suite.js';
 
 const SMOKE_ENTRY = fileURLToPath(new URL('./fixtures/indexeddb-smoke.ts', import.meta.url));
 // Nothing listens there: these tests only check that the URL reaches the page.
@@ -17,26 +11,10 @@ const SYNC_URL = 'http://127.0.0.1:9/default-sync';
 const OTHER_SYNC_URL = 'http://127.0.0.1:9/other-sync';
 
 describe('browser harness (real headless Chromium)', { timeout: 60_000 }, () => {
-  let server: BrowserTestServer | undefined;
-  let browser: TestBrowser | undefined;
-
-  beforeAll(async () => {
-    server = await startBrowserTestServer({ syncServerUrl: SYNC_URL });
-    await server.addBundle('indexeddb-smoke', SMOKE_ENTRY);
-    browser = await launchBrowser();
-  }, 60_000);
-
-  afterAll(async () => {
-    try {
-      await browser?.close();
-    } finally {
-      await server?.close();
-    }
-  }, 30_000);
-
+  const suite = usePageSuite({ bundles: { 'indexeddb-smoke': SMOKE_ENTRY }, syncServerUrl: SYNC_URL });
   const ready = (): { server: BrowserTestServer; browser: TestBrowser } => {
-    if (server === undefined || browser === undefined) throw new Error('beforeAll did not finish');
-    return { server, browser };
+    const { pages, browser } = suite();
+    return { server: pages, browser };
   };
 
   it('round-trips a record through IndexedDB, keeps it across reload and shares it within a context', async () => {

@@ -1,21 +1,12 @@
 // Date and binary values and string, number and compound keys in real Chromium IndexedDB: two
 // devices (browser contexts) against a real server, plus its history, change feed and writes.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSyncServer, silentLogger, SqliteStorage, type SyncServer } from '@syncline/server';
+import type { SyncServer } from '@syncline/server';
 import type { ValuesApp, ValuesAppResult } from './fixtures/values-app.js';
-import {
-  launchBrowser,
-  startBrowserTestServer,
-  waitForResult,
-  type BrowserTestServer,
-  type TestBrowser,
-  type TestContext,
-} from './harness.js';
+import type { TestContext } from './harness.js';
+import { closeSuite, startSyncSuite, waitForOk, type SyncSuite } from './suite.js';
 
 const ENTRY = fileURLToPath(new URL('./fixtures/values-app.ts', import.meta.url));
 const APP = 'values-app';
@@ -24,28 +15,19 @@ const SCOPE = 'space:1';
 /** A mutation for `applyMutations` (branded ids come from the wire schemas; these are literals). */
 type AppMutation = Parameters<SyncServer['applyMutations']>[1][number];
 
-let pages: BrowserTestServer | undefined;
-let browser: TestBrowser | undefined;
-let sync: SyncServer | undefined;
-let storage: SqliteStorage | undefined;
-let tmp: string | undefined;
+let suite: SyncSuite | undefined;
 const contexts: TestContext[] = [];
 
 afterAll(async () => {
   for (const c of contexts) await c.context.close();
-  await browser?.close();
-  await pages?.close();
-  await sync?.close();
-  await storage?.close();
-  if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
+  await closeSuite(suite ?? {});
 }, 30_000);
 
 async function open(db: string): Promise<Page> {
-  const context = await browser!.newContext();
+  const context = await suite!.browser.newContext();
   contexts.push(context);
-  const page = await context.newPage(pages!.pageUrl(APP, { db }));
-  const result = await waitForResult<ValuesAppResult>(page);
-  if (!result.ok) throw new Error(`values-app failed: ${result.error}`);
+  const page = await context.newPage(suite!.pages.pageUrl(APP, { db }));
+  await waitForOk<ValuesAppResult>(page, 'values-app failed');
   return page;
 }
 
@@ -69,19 +51,8 @@ const converged = (page: Page) =>
 
 describe('values and keys in real Chromium', { timeout: 60_000 }, () => {
   it('round-trips Date, binary and tag-shaped values and every key kind between two devices, history, feed and server writes', async () => {
-    tmp = await mkdtemp(join(tmpdir(), 'syncline-values-'));
-    storage = await SqliteStorage.open({ path: join(tmp, 'sync.db') });
-    pages = await startBrowserTestServer();
-    sync = createSyncServer({
-      storage,
-      auth: 'development',
-      logger: silentLogger,
-      cors: { origins: [pages.url] },
-    });
-    const { url } = await sync.listen(0, '127.0.0.1');
-    pages.setSyncServerUrl(url);
-    await pages.addBundle(APP, ENTRY);
-    browser = await launchBrowser();
+    suite = await startSyncSuite({ tmpPrefix: 'syncline-values-', bundles: { [APP]: ENTRY } });
+    const { browser, sync } = suite;
 
     const a = await open('device-a');
     const b = await open('device-b');
