@@ -3,6 +3,7 @@
 // Everything reads the shared IndexedDB tables, so it works in follower tabs too.
 import { liveQuery, type Dexie } from 'dexie';
 import { filter, firstValueFrom, from, takeUntil, type Observable } from 'rxjs';
+import { decodeConflict, type AppConflictEntry } from './app-values.js';
 import { clientError, SynclineError } from './errors.js';
 import {
   T,
@@ -26,15 +27,15 @@ export interface SyncedReport {
   readonly answered: number;
   /** Those of them the server refused (rolled back here; also in `rejections$`). */
   readonly rejected: readonly RejectionEntry[];
-  /** Manual conflicts they ran into (now in the conflict inbox, `conflicts$`). */
-  readonly conflicts: readonly ConflictEntry[];
+  /** Manual conflicts they ran into (now in the conflict inbox, `conflicts$`), as it shows them. */
+  readonly conflicts: readonly AppConflictEntry[];
 }
 
 /** How the server answered one write (see `whenAcknowledged`). */
 export type WriteOutcome =
   | { readonly status: 'applied' }
   | { readonly status: 'rejected'; readonly rejection: RejectionEntry }
-  | { readonly status: 'conflict'; readonly conflict: ConflictEntry };
+  | { readonly status: 'conflict'; readonly conflict: AppConflictEntry };
 
 /** What the awaiting functions need of the client. */
 export interface AwaitContext {
@@ -128,7 +129,9 @@ export async function whenSynced(ctx: AwaitContext, opts: WaitOptions = {}): Pro
     answered: waiting.length,
     rejected: rejections.filter((r): r is RejectionEntry => r !== undefined),
     // Several conflicting edits of one record share one conflict entry (the first one's mid).
-    conflicts: newsOf(before, conflicts).filter((c) => records.has(`${c.table}\u0000${c.id}`)),
+    conflicts: newsOf(before, conflicts)
+      .filter((c) => records.has(`${c.table}\u0000${c.id}`))
+      .map(decodeConflict),
   };
 }
 
@@ -164,5 +167,5 @@ export async function whenAcknowledged(
     (entry
       ? newsOf(before, conflicts).find((c) => c.table === entry.table && c.id === entry.key)
       : undefined);
-  return conflict ? { status: 'conflict', conflict } : { status: 'applied' };
+  return conflict ? { status: 'conflict', conflict: decodeConflict(conflict) } : { status: 'applied' };
 }

@@ -137,16 +137,20 @@ describe('lastMid and whenAcknowledged', () => {
     await a.db.cards.put(C1);
     await convergeAll(a, b);
     offline(a);
-    await a.db.cards.update('c1', { title: 'from a' });
+    const due = new Date('2026-12-24T18:00:00.000Z');
+    await a.db.cards.update('c1', { title: 'from a', due });
     const mid = a.sync.lastMid();
     expect((await failure(a.sync.whenAcknowledged(mid, { timeoutMs: 100 }))).code).toBe('timeout');
     await b.db.cards.update('c1', { title: 'from b' });
     await b.sync.whenSynced();
     a.network.set(true);
-    expect(await a.sync.whenAcknowledged(mid)).toMatchObject({
+    const outcome = await a.sync.whenAcknowledged(mid);
+    // The conflict as the inbox shows it: the app's key and types, not the wire encoding.
+    expect(outcome).toMatchObject({
       status: 'conflict',
-      conflict: { id: 'c1', mine: { title: 'from a' } },
+      conflict: { id: 'c1', key: 'c1', mine: { title: 'from a', due } },
     });
+    expect(outcome.status === 'conflict' && outcome.conflict.mine?.['due']).toBeInstanceOf(Date);
   });
 });
 

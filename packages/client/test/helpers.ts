@@ -27,6 +27,7 @@ export interface Card {
   notes?: string;
   status?: string;
   likes?: number;
+  due?: Date;
 }
 
 export const SCOPE = 'board:1';
