@@ -381,10 +381,9 @@ export class SyncClient {
         this.#adoption$.next(null);
         if (!leading() || !this.db.isOpen()) return;
         const message = err instanceof Error ? err.message : String(err);
-        this.#engineState$.next({
-          ...this.#engineState$.value,
-          lastError: syncError('internal', `adopting existing rows failed: ${message}`),
-        });
+        const error = syncError('internal', `adopting existing rows failed: ${message}`);
+        this.#engineState$.next({ ...this.#engineState$.value, lastError: error });
+        this.#errors$.next({ ...error, at: this.#now() });
         const delay = backoffDelay(attempt, this.#o.backoff ?? DEFAULT_BACKOFF, this.#random);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
@@ -608,7 +607,10 @@ export class SyncClient {
     if (!id.ok) throw clientError('unsupported_key', `${table}: ${id.message}`);
     const entry = (await this.#history(table, key, { before: version + 1, limit: 1 }))[0];
     if (entry?.version !== version)
-      throw clientError('unknown_version', `version ${version} of ${table}/${id.value} is not in its history`);
+      throw clientError(
+        'unknown_version',
+        `version ${version} of ${table}/${id.value} is not in its history`,
+      );
     await this.#store.queueRestore(table, id.value, version, entry.value);
   }
 

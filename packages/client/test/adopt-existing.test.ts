@@ -20,6 +20,7 @@ import {
   synclineStores,
   type OutboxEntry,
   type SyncClient,
+  type SyncErrorEvent,
   type SyncClientOptions,
 } from '../src/index.js';
 
@@ -72,6 +73,8 @@ async function app(
     client?: Partial<SyncClientOptions>;
     /** Runs on the Dexie instance before Syncline is installed (e.g. a fault middleware). */
     setup?: (db: Dexie) => void;
+    /** Runs on the client before it starts (e.g. to watch `errors$` from the first moment). */
+    beforeStart?: (sync: SyncClient) => void;
   } = {},
 ): Promise<{ db: AppDb; sync: SyncClient; network: ManualNetwork }> {
   const version = opts.version ?? 2;
@@ -93,6 +96,7 @@ async function app(
     ...opts.client,
   });
   clients.push(sync);
+  opts.beforeStart?.(sync);
   await sync.start();
   return { db, sync, network };
 }
@@ -274,9 +278,18 @@ describe('rows that exist before a table is synced are adopted', () => {
         },
       }),
     };
-    const a = await app(name, { online: false, setup: (db) => db.use(failThird) });
+    const errors: SyncErrorEvent[] = [];
+    const a = await app(name, {
+      online: false,
+      setup: (db) => db.use(failThird),
+      beforeStart: (sync) => sync.errors$.subscribe((e) => errors.push(e)),
+    });
     const failed = await until(a.sync, (s) => s.lastError !== null, 30_000);
     expect(failed.lastError?.message).toContain('simulated storage failure');
+    // Reported on errors$ too, where an app listens for sync errors.
+    expect(errors.map((e) => [e.code, e.message.includes('simulated storage failure')])).toEqual([
+      ['internal', true],
+    ]);
     await until(a.sync, (s) => s.adoption === null && s.pending === 1200 && s.isLeader, 30_000);
     const all = await outbox(a.sync);
     expect(dense(all)).toBe(true);
