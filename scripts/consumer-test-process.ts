@@ -5,14 +5,17 @@ const children = new Set<ChildProcess>();
 
 /**
  * The environment for a consumer's tools: without what `pnpm run` adds (`npm_config_*` would
- * steer the consumer's plain `npm` with the workspace's settings) and without Node options that
- * would resolve Syncline's sources instead of the installed packages.
+ * steer the consumer's plain `npm` with the workspace's settings), without Node options that
+ * would resolve Syncline's sources instead of the installed packages, and without the
+ * `SYNCLINE_*` variables CI sets for the PostgreSQL/Redis suites (the installed CLI reads them,
+ * so `--postgres` would also pick up Redis and ask for other packages than the test expects).
  */
 export function consumerEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     const k = key.toLowerCase();
-    if (k.startsWith('npm_') || k.startsWith('pnpm_') || k === 'node_options' || k === 'init_cwd') continue;
+    if (k.startsWith('npm_') || k.startsWith('pnpm_') || k.startsWith('syncline_')) continue;
+    if (k === 'node_options' || k === 'init_cwd') continue;
     env[key] = value;
   }
   return { ...env, ...extra };
