@@ -20,7 +20,9 @@ import {
   type CollectionsConfig,
   type Logger,
   loadConfig,
+  MissingDependencyError,
   parseCliArgs,
+  SynclineConfigError,
   type CliOptions,
   type ServerConfigFile,
   type SyncServer,
@@ -337,7 +339,10 @@ async function main(): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   main().catch((err: unknown) => {
-    process.stderr.write(`demo: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // A config mistake or a missing driver is the operator's to fix: the message says what.
+    const plain = err instanceof SynclineConfigError || err instanceof MissingDependencyError;
+    const text = err instanceof Error ? (plain ? err.message : (err.stack ?? err.message)) : String(err);
+    process.stderr.write(`demo: ${text}\n`);
     process.exit(1);
   });
 }
