@@ -156,6 +156,39 @@ describe('client API in real Chromium', { timeout: 60_000 }, () => {
     expect(ready().browser.errors).toEqual([]);
   });
 
+  it('setScopes evicts a removed scope; a row with a pending edit stays until it is answered', async () => {
+    const keep = unique('keep');
+    const drop = unique('drop');
+    const page = await openApp(await newDevice(), { db: unique('evict'), board: keep });
+    await waitStatus(page, live);
+    await call(page, 'setScopes', [`board:${keep}`, `board:${drop}`]);
+    for (const [id, board] of [
+      ['k1', keep],
+      ['d1', drop],
+      ['d2', drop],
+    ] as const)
+      await call(page, 'put', card(id, board, id));
+    await call(page, 'whenSynced', WAIT_MS);
+    const ids = async () => (await call(page, 'cards')).map((c) => c.id);
+    expect(await ids()).toEqual(['d1', 'd2', 'k1']);
+
+    await call(page, 'setOnline', false);
+    await call(page, 'update', 'd2', { title: 'pending edit' });
+    await call(page, 'setScopes', [`board:${keep}`]);
+    // d1 goes at once; d2 waits for the server's answer to its edit.
+    await expect.poll(ids, { timeout: WAIT_MS }).toEqual(['d2', 'k1']);
+    await call(page, 'setOnline', true);
+    await call(page, 'whenSynced', WAIT_MS);
+    await expect.poll(ids, { timeout: WAIT_MS }).toEqual(['k1']);
+    expect((await call(page, 'records')).map((r) => r.id)).toEqual(['k1']);
+    expect((await call(page, 'scopes')).map((s) => s.scope)).toEqual([`board:${keep}`]);
+    // The edit reached the server before its row left this device.
+    const other = await openApp(await newDevice(), { db: unique('other'), board: drop });
+    expect(await call(other, 'whenInitialSynced', WAIT_MS)).toBe('done');
+    expect(await call(other, 'get', 'd2')).toMatchObject({ title: 'pending edit' });
+    expect(ready().browser.errors).toEqual([]);
+  });
+
   it('errors$ reports a refused scope with its code', async () => {
     const page = await openApp(await newDevice(), { db: unique('err'), board: 'secret' });
     await expect
