@@ -1,5 +1,13 @@
 import * as z from 'zod/mini';
-import { DEFAULT_LIMITS, ScopeIdSchema, checkConfig, showConfigValue, type Limits } from '@syncline/protocol';
+import {
+  DEFAULT_LIMITS,
+  ScopeIdSchema,
+  checkConfig,
+  configFunction,
+  configObjectWith,
+  showConfigValue,
+  type Limits,
+} from '@syncline/protocol';
 import type { SyncClientOptions } from './sync-client.js';
 
 /**
@@ -9,26 +17,8 @@ import type { SyncClientOptions } from './sync-client.js';
  * schemas, and mini's functional API adds only the few checks used here.
  */
 
-const fn = () =>
-  z.custom<unknown>((v) => typeof v === 'function', {
-    error: (iss) =>
-      iss.input === undefined
-        ? 'required (a function)'
-        : `expected a function, got ${showConfigValue(iss.input)}`,
-  });
-
-/** An object with these methods (a class instance is fine; other keys are not looked at). */
-const withMethods = (what: string, methods: readonly string[]) =>
-  z.custom<unknown>(
-    (v) =>
-      typeof v === 'object' &&
-      v !== null &&
-      methods.every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
-    {
-      error: (iss) =>
-        `expected ${what} (an object with ${methods.join(', ')}), got ${showConfigValue(iss.input)}`,
-    },
-  );
+const fn = configFunction;
+const withMethods = configObjectWith;
 
 const count = (min: number) => z.int().check(z.minimum(min));
 

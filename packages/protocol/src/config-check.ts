@@ -1,3 +1,4 @@
+import * as z from 'zod/mini';
 import { safeParse, type $ZodIssue, type $ZodRawIssue, type $ZodType } from 'zod/v4/core';
 
 /** One refused setting: where it is (`collections.cards.strategy`) and what is wrong with it. */
@@ -159,4 +160,31 @@ function distance(a: string, b: string): number {
     prev = row;
   }
   return prev[b.length]!;
+}
+
+/**
+ * A config value that must be a function (a hook, a clock, a strategy). Built on `zod/mini`, whose
+ * schemas share zod's core: the client's mini schemas and the server's classic ones both embed it.
+ */
+export function configFunction() {
+  return z.custom<unknown>((v) => typeof v === 'function', {
+    error: (iss) =>
+      iss.input === undefined
+        ? 'required (a function)'
+        : `expected a function, got ${showConfigValue(iss.input)}`,
+  });
+}
+
+/** A config value that must be an object with these methods (a class instance is fine). */
+export function configObjectWith(what: string, methods: readonly string[]) {
+  return z.custom<unknown>(
+    (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      methods.every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
+    {
+      error: (iss) =>
+        `expected ${what} (an object with ${methods.join(', ')}), got ${showConfigValue(iss.input)}`,
+    },
+  );
 }

@@ -145,5 +145,12 @@ export { applyMutation, applyPatch, applyInc } from './apply-mutation.js';
 export type { ApplyOutcome } from './apply-mutation.js';
 export { validateMessage, validatePushRequest } from './validate.js';
 export type { Validated } from './validate.js';
-export { SynclineConfigError, checkConfig, configIssues, showConfigValue } from './config-check.js';
+export {
+  SynclineConfigError,
+  checkConfig,
+  configFunction,
+  configIssues,
+  configObjectWith,
+  showConfigValue,
+} from './config-check.js';
 export type { ConfigIssue } from './config-check.js';

@@ -3,6 +3,8 @@ import {
   CollectionNameSchema,
   DEFAULT_LIMITS,
   checkConfig,
+  configFunction,
+  configObjectWith,
   showConfigValue,
   type Limits,
 } from '@syncline/protocol';
@@ -15,26 +17,8 @@ import type { SyncServerOptions } from './create-sync-server.js';
  * calls (hooks, storage, logger) are checked for the methods it calls.
  */
 
-const fn = () =>
-  z.custom<unknown>((v) => typeof v === 'function', {
-    error: (iss) =>
-      iss.input === undefined
-        ? 'required (a function)'
-        : `expected a function, got ${showConfigValue(iss.input)}`,
-  });
-
-/** An object with these methods (a class instance is fine; other keys are not looked at). */
-const withMethods = (what: string, methods: readonly string[]) =>
-  z.custom<unknown>(
-    (v) =>
-      typeof v === 'object' &&
-      v !== null &&
-      methods.every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
-    {
-      error: (iss) =>
-        `expected ${what} (an object with ${methods.join(', ')}), got ${showConfigValue(iss.input)}`,
-    },
-  );
+const fn = configFunction;
+const withMethods = configObjectWith;
 
 const count = (min: number) => z.int().min(min);
 const ms = count(0);
@@ -58,7 +42,7 @@ const WebhookSchema = z.strictObject({
 
 const CollectionSchema = z.strictObject({
   strategy: StrategySchema.optional(),
-  validate: fn().optional(),
+  validate: z.optional(fn()),
   webhook: WebhookSchema.optional(),
 });
 
@@ -99,14 +83,14 @@ const serverShape = {
     })
     .optional(),
   cors: z.strictObject({ origins: z.array(origin) }).optional(),
-  httpServer: withMethods('a node:http Server', ['listen', 'on']).optional(),
+  httpServer: z.optional(withMethods('a node:http Server', ['listen', 'on'])),
   path: z
     .string()
     .regex(/^\//, { error: (iss) => `expected a path starting with '/', got ${showConfigValue(iss.input)}` })
     .optional(),
-  clock: withMethods('a Clock', ['now']).optional(),
-  timers: withMethods('Timers', ['setTimeout', 'clearTimeout']).optional(),
-  logger: withMethods('a Logger', ['debug', 'info', 'warn', 'error']).optional(),
+  clock: z.optional(withMethods('a Clock', ['now'])),
+  timers: z.optional(withMethods('Timers', ['setTimeout', 'clearTimeout'])),
+  logger: z.optional(withMethods('a Logger', ['debug', 'info', 'warn', 'error'])),
   nodeId: z.string().min(1).optional(),
   metrics: z
     .union([
@@ -119,9 +103,9 @@ const serverShape = {
     .optional(),
   telemetry: z.strictObject({ minIntervalMs: ms.optional() }).optional(),
   readinessChecks: z.record(z.string(), fn()).optional(),
-  cluster: withMethods('a ClusterFanout', ['ready', 'onReconnect', 'close']).optional(),
-  webhooks: z.strictObject({ fetch: fn().optional(), random: fn().optional() }).optional(),
-} satisfies Record<keyof SyncServerOptions, z.ZodType>;
+  cluster: z.optional(withMethods('a ClusterFanout', ['ready', 'onReconnect', 'close'])),
+  webhooks: z.strictObject({ fetch: z.optional(fn()), random: z.optional(fn()) }).optional(),
+} satisfies Record<keyof SyncServerOptions, z.core.$ZodType>;
 
 export const ServerOptionsSchema = z.strictObject(serverShape);
 
