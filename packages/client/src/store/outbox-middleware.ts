@@ -153,9 +153,15 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     // Refused before anything is placed: nothing is written, and the app's transaction goes on
     // if it catches the error (as with any failed Dexie request).
     let afters: (JsonObject | undefined)[];
+    // The keys and record ids of an add, put or delete, worked out once (a range delete's come
+    // from its read of the range).
+    let keys: readonly unknown[] = [];
     let ids: string[] = [];
     try {
-      if (req.type !== 'deleteRange') ids = idsOf(table.name, keysOf(req, keyPath));
+      if (req.type !== 'deleteRange') {
+        keys = keysOf(req, keyPath);
+        ids = idsOf(table.name, keys);
+      }
       if (req.type === 'put') {
         // Key paths first: Dexie applies `{ __proto__: … }` as a prototype change, which the
         // value check would only report as a non-plain object.
@@ -169,7 +175,7 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
       return Dexie.Promise.reject(asError(e));
     }
     // Placed in this tick, in this order: the reads see the state just before the app's write.
-    const before = readBefore(table, req, keyPath);
+    const before = readBefore(table, req, keyPath, keys, ids);
     before.catch(noop); // Reported through `queued` below, unless the write failed first.
     let written: Promise<DBCoreMutateResponse>;
     try {
@@ -219,7 +225,7 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     table: DBCoreTable,
     config: SyncedTableConfig,
     req: DBCoreMutateRequest,
-    { keys, olds }: Before,
+    { keys, ids, olds }: Before,
     state: Promise<[unknown[], unknown]> | undefined,
     afters: readonly (JsonObject | undefined)[],
     res: DBCoreMutateResponse,
@@ -231,7 +237,6 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     const records = core.table(T.records);
     const outbox = core.table(T.outbox);
     const failed = new Set(Object.keys(res.failures).map(Number));
-    const ids = idsOf(table.name, keys);
     return (state ?? readState(core, table, trans, ids)).then(([prevMetas, counter]) => {
       let nextMid =
         typeof (counter as MetaRow | undefined)?.value === 'number'
@@ -359,35 +364,43 @@ function idsOf(table: string, keys: readonly unknown[]): string[] {
   });
 }
 
-/** What a write needs from before it: the keys it touches and their values then. */
+/** What a write needs from before it: the keys it touches, their record ids and values then. */
 interface Before {
   readonly keys: readonly unknown[];
+  readonly ids: readonly string[];
   readonly olds: readonly (JsonObject | undefined)[];
 }
 
-/** Places the reads of what a write needs from before it (call right before placing the write). */
-function readBefore(table: DBCoreTable, req: DBCoreMutateRequest, keyPath: KeyPath): Promise<Before> {
+/**
+ * Places the reads of what a write needs from before it (call right before placing the write).
+ * `keys`/`ids` are those of an add, put or delete; a range delete reads its own.
+ */
+function readBefore(
+  table: DBCoreTable,
+  req: DBCoreMutateRequest,
+  keyPath: KeyPath,
+  keys: readonly unknown[],
+  ids: readonly string[],
+): Promise<Before> {
   const trans = req.trans;
   switch (req.type) {
-    case 'add': {
+    case 'add':
       // An add that succeeds had nothing there: no read needed.
-      const keys = keysOf(req, keyPath);
-      return Dexie.Promise.resolve({ keys, olds: keys.map(() => undefined) });
-    }
+      return Dexie.Promise.resolve({ keys, ids, olds: keys.map(() => undefined) });
     case 'put':
-    case 'delete': {
-      const keys = keysOf(req, keyPath);
+    case 'delete':
       return table
         .getMany({ trans, keys: [...keys] })
-        .then((olds) => ({ keys, olds: olds as (JsonObject | undefined)[] }));
-    }
+        .then((olds) => ({ keys, ids, olds: olds as (JsonObject | undefined)[] }));
     case 'deleteRange':
       return table
         .query({ trans, values: true, query: { index: table.schema.primaryKey, range: req.range } })
-        .then(({ result }) => ({
-          keys: (result as object[]).map((v): unknown => Dexie.getByKeyPath(v, keyPath as string | string[])),
-          olds: result as JsonObject[],
-        }));
+        .then(({ result }) => {
+          const rangeKeys = (result as object[]).map((v): unknown =>
+            Dexie.getByKeyPath(v, keyPath as string | string[]),
+          );
+          return { keys: rangeKeys, ids: idsOf(table.name, rangeKeys), olds: result as JsonObject[] };
+        });
   }
 }
 
