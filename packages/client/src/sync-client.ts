@@ -24,7 +24,6 @@ import {
   type AppObject,
   type JsonObject,
   type Limits,
-  syncError,
 } from '@syncline/protocol';
 import {
   waitFor,
@@ -45,7 +44,7 @@ import {
   type ScopeSyncState,
   type SyncErrorEvent,
 } from './client-observables.js';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './engine/backoff.js';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './engine/backoff.js';
 import { clientError, fromSyncError, SynclineError } from './errors.js';
 import {
   browserNetwork,
@@ -56,7 +55,8 @@ import {
 import { defaultElection, type LeaderElection } from './engine/leader.js';
 import { SyncEngine, type EngineState } from './engine/sync-engine.js';
 import { connectSocket, request, type SyncSocket } from './engine/transport.js';
-import { adoptExisting, type AdoptionProgress } from './store/adopt-existing.js';
+import type { AdoptionProgress } from './store/adopt-existing.js';
+import { startAdoption, type AdoptionRun } from './store/adoption-run.js';
 import { checkClientOptions } from './options-schema.js';
 import { LocalStore } from './store/local-store.js';
 import { ensureClientId, localScopeHash } from './store/local-queries.js';
@@ -165,10 +165,9 @@ export class SyncClient {
   /** The outbox middleware's DBCore layer (adoption writes through it, below app hooks). */
   #queueCore: DBCore | undefined;
   readonly #adoption$ = new BehaviorSubject<AdoptionProgress | null>(null);
-  /** The leader's adoption run; the engine starts when it is done. */
+  /** The leader's adoption run, and its end (the engine starts then; see `startAdoption`). */
+  #adoptionRun: AdoptionRun | undefined;
   #adopting: Promise<void> | undefined;
-  /** Ends the wait before an adoption retry (on leaving). */
-  #wakeAdoption: (() => void) | undefined;
   #engine: SyncEngine | undefined;
   #campaign: { resign(): Promise<void> } | undefined;
   #subs: { unsubscribe(): void }[] = [];
@@ -302,7 +301,7 @@ export class SyncClient {
     for (const s of this.#subs.splice(0)) s.unsubscribe();
     const engine = this.#engine;
     this.#engine = undefined;
-    this.#wakeAdoption?.();
+    this.#adoptionRun?.wake();
     await this.#adopting; // stops after its current chunk (it checks #engine)
     await engine?.stop();
     this.#engineState$.next({ ...this.#engineState$.value, phase: 'stopped', connected: false });
@@ -355,46 +354,25 @@ export class SyncClient {
       }),
     );
     this.#leader$.next(true);
-    this.#adopting = this.#adoptThenStart(engine);
-  }
-
-  /**
-   * Uploads rows that predate syncing (see `adopt-existing.ts`), then starts the engine. Before
-   * it: a pull would overwrite a local row that the server also has before the row is queued,
-   * instead of letting the collection's strategy decide. A failed run is retried with backoff.
-   */
-  async #adoptThenStart(engine: SyncEngine): Promise<void> {
+    // The engine starts once rows that predate syncing are queued (see `startAdoption`).
     const leading = () => this.#engine === engine;
-    for (let attempt = 0; leading(); attempt++) {
-      try {
-        const report = await adoptExisting({
-          db: this.db,
-          core: () => this.#queueCore!,
-          tables: Object.keys(this.#o.tables),
-          onProgress: (p) => this.#adoption$.next(p),
-          cancelled: () => !leading(),
-        });
-        this.#adoption$.next(null);
-        if (report.complete && leading()) engine.start();
-        return;
-      } catch (err) {
-        this.#adoption$.next(null);
-        if (!leading() || !this.db.isOpen()) return;
-        const message = err instanceof Error ? err.message : String(err);
-        const error = syncError('internal', `adopting existing rows failed: ${message}`);
+    const run = startAdoption({
+      db: this.db,
+      core: () => this.#queueCore!,
+      tables: Object.keys(this.#o.tables),
+      backoff: this.#o.backoff ?? DEFAULT_BACKOFF,
+      random: this.#random,
+      leading,
+      onProgress: (p) => this.#adoption$.next(p),
+      onError: (error) => {
         this.#engineState$.next({ ...this.#engineState$.value, lastError: error });
         this.#errors$.next({ ...error, at: this.#now() });
-        const delay = backoffDelay(attempt, this.#o.backoff ?? DEFAULT_BACKOFF, this.#random);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          this.#wakeAdoption = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.#wakeAdoption = undefined;
-      }
-    }
+      },
+    });
+    this.#adoptionRun = run;
+    this.#adopting = run.done.then((complete) => {
+      if (complete && leading()) engine.start();
+    });
   }
 
   /** Stops syncing and leaves the election (another tab may take over). The db stays open. */
@@ -471,7 +449,7 @@ export class SyncClient {
    */
   syncNow(opts: WaitOptions = {}): Promise<void> {
     return this.#awaiting(
-      // The engine starts once rows that predate syncing are queued (see #adoptThenStart).
+      // The engine starts once rows that predate syncing are queued (see `startAdoption`).
       Promise.resolve(this.#adopting).then(() => this.#leading('syncNow').syncNow()),
       'syncNow',
       opts,
