@@ -71,8 +71,18 @@ function progress(p: PullProgress | undefined, synced: boolean): SyncProgress & 
   const done = synced || p?.done === true;
   const total = p ? Math.max(0, p.head - p.from) : 0;
   const pulled = p ? Math.min(total, Math.max(0, p.cursor - p.from)) : 0;
-  const fraction = done ? 1 : total > 0 ? pulled / total : 0;
-  return { pulled: done ? total : pulled, total, fraction, done, head: p?.head ?? 0 };
+  return {
+    pulled: done ? total : pulled,
+    total,
+    fraction: fractionOf(done, pulled, total),
+    done,
+    head: p?.head ?? 0,
+  };
+}
+
+/** Progress as a fraction from 0 to 1 for a progress bar (1 once done). */
+function fractionOf(done: boolean, pulled: number, total: number): number {
+  return done ? 1 : total > 0 ? pulled / total : 0;
 }
 
 /** The status value from its sources (see `SyncClient.status$`). */
@@ -98,7 +108,7 @@ export function toStatus(
     done,
     pulled,
     total,
-    fraction: done ? 1 : total > 0 ? pulled / total : 0,
+    fraction: fractionOf(done, pulled, total),
     scopes,
   };
   return {
