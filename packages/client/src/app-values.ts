@@ -46,9 +46,12 @@ export function decodeConflict(c: ConflictEntry): AppConflictEntry {
   };
 }
 
-/** An app row in the wire encoding; rows in a synced table were checked when written. */
-export function wireRecord(row: unknown): JsonObject {
+/**
+ * An app row in the wire encoding; rows in a synced table were checked when written. `what`
+ * names the row in the error of one that was not (e.g. written before Syncline was attached).
+ */
+export function wireRecord(row: unknown, what = 'a row'): JsonObject {
   const r = encodeRecord(row, 1000);
-  if (!r.ok) throw new Error(`a row cannot be synced: ${r.message} at ${r.path}`);
+  if (!r.ok) throw new Error(`${what} cannot be synced: ${r.message} at ${r.path}`);
   return r.value;
 }

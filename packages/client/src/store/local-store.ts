@@ -1,6 +1,5 @@
 import type { Dexie, Table } from 'dexie';
 import {
-  encodeRecord,
   type Change,
   type CommittedRange,
   type JsonObject,
@@ -14,6 +13,7 @@ import { replay } from './replay.js';
 import { settleBatch } from './settle-batch.js';
 import { settleResults, type ApplyReport } from './settle-results.js';
 import { appKeyOf, appRowOf } from './synced-keys.js';
+import { wireRecord } from '../app-values.js';
 import {
   INTERNAL_TABLES,
   T,
@@ -262,11 +262,8 @@ export class LocalStore {
 
   /** The app row of a record in the wire encoding (what confirmed copies hold), or null. */
   async #wireValue(table: string, id: string): Promise<JsonObject | null> {
-    const row = await this.#t(table).get(appKeyOf(id));
-    if (row === undefined) return null;
-    const value = encodeRecord(row);
-    if (!value.ok) throw new Error(`${table}/${id} cannot be synced: ${value.message} at ${value.path}`);
-    return value.value;
+    const row: unknown = await this.#t(table).get(appKeyOf(id));
+    return row === undefined ? null : wireRecord(row, `${table}/${id}`);
   }
 
   async #meta(table: string, id: string): Promise<RecordMeta | undefined> {
