@@ -1,7 +1,7 @@
 // Awaiting sync: "everything I wrote so far is on the server" (`whenSynced`), one write's
 // answer (`whenAcknowledged`), and helpers to bound any wait by a timeout and the client's life.
 // Everything reads the shared IndexedDB tables, so it works in follower tabs too.
-import { liveQuery, type Dexie } from 'dexie';
+import { liveQuery, type Collection, type Dexie, type Table } from 'dexie';
 import { filter, firstValueFrom, from, takeUntil, type Observable } from 'rxjs';
 import { decodeConflict, type AppConflictEntry } from './app-values.js';
 import { clientError, SynclineError } from './errors.js';
@@ -90,11 +90,18 @@ export async function deviceLastMid(db: Dexie): Promise<number> {
   return typeof next === 'number' ? next - 1 : 0;
 }
 
-/** Resolves once no outbox entry with a mid up to `upTo` is left (the server answered them all). */
-function answeredUpTo(ctx: AwaitContext, upTo: number, what: string, opts: WaitOptions): Promise<unknown> {
+/**
+ * Resolves once the outbox entries `pending` selects are all gone (the server answered them).
+ * Unbounded in time: callers bound the whole wait (see `SyncClient`'s `timeoutMs`).
+ */
+function answered(
+  ctx: AwaitContext,
+  pending: (outbox: Table<OutboxEntry, number>) => Collection<OutboxEntry, number>,
+  what: string,
+): Promise<unknown> {
   const outbox = ctx.db.table<OutboxEntry, number>(T.outbox);
-  const left$ = from(liveQuery(() => outbox.where('mid').belowOrEqual(upTo).primaryKeys()));
-  return waitFor(ctx, left$, (keys) => keys.length === 0, what, opts);
+  const left$ = from(liveQuery(() => pending(outbox).primaryKeys()));
+  return waitFor(ctx, left$, (keys) => keys.length === 0, what);
 }
 
 /** A conflict is news when it is new or its server side moved since `before` was taken. */
@@ -107,16 +114,20 @@ function newsOf(before: readonly ConflictEntry[], after: readonly ConflictEntry[
  * Waits until the server answered every mutation queued on this device (in any tab) before the
  * call, and reports which of them were rejected or ran into manual conflicts.
  */
-export async function whenSynced(ctx: AwaitContext, opts: WaitOptions = {}): Promise<SyncedReport> {
+export async function whenSynced(ctx: AwaitContext): Promise<SyncedReport> {
   const { db } = ctx;
   const [upTo, waiting, before] = await db.transaction('r', [T.meta, T.outbox, T.conflicts], async () => {
     const last = await deviceLastMid(db);
     const entries = await db.table<OutboxEntry, number>(T.outbox).where('mid').belowOrEqual(last).toArray();
     return [last, entries, await db.table<ConflictEntry>(T.conflicts).toArray()] as const;
   });
+  if (waiting.length > 0)
+    await answered(
+      ctx,
+      (o) => o.where('mid').belowOrEqual(upTo),
+      `mutations up to mid ${upTo} to be answered`,
+    );
   const mine = waiting.filter((e) => e.discarded !== true);
-  if (mine.length > 0 || waiting.length > 0)
-    await answeredUpTo(ctx, upTo, `mutations up to mid ${upTo} to be answered`, opts);
   if (mine.length === 0) return { upToMid: upTo, answered: waiting.length, rejected: [], conflicts: [] };
   const mids = new Set(mine.map((e) => e.mid));
   const records = new Set(mine.map((e) => `${e.table}\u0000${e.key}`));
@@ -139,11 +150,7 @@ export async function whenSynced(ctx: AwaitContext, opts: WaitOptions = {}): Pro
  * Waits until the server answered mutation `mid` of this device, and tells how: applied (or
  * merged, or a duplicate of one applied before), rejected, or a manual conflict.
  */
-export async function whenAcknowledged(
-  ctx: AwaitContext,
-  mid: number,
-  opts: WaitOptions = {},
-): Promise<WriteOutcome> {
+export async function whenAcknowledged(ctx: AwaitContext, mid: number): Promise<WriteOutcome> {
   const { db } = ctx;
   if (!Number.isSafeInteger(mid) || mid < 1)
     throw clientError('unknown_mid', `mid must be a positive integer, got ${String(mid)}`);
@@ -153,12 +160,7 @@ export async function whenAcknowledged(
     await db.table<ConflictEntry>(T.conflicts).toArray(),
   ]);
   if (mid > last) throw clientError('unknown_mid', `mid ${mid} was never assigned here (last is ${last})`);
-  if (entry) {
-    const left$ = from(
-      liveQuery(() => db.table<OutboxEntry, number>(T.outbox).where('mid').equals(mid).primaryKeys()),
-    );
-    await waitFor(ctx, left$, (keys) => keys.length === 0, `mid ${mid} to be answered`, opts);
-  }
+  if (entry) await answered(ctx, (o) => o.where('mid').equals(mid), `mid ${mid} to be answered`);
   const rejection = await db.table<RejectionEntry, number>(T.rejections).get(mid);
   if (rejection) return { status: 'rejected', rejection };
   const conflicts = await db.table<ConflictEntry>(T.conflicts).toArray();

@@ -417,7 +417,7 @@ export class SyncClient {
    * with a `SynclineError`: `timeout` (after `timeoutMs`), `closed`.
    */
   whenSynced(opts: WaitOptions = {}): Promise<SyncedReport> {
-    return this.#awaiting(whenSynced(this.#awaitContext(), opts), 'sync', opts);
+    return this.#awaiting(whenSynced(this.#awaitContext()), 'sync', opts);
   }
 
   /** The mid of the newest write made in this tab, for `whenAcknowledged` (0: none yet). */
@@ -431,7 +431,7 @@ export class SyncClient {
    * `closed`.
    */
   whenAcknowledged(mid: number, opts: WaitOptions = {}): Promise<WriteOutcome> {
-    return this.#awaiting(whenAcknowledged(this.#awaitContext(), mid, opts), `mid ${mid}`, opts);
+    return this.#awaiting(whenAcknowledged(this.#awaitContext(), mid), `mid ${mid}`, opts);
   }
 
   /**
