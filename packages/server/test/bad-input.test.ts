@@ -133,6 +133,28 @@ describe('bad input: payload and record size', () => {
     await a.expectGoodWorks();
   });
 
+  it('rejects a patch that reaches inside a Date tag (the result would not decode), leaving the record as it was', async () => {
+    const a = await open();
+    const { lastMid } = await a.state();
+    const when = { $date: '2026-12-24T18:00:00.000Z' };
+    expectResults(await pushRaw(a.bad, [victimPut(lastMid + 1, { when })]));
+    const before = await a.state();
+    const [r, ...rest] = expectResults(
+      await pushRaw(a.bad, [
+        {
+          ...victimMutation(lastMid + 2, { op: 'patch', patch: { set: { 'when.x': 1 } } }),
+          base: before.head,
+        },
+      ]),
+    );
+    expect(rest).toEqual([]);
+    expect(r?.status).toBe('rejected');
+    expect(await a.storage.head(asScopeId(BAD_SCOPE))).toBe(before.head);
+    const pulled = await a.bad.pull(BAD_SCOPE);
+    expect(pulled.ok && pulled.changes.find((c) => c.id === VICTIM)?.value).toEqual({ when });
+    await a.expectGoodWorks();
+  });
+
   it('measures a record by its JSON encoding, escaped characters included', async () => {
     // limits.ts: maxRecordBytes is the "largest record value, in bytes of its JSON encoding".
     // A string of 150,000 double quotes encodes to 300,002 characters (each `"` becomes `\"`).

@@ -260,9 +260,13 @@ async function checkValue(
     );
   }
   // A patch or inc can reach inside a tag (`when.x` on a Date): the result must still decode.
-  const encoding = checkEncodedRecord(value);
-  if (!encoding.ok)
-    return syncError(encoding.code, `resulting record: ${encoding.message} at ${encoding.path}`);
+  // Other results cannot break one (put values were checked with the push, merges keep tags
+  // whole, a resolver's value is encoded by the server), so only these walk the value again.
+  if (m.op === 'patch' || m.op === 'inc') {
+    const encoding = checkEncodedRecord(value);
+    if (!encoding.ok)
+      return syncError(encoding.code, `resulting record: ${encoding.message} at ${encoding.path}`);
+  }
   const validate = ctx.collections[m.collection]?.validate;
   if (!validate) return undefined;
   try {
