@@ -7,7 +7,14 @@ import {
   type SyncError,
 } from '@syncline/protocol';
 
-export type SyncSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+/** The client's Socket.IO connection to a sync server (the server's side is its own `SyncSocket`). */
+export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/**
+ * @deprecated The old name of `ClientSocket`, kept only until `sync-client.ts` (restructured on
+ * another branch) switches over; remove it then.
+ */
+export type SyncSocket = ClientSocket;
 
 export interface ConnectOptions {
   readonly url: string;
@@ -29,8 +36,8 @@ export class ConnectError extends Error {
  * Opens one Socket.IO connection (no built-in reconnection: the engine owns retries and
  * failover) and resolves once the server accepted the handshake.
  */
-export function connectSocket(opts: ConnectOptions): Promise<SyncSocket> {
-  const socket: SyncSocket = io(opts.url, {
+export function connectSocket(opts: ConnectOptions): Promise<ClientSocket> {
+  const socket: ClientSocket = io(opts.url, {
     transports: ['websocket'],
     reconnection: false,
     forceNew: true,
@@ -63,12 +70,31 @@ export function connectSocket(opts: ConnectOptions): Promise<SyncSocket> {
   });
 }
 
+/** A request the server refused or that failed (timeout, dropped socket), as the engine meets it. */
+export class RequestFailed extends Error {
+  constructor(readonly error: SyncError) {
+    super(`${error.code}: ${error.message}`);
+  }
+}
+
+/** The answer of a request when it is `ok`; otherwise throws `RequestFailed` with its error. */
+export async function answered<R extends { ok: boolean }>(p: Promise<R>): Promise<R & { ok: true }> {
+  let res: R;
+  try {
+    res = await p;
+  } catch {
+    throw new RequestFailed(syncError('internal', 'request timed out or the connection dropped'));
+  }
+  if (!res.ok) throw new RequestFailed((res as unknown as { error: SyncError }).error);
+  return res as R & { ok: true };
+}
+
 type RequestOf<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[0];
 type ResponseOf<E extends keyof ClientToServerEvents> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];
 
 /** One typed request/acknowledgement round trip; rejects on timeout or disconnect. */
 export function request<E extends keyof ClientToServerEvents>(
-  socket: SyncSocket,
+  socket: ClientSocket,
   event: E,
   payload: RequestOf<E>,
   timeoutMs: number,
