@@ -25,7 +25,7 @@ export function beginsCopy(from: number, page: Pick<Page, 'reset'>): boolean {
 /** The scope's progress once `page` is written, for a pull that began at cursor `began`. */
 export function progressAfter(
   began: number,
-  page: Pick<Page, 'reset' | 'upTo' | 'head' | 'hasMore'>,
+  page: { readonly reset: boolean; readonly upTo: number; readonly head: number; readonly hasMore: boolean },
 ): PullProgress {
   return {
     from: page.reset ? 0 : Math.min(began, page.upTo),
