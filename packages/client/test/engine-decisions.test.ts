@@ -1,7 +1,7 @@
 /**
  * The sync engine's decisions, tested on their own: no socket, no Dexie, no timers.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChangeSchema, MutationSchema, syncError, type Change } from '@syncline/protocol';
 import { SynclineError } from '../src/errors.js';
 import { highestOwnMid, includedFor, liveFit, onGap } from '../src/engine/live-changes.js';
@@ -28,6 +28,7 @@ import {
   type OutboxView,
 } from '../src/engine/push-decisions.js';
 import { ConnectError, RequestFailed } from '../src/engine/transport.js';
+import { WakeSignal } from '../src/engine/wake-signal.js';
 import { WriteQueue } from '../src/engine/write-queue.js';
 import type { OutboxEntry } from '../src/store/schema.js';
 
@@ -258,5 +259,41 @@ describe('the write queue', () => {
     expect(await third).toBe(3);
     await queue.idle();
     expect(log).toEqual(['first starts', 'first ends', 'third']);
+  });
+});
+
+describe('the wake signal', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('ends a sleep at its timer or at a wake, whichever comes first', async () => {
+    vi.useFakeTimers();
+    const signal = new WakeSignal();
+    let timedOut = false;
+    const timed = signal.sleep(1000).then(() => (timedOut = true));
+    await vi.advanceTimersByTimeAsync(999);
+    expect(timedOut).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await timed;
+    expect(timedOut).toBe(true);
+
+    const early = signal.sleep(1000);
+    signal.wake();
+    await early;
+    expect(vi.getTimerCount()).toBe(0); // the backoff timer is cleared
+  });
+
+  it('sleeps without a timer until woken; a wake with nobody asleep is dropped', async () => {
+    vi.useFakeTimers();
+    const signal = new WakeSignal();
+    signal.wake();
+    let woken = false;
+    const sleeping = signal.sleep().then(() => (woken = true));
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(woken).toBe(false);
+    signal.wake();
+    await sleeping;
+    expect(woken).toBe(true);
   });
 });

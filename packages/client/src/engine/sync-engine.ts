@@ -37,6 +37,8 @@ import { failureOf, nextStep, syncNowRefusal, waitsOutBackoff } from './loop-ste
 import { pullScope } from './pull-scope.js';
 import { PushPipeline } from './push-pipeline.js';
 import { answered, connectSocket, request, type ClientSocket } from './transport.js';
+import { TelemetrySender } from './telemetry-sender.js';
+import { WakeSignal } from './wake-signal.js';
 import { WriteQueue } from './write-queue.js';
 
 export type { EngineOptions, EngineState, PullProgress, SyncPhase } from './engine-types.js';
@@ -52,7 +54,7 @@ export class SyncEngine {
   #socket: ClientSocket | undefined;
   #stopped = true;
   #paused = false;
-  #wake: (() => void) | undefined;
+  readonly #signal = new WakeSignal();
   #urlIndex = 0;
   #attempt = 0;
   #scopes: Set<ScopeId>;
@@ -65,11 +67,11 @@ export class SyncEngine {
   readonly #context: EngineContext;
   #unsubs: (() => void)[] = [];
   #loop: Promise<void> | undefined;
-  /** The socket whose server refused telemetry as an unknown event (an older server). */
-  #telemetryRefused: ClientSocket | undefined;
+  readonly #telemetry: TelemetrySender;
 
   constructor(private readonly options: EngineOptions) {
     this.#scopes = new Set(options.scopes.map(asScopeId));
+    this.#telemetry = new TelemetrySender(options.requestTimeoutMs);
     this.state$ = new BehaviorSubject<EngineState>({
       phase: 'stopped',
       connected: false,
@@ -83,7 +85,7 @@ export class SyncEngine {
       socket: () => this.#socket,
       subscribed: (scope) => this.#scopes.has(scope),
       needPull: (scope) => this.#toPull.add(scope),
-      wake: () => this.#poke(),
+      wake: () => this.#signal.wake(),
       metric: (update) => this.metrics$.next(update(this.metrics$.value)),
       state: () => this.state$.value,
       set: (patch) => this.#set(patch),
@@ -102,7 +104,7 @@ export class SyncEngine {
         // Back in the foreground: skip the rest of the backoff.
         if (this.options.visibility.isVisible()) {
           this.#attempt = 0;
-          this.#poke();
+          this.#signal.wake();
         }
       }),
     ];
@@ -113,7 +115,7 @@ export class SyncEngine {
     this.#stopped = true;
     for (const u of this.#unsubs) u();
     this.#dropSocket();
-    this.#poke();
+    this.#signal.wake();
     await this.#loop;
     await this.#writes.idle();
     this.#set({ phase: 'stopped' });
@@ -144,13 +146,13 @@ export class SyncEngine {
   pause(): void {
     this.#paused = true;
     this.#dropSocket();
-    this.#poke();
+    this.#signal.wake();
   }
 
   resume(): void {
     this.#paused = false;
     this.#attempt = 0;
-    this.#poke();
+    this.#signal.wake();
   }
 
   /**
@@ -160,14 +162,14 @@ export class SyncEngine {
   notifyOutbox(lastMid?: number): void {
     if (!this.#push.notice(lastMid)) return;
     this.#pushWanted = true;
-    this.#poke();
+    this.#signal.wake();
   }
 
   setScopes(scopes: readonly string[]): void {
     this.#scopes = new Set(scopes.map(asScopeId));
     for (const s of this.#toPull) if (!this.#scopes.has(s)) this.#toPull.delete(s);
     this.#dropSocket(); // resubscribe from scratch on the next connection
-    this.#poke();
+    this.#signal.wake();
   }
 
   get socket(): ClientSocket | undefined {
@@ -178,41 +180,18 @@ export class SyncEngine {
    * Sends a telemetry report when connected. Best effort: failures are ignored, and a server
    * that does not know the event is not asked again on this connection.
    */
-  async sendTelemetry(report: TelemetryReport): Promise<void> {
-    const socket = this.#socket;
-    if (!socket?.connected || this.#telemetryRefused === socket) return;
-    try {
-      const res = await request(socket, 'telemetry', report, this.options.requestTimeoutMs);
-      if (!res.ok && res.error.code === 'unknown_event') this.#telemetryRefused = socket;
-    } catch {
-      // Telemetry never disturbs sync.
-    }
+  sendTelemetry(report: TelemetryReport): Promise<void> {
+    return this.#telemetry.send(this.#socket, report);
   }
 
   #set(patch: Partial<EngineState>): void {
     this.state$.next({ ...this.state$.value, ...patch });
   }
 
-  #poke(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  #sleep(ms?: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(() => this.#poke(), ms);
-      this.#wake = () => {
-        if (timer !== undefined) clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
   #onNetwork(): void {
     if (!this.options.network.isOnline()) this.#dropSocket();
     else this.#attempt = 0;
-    this.#poke();
+    this.#signal.wake();
   }
 
   #dropSocket(): void {
@@ -240,7 +219,7 @@ export class SyncEngine {
         if (step === 'paused' || step === 'offline') {
           this.#dropSocket();
           this.#set({ phase: step });
-          await this.#sleep();
+          await this.#signal.sleep();
         } else if (step === 'connect') {
           await this.#connect();
         } else if (step === 'pull') {
@@ -257,7 +236,7 @@ export class SyncEngine {
           this.#attempt = 0;
           this.#set({ phase: 'live', lastSyncedAt: this.options.now(), lastError: null });
           for (const r of this.#rounds.splice(0)) r.resolve();
-          await this.#sleep();
+          await this.#signal.sleep();
         }
       } catch (err) {
         await this.#fail(err);
@@ -290,7 +269,7 @@ export class SyncEngine {
     socket.on('disconnect', () => {
       if (this.#socket === socket) {
         this.#dropSocket();
-        this.#poke();
+        this.#signal.wake();
       }
     });
     socket.on('changes', (msg) => this.#live.receive(msg));
@@ -320,6 +299,6 @@ export class SyncEngine {
     this.errors$.next(error);
     const online = this.options.network.isOnline();
     if (!waitsOutBackoff({ stopped: this.#stopped, paused: this.#paused, online })) return;
-    await this.#sleep(delay);
+    await this.#signal.sleep(delay);
   }
 }
