@@ -2,8 +2,8 @@ import type { RecordRow } from './rows.js';
 import type { RetentionPolicy } from './storage.js';
 
 /**
- * Pieces the SQL backends (SQLite, PostgreSQL) share verbatim: the shape of a retention run and
- * keyset paging over live records. The SQL differs per backend; the logic around it must not.
+ * Pieces the SQL backends (SQLite, PostgreSQL) share verbatim: the shape of a retention run,
+ * keyset paging over live records and the call of `onCommit`. The SQL differs per backend; the logic around it must not.
  */
 
 /** What a retention policy removes at `now`, or undefined when it removes nothing. */
@@ -31,5 +31,14 @@ export async function* pagedRows(
     yield* page;
     last = page[page.length - 1];
     if (page.length < pageSize) return;
+  }
+}
+
+/** Runs a transaction's `onCommit`; the commit stands whatever it does. */
+export function runOnCommit<T>(onCommit: ((result: T) => void) | undefined, result: T): void {
+  try {
+    onCommit?.(result);
+  } catch {
+    // The contract says onCommit must not throw.
   }
 }
