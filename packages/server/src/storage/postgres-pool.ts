@@ -111,14 +111,15 @@ export class PgPool {
   }
 
   /** Runs `fn` in a transaction holding `scope`'s lock (maintenance outside `transaction`). */
-  async withScopeLock(scope: string, fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+  async withScopeLock<T>(scope: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.connect();
     try {
       await client.query('BEGIN');
       await client.query(this.#sql.lockScope, [this.#sql.scopeLockSpace, scope]);
-      await fn(client);
+      const result = await fn(client);
       await client.query('COMMIT');
       this.release(client);
+      return result;
     } catch (err) {
       await this.#rollback(client, err);
       throw err;

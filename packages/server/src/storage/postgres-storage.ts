@@ -4,7 +4,7 @@ import type { ClientId, CollectionName, RecordId, ScopeId, Version } from '@sync
 import { importOptional } from '../ops/optional-dependency.js';
 import { migratePg, pgStatements, pgTypes, type PgStatements } from './postgres-schema.js';
 import { PgPool } from './postgres-pool.js';
-import { pagedRows, retentionBounds } from './sql-backend-shared.js';
+import { pagedRows, pruneScopes } from './sql-backend-shared.js';
 import { toClient, toHistory, toRecord } from './rows.js';
 import type { ClientDbRow, HistoryRow, RecordRow } from './rows.js';
 import type {
@@ -191,38 +191,37 @@ export class PostgresStorage implements SyncStorage {
     for await (const row of rows) yield toRecord(row);
   }
 
-  async prune(policy: RetentionPolicy, now: number): Promise<PruneStats> {
-    let historyRemoved = 0;
-    let tombstonesRemoved = 0;
-    const bounds = retentionBounds(policy, now);
-    if (!bounds) return { historyRemoved, tombstonesRemoved };
-    const { cutoff, keep } = bounds;
-    const scopes = await this.#read<{ scope: string }>(this.#sql.allScopes, []);
-    // One transaction per scope, under the scope lock: atomic per scope, and writers of other
-    // scopes are never held up.
-    for (const { scope } of scopes) {
-      await this.#pool.track(
-        this.#pool.withScopeLock(scope, async (client) => {
-          const run = async (text: string, values: unknown[]) =>
-            (await client.query(text, values)).rowCount ?? 0;
-          if (cutoff !== undefined) {
-            const { rows } = await client.query<{ n: number; v: number | null }>(this.#sql.oldTombstones, [
-              scope,
-              cutoff,
-            ]);
-            const old = rows[0];
-            if (old && old.n > 0 && old.v !== null) {
-              historyRemoved += await run(this.#sql.deleteTombstoneHistory, [scope, cutoff]);
-              tombstonesRemoved += await run(this.#sql.deleteTombstones, [scope, cutoff]);
-              await client.query(this.#sql.raiseHorizon, [scope, old.v]);
+  prune(policy: RetentionPolicy, now: number): Promise<PruneStats> {
+    return pruneScopes(
+      policy,
+      now,
+      async () => (await this.#read<{ scope: string }>(this.#sql.allScopes, [])).map((r) => r.scope),
+      // Under the scope lock: writers of other scopes are never held up.
+      (scope, { cutoff, keep }) =>
+        this.#pool.track(
+          this.#pool.withScopeLock(scope, async (client) => {
+            let historyRemoved = 0;
+            let tombstonesRemoved = 0;
+            const run = async (text: string, values: unknown[]) =>
+              (await client.query(text, values)).rowCount ?? 0;
+            if (cutoff !== undefined) {
+              const { rows } = await client.query<{ n: number; v: number | null }>(this.#sql.oldTombstones, [
+                scope,
+                cutoff,
+              ]);
+              const old = rows[0];
+              if (old && old.n > 0 && old.v !== null) {
+                historyRemoved += await run(this.#sql.deleteTombstoneHistory, [scope, cutoff]);
+                tombstonesRemoved += await run(this.#sql.deleteTombstones, [scope, cutoff]);
+                await client.query(this.#sql.raiseHorizon, [scope, old.v]);
+              }
+              historyRemoved += await run(this.#sql.deleteOldHistory, [scope, cutoff]);
             }
-            historyRemoved += await run(this.#sql.deleteOldHistory, [scope, cutoff]);
-          }
-          if (keep !== undefined) historyRemoved += await run(this.#sql.deleteExcessHistory, [scope, keep]);
-        }),
-      );
-    }
-    return { historyRemoved, tombstonesRemoved };
+            if (keep !== undefined) historyRemoved += await run(this.#sql.deleteExcessHistory, [scope, keep]);
+            return { historyRemoved, tombstonesRemoved };
+          }),
+        ),
+    );
   }
 
   async ping(): Promise<void> {

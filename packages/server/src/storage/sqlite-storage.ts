@@ -3,7 +3,7 @@ import { asVersion } from '@syncline/protocol';
 import type { ClientId, CollectionName, RecordId, ScopeId, Version } from '@syncline/protocol';
 import { toClient, toHistory, toRecord } from './rows.js';
 import { migrate, prepareStatements } from './sqlite-schema.js';
-import { pagedRows, retentionBounds } from './sql-backend-shared.js';
+import { pagedRows, pruneScopes } from './sql-backend-shared.js';
 import type { Statements } from './sqlite-schema.js';
 import { SqliteConnection } from './sqlite-connection.js';
 import type {
@@ -143,31 +143,31 @@ export class SqliteStorage implements SyncStorage {
     for await (const row of rows) yield toRecord(row);
   }
 
-  async prune(policy: RetentionPolicy, now: number): Promise<PruneStats> {
-    let historyRemoved = 0;
-    let tombstonesRemoved = 0;
-    const bounds = retentionBounds(policy, now);
-    if (!bounds) return { historyRemoved, tombstonesRemoved };
-    const { cutoff, keep } = bounds;
-    const scopes = await this.conn.read(() => this.st.allScopes.all().map((r) => r.scope));
-    // One transaction per scope: atomic per scope, and other work interleaves between scopes.
-    for (const scope of scopes) {
-      await this.conn.exclusive(() =>
-        this.conn.atomically(() => {
-          if (cutoff !== undefined) {
-            const old = this.st.oldTombstones.get({ scope, cutoff });
-            if (old && old.n > 0 && old.v !== null) {
-              historyRemoved += this.st.deleteTombstoneHistory.run({ scope, cutoff }).changes;
-              tombstonesRemoved += this.st.deleteTombstones.run({ scope, cutoff }).changes;
-              this.st.raiseHorizon.run({ scope, horizon: old.v });
+  prune(policy: RetentionPolicy, now: number): Promise<PruneStats> {
+    return pruneScopes(
+      policy,
+      now,
+      () => this.conn.read(() => this.st.allScopes.all().map((r) => r.scope)),
+      (scope, { cutoff, keep }) =>
+        this.conn.exclusive(() =>
+          this.conn.atomically(() => {
+            let historyRemoved = 0;
+            let tombstonesRemoved = 0;
+            if (cutoff !== undefined) {
+              const old = this.st.oldTombstones.get({ scope, cutoff });
+              if (old && old.n > 0 && old.v !== null) {
+                historyRemoved += this.st.deleteTombstoneHistory.run({ scope, cutoff }).changes;
+                tombstonesRemoved += this.st.deleteTombstones.run({ scope, cutoff }).changes;
+                this.st.raiseHorizon.run({ scope, horizon: old.v });
+              }
+              historyRemoved += this.st.deleteOldHistory.run({ scope, cutoff }).changes;
             }
-            historyRemoved += this.st.deleteOldHistory.run({ scope, cutoff }).changes;
-          }
-          if (keep !== undefined) historyRemoved += this.st.deleteExcessHistory.run({ scope, keep }).changes;
-        }),
-      );
-    }
-    return { historyRemoved, tombstonesRemoved };
+            if (keep !== undefined)
+              historyRemoved += this.st.deleteExcessHistory.run({ scope, keep }).changes;
+            return { historyRemoved, tombstonesRemoved };
+          }),
+        ),
+    );
   }
 
   ping(): Promise<void> {
