@@ -1,8 +1,9 @@
 import type { Logger } from '../ops/logger.js';
-import type { Timers, TimerHandle } from '../ops/timers.js';
+import type { Timers } from '../ops/timers.js';
 import type { SyncStorage } from '../storage/storage.js';
 import { announceHeads } from '../transport/announce-heads.js';
 import type { SyncIo } from '../transport/context.js';
+import { startRetryLoop, type Backoff, type RetryLoop } from './backoff.js';
 import type { ClusterFanout } from './cluster-fanout.js';
 
 export interface CatchUpDeps {
@@ -13,8 +14,8 @@ export interface CatchUpDeps {
   readonly timers: Timers;
 }
 
-/** Longest pause between two attempts while storage is still failing. */
-const MAX_RETRY_MS = 10_000;
+/** Pauses between attempts while storage is still failing: doubling from 250 ms to 10 s. */
+const RETRY: Backoff = { minMs: 250, maxMs: 10_000, jitter: false };
 
 /**
  * After each reconnection of the fan-out, re-announces the heads of this node's scope rooms
@@ -23,32 +24,24 @@ const MAX_RETRY_MS = 10_000;
  * with backoff until it succeeds, a newer reconnection supersedes it, or `stop()`.
  */
 export function startCatchUp(deps: CatchUpDeps): { stop(): void } {
-  let timer: TimerHandle;
-  let round = 0;
-  let stopped = false;
-
-  const attempt = (myRound: number, n: number) => {
-    if (stopped || myRound !== round) return;
-    announceHeads(deps.io, deps.storage).then(
-      (rooms) => deps.logger.info('re-announced scope heads after fan-out reconnect', { rooms }),
-      (err: unknown) => {
-        if (stopped || myRound !== round) return;
-        const delay = Math.min(MAX_RETRY_MS, 250 * 2 ** n);
-        deps.logger.warn('re-announcing scope heads failed; retrying', { err, retryInMs: delay });
-        timer = deps.timers.setTimeout(() => attempt(myRound, n + 1), delay);
-      },
-    );
-  };
-
+  let current: RetryLoop | undefined;
   const off = deps.cluster.onReconnect(() => {
-    deps.timers.clearTimeout(timer);
-    attempt(++round, 0);
+    void current?.stop();
+    current = startRetryLoop({
+      attempt: async () => {
+        const rooms = await announceHeads(deps.io, deps.storage);
+        deps.logger.info('re-announced scope heads after fan-out reconnect', { rooms });
+      },
+      backoff: RETRY,
+      timers: deps.timers,
+      onFailure: (err, retryInMs) =>
+        deps.logger.warn('re-announcing scope heads failed; retrying', { err, retryInMs }),
+    });
   });
   return {
     stop: () => {
-      stopped = true;
       off();
-      deps.timers.clearTimeout(timer);
+      void current?.stop();
     },
   };
 }

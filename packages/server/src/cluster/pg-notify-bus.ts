@@ -28,13 +28,9 @@ export interface PgNotifyBusOptions {
   readonly cleanupIntervalMs?: number;
   /** How often the LISTEN connection is checked with a query, to catch a silently dead one (default 10 s). */
   readonly pingIntervalMs?: number;
-  /** Reconnection delays: doubling from `minMs` to `maxMs`, with jitter (default 100 ms to 3 s). */
-  readonly reconnect?: { readonly minMs: number; readonly maxMs: number };
   /** Every failure of the bus (it never throws at its caller's event loop). */
   readonly onError: (err: Error, during: string) => void;
-  /** Called each time LISTEN is (re-)established on a fresh connection. */
-  readonly onListening: () => void;
-  /** Called when the LISTEN connection is lost. */
+  /** Called when the LISTEN connection is lost (once per connection; `connect()` makes the next). */
   readonly onLost: (err: Error) => void;
 }
 
@@ -55,21 +51,16 @@ function hasBinary(value: unknown, depth = 0): boolean {
  *
  * - every connection has an `error` listener for its whole life (the stock client holds its
  *   LISTEN connection checked out without one, so a restart of the database crashes the process);
- * - a lost LISTEN connection is released to the pool as broken (not leaked) and re-established
- *   by exactly one reconnection loop, with backoff, until `close()`;
- * - `listening` says whether cross-node messages can arrive right now, for readiness, and
- *   `onListening`/`onLost` let the server catch up on what it may have missed meanwhile;
+ * - a lost LISTEN connection is released to the pool as broken (not leaked) and reported
+ *   (`onLost`); its owner (`FanoutBase`) calls `connect()` again, with backoff, until `close()`;
+ * - `listening` says whether cross-node messages can arrive right now, for readiness;
  * - received messages are delivered in NOTIFY order, attachments included.
  */
 export class PgNotifyBus {
   readonly #o: PgNotifyBusOptions;
   readonly #receivers = new Map<string, BusReceiver>(); // by channel
   #client: pg.PoolClient | undefined;
-  #connecting: Promise<void> | undefined;
   #closed = false;
-  #attempt = 0;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #wakeRetry: (() => void) | undefined;
   readonly #cleanupTimer: NodeJS.Timeout;
   readonly #pingTimer: NodeJS.Timeout;
   #inbox: Promise<void> = Promise.resolve();
@@ -81,7 +72,6 @@ export class PgNotifyBus {
     this.#cleanupTimer.unref();
     this.#pingTimer = setInterval(() => void this.#ping(), options.pingIntervalMs ?? 10_000);
     this.#pingTimer.unref();
-    this.#ensureConnecting();
   }
 
   /** True while the LISTEN connection is up: messages of other nodes arrive. */
@@ -137,14 +127,14 @@ export class PgNotifyBus {
     });
   }
 
-  /** Stops listening and every timer. The pool stays open: its owner ends it. */
+  /**
+   * Stops listening and every timer. The pool stays open: its owner ends it. Call once no
+   * `connect()` is in progress.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#cleanupTimer);
     clearInterval(this.#pingTimer);
-    clearTimeout(this.#retryTimer);
-    this.#wakeRetry?.();
-    await this.#connecting;
     const client = this.#client;
     this.#client = undefined;
     // Destroyed, not pooled: a pooled connection would go on LISTENing for the next borrower.
@@ -156,63 +146,40 @@ export class PgNotifyBus {
     return `${this.#o.channelPrefix}#${nsp}`;
   }
 
-  /** Starts the connection loop unless it runs; `pause` first waits one backoff delay. */
-  #ensureConnecting(pause = false): void {
-    if (this.#closed || this.#client || this.#connecting) return;
-    this.#connecting = this.#connectLoop(pause).finally(() => {
-      this.#connecting = undefined;
-    });
-  }
-
-  /** The one reconnection loop: runs until LISTEN is established or the bus is closed. */
-  async #connectLoop(pause: boolean): Promise<void> {
-    // After a loss, a short pause: the database is often restarting, and it spares it a stampede.
-    if (pause) await this.#backoff();
-    while (!this.#closed) {
-      let client: pg.PoolClient | undefined;
-      try {
-        client = await this.#o.pool.connect();
-        // For the connection's whole life: a checked-out client without an error listener
-        // takes the process down when the database goes away.
-        const c = client;
-        c.on('error', (err) => this.#lost(c, err));
-        c.on('end', () => this.#lost(c, new Error('LISTEN connection ended')));
-        c.on('notification', (n) => this.#receive(n));
-        for (const channel of this.#receivers.keys()) await c.query(`LISTEN ${pgIdent(channel)}`);
-        if (this.#closed) {
-          c.release(true);
-          return;
-        }
-        this.#client = c;
-        this.#attempt = 0;
-        this.#o.onListening();
+  /**
+   * One attempt to take a connection and LISTEN on every channel: resolves once listening,
+   * rejects (the connection destroyed) when any step fails.
+   */
+  async connect(): Promise<void> {
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await this.#o.pool.connect();
+      // For the connection's whole life: a checked-out client without an error listener
+      // takes the process down when the database goes away.
+      const c = client;
+      c.on('error', (err) => this.#lost(c, err));
+      c.on('end', () => this.#lost(c, new Error('LISTEN connection ended')));
+      c.on('notification', (n) => this.#receive(n));
+      for (const channel of this.#receivers.keys()) await c.query(`LISTEN ${pgIdent(channel)}`);
+      if (this.#closed) {
+        c.release(true);
         return;
-      } catch (err) {
-        // A connection that failed half-way is destroyed, never pooled.
-        client?.release(asError(err));
-        this.#o.onError(asError(err), 'connect');
-        await this.#backoff();
       }
+      this.#client = c;
+    } catch (err) {
+      // A connection that failed half-way is destroyed, never pooled.
+      client?.release(asError(err));
+      throw err;
     }
   }
 
-  #backoff(): Promise<void> {
-    const { minMs, maxMs } = this.#o.reconnect ?? { minMs: 100, maxMs: 3000 };
-    const delay = Math.min(maxMs, minMs * 2 ** this.#attempt++) * (0.5 + Math.random() / 2);
-    return new Promise((resolve) => {
-      this.#wakeRetry = resolve;
-      this.#retryTimer = setTimeout(resolve, delay);
-    });
-  }
-
-  /** The LISTEN connection died (error, end or failed ping): drop it once and reconnect. */
+  /** The LISTEN connection died (error, end or failed ping): drop it once and report it. */
   #lost(client: pg.PoolClient, err: Error): void {
     if (this.#client !== client) return;
     this.#client = undefined;
     // Released as broken: the pool destroys it and frees its slot.
     client.release(err);
     this.#o.onLost(err);
-    this.#ensureConnecting(true);
   }
 
   async #ping(): Promise<void> {

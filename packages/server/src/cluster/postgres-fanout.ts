@@ -4,6 +4,7 @@ import type { Logger } from '../ops/logger.js';
 import { importOptional, type OptionalDependency } from '../ops/optional-dependency.js';
 import { quoteIdent } from '../storage/postgres-schema.js';
 import type { ClusterFanout } from './cluster-fanout.js';
+import { FanoutBase } from './fanout-base.js';
 import { PgNotifyBus, type BusMessage, type BusReceiver } from './pg-notify-bus.js';
 
 export interface PostgresFanoutOptions {
@@ -82,37 +83,12 @@ export async function createPostgresFanout(opts: PostgresFanoutOptions): Promise
   // Idle connections that die (database restart) report here instead of crashing the process.
   pool.on('error', (err) => log.debug('fanout pool connection lost', { err }));
 
-  const listeners = new Set<() => void>();
-  let everListened = false;
-  let down = false;
-  let started: (() => void) | undefined;
   const bus = new PgNotifyBus({
     pool,
     channelPrefix: pgChannelPrefix(opts.schema),
     attachmentsTable: `${quoteIdent(opts.schema)}.socket_io_attachments`,
-    ...(opts.reconnect ? { reconnect: opts.reconnect } : {}),
-    // While the database is down every attempt fails the same way: log the first only.
-    onError: (err, during) => {
-      if (down) log.debug('fanout error', { during, err });
-      else log.warn('fanout error', { during, err });
-    },
-    onLost: (err) => {
-      down = true;
-      log.warn('fanout connection lost; cross-node broadcasts pause until it is back', {
-        adapter: 'postgres',
-        err,
-      });
-    },
-    onListening: () => {
-      down = false;
-      if (!everListened) {
-        everListened = true;
-        started?.();
-        return;
-      }
-      log.info('fanout connection restored', { adapter: 'postgres' });
-      for (const l of [...listeners]) l();
-    },
+    onError: (err, during) => fanout.failed(err, during),
+    onLost: (err) => fanout.lost(err),
   });
 
   const adapterOptions = {
@@ -142,38 +118,25 @@ export async function createPostgresFanout(opts: PostgresFanoutOptions): Promise
     return instance;
   };
 
-  const close = async () => {
-    listeners.clear();
-    await bus.close();
-    await pool.end();
-  };
-  if (!bus.listening) {
-    const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        started = resolve;
-        timer = setTimeout(
-          () => reject(new Error(`fan-out: no LISTEN connection to PostgreSQL within ${startTimeoutMs} ms`)),
-          startTimeoutMs,
-        );
-      });
-    } catch (err) {
-      await close();
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  return {
+  const fanout: FanoutBase = new FanoutBase({
     kind: 'postgres',
-    adapter,
-    ready: () => bus.listening,
-    onReconnect: (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
+    logger: log,
+    reconnect: { ...(opts.reconnect ?? { minMs: 100, maxMs: 3000 }), jitter: true },
+    reconnects: 'base',
+    driver: {
+      adapter: () => adapter,
+      connect: () => bus.connect(),
+      isUp: () => bus.listening,
+      release: async () => {
+        await bus.close();
+        await pool.end();
+      },
     },
-    close,
-  };
+  });
+  const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
+  await fanout.start(
+    startTimeoutMs,
+    `fan-out: no LISTEN connection to PostgreSQL within ${startTimeoutMs} ms`,
+  );
+  return fanout;
 }

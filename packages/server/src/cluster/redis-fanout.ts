@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../ops/logger.js';
 import { importOptional, type OptionalDependency } from '../ops/optional-dependency.js';
+import { backoffDelay, type Backoff } from './backoff.js';
 import type { ClusterFanout } from './cluster-fanout.js';
+import { FanoutBase } from './fanout-base.js';
 
 export interface RedisFanoutOptions {
   /** `redis://host:port`. */
@@ -15,6 +17,9 @@ export interface RedisFanoutOptions {
 
 const FEATURE = 'Redis fan-out (createRedisFanout)';
 const NEEDS: readonly OptionalDependency[] = ['redis', '@socket.io/redis-streams-adapter'];
+
+/** Reconnection delays of every connection: doubling from 50 ms to 2 s, with jitter. */
+const RECONNECT: Backoff = { minMs: 50, maxMs: 2000, jitter: true };
 
 /**
  * Cross-node fan-out through Redis Streams (`@socket.io/redis-streams-adapter`, node-redis
@@ -50,8 +55,8 @@ export async function createRedisFanout(opts: RedisFanoutOptions): Promise<Clust
     disableOfflineQueue: true,
     socket: {
       connectTimeout: opts.connectTimeoutMs ?? 5000,
-      // Doubling from 50 ms to 2 s, with jitter; never gives up once it has been connected.
-      reconnectStrategy: (retries: number) => Math.min(2000, 50 * 2 ** retries) * (0.5 + Math.random() / 2),
+      // Never gives up once it has been connected.
+      reconnectStrategy: (retries: number) => backoffDelay(RECONNECT, retries),
     },
   });
   // The adapter makes its reader and subscriber with `duplicate()`: those must queue, or a
@@ -61,69 +66,41 @@ export async function createRedisFanout(opts: RedisFanoutOptions): Promise<Clust
     duplicate: (overrides?: Parameters<typeof duplicate>[0]) =>
       duplicate({ ...overrides, disableOfflineQueue: false }),
   });
-  const listeners = new Set<() => void>();
-  let everReady = false;
-  let connected = false;
-  // node-redis emits `error` on every failed reconnection attempt; unhandled it would crash.
-  client.on('error', (err: unknown) => {
-    if (connected) log.warn('fanout connection lost; reconnecting', { adapter: 'redis', err });
-    else log.debug('fanout connection attempt failed', { adapter: 'redis', err });
-    connected = false;
-  });
-  client.on('end', () => {
-    connected = false;
-  });
-  client.on('ready', () => {
-    connected = true;
-    if (!everReady) {
-      everReady = true;
-      return;
-    }
-    log.info('fanout connection restored', { adapter: 'redis' });
-    for (const l of [...listeners]) l();
-  });
-
   const connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      client.connect(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`cannot reach Redis at ${opts.url} within ${connectTimeoutMs} ms`)),
-          connectTimeoutMs,
-        );
-      }),
-    ]);
-  } catch (err) {
-    // Stops the retries of the first connection too.
-    client.destroy();
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
-
-  const adapter = createAdapter(client, { streamName: opts.prefix, channelPrefix: opts.prefix });
-  try {
-    await untilReading(client, name, connectTimeoutMs, log);
-  } catch (err) {
-    client.destroy();
-    throw err;
-  }
-
-  return {
+  let adapter: ReturnType<typeof createAdapter> | undefined;
+  const fanout = new FanoutBase({
     kind: 'redis',
-    adapter,
-    ready: () => client.isReady,
-    onReconnect: (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
+    logger: log,
+    reconnect: RECONNECT,
+    reconnects: 'driver',
+    driver: {
+      adapter: () => {
+        // Made once connected (`afterConnect`), before `start` resolves.
+        if (!adapter) throw new Error('Redis fan-out used before it started');
+        return adapter;
+      },
+      connect: async () => {
+        await client.connect();
+      },
+      isUp: () => client.isReady,
+      afterConnect: async () => {
+        adapter = createAdapter(client, { streamName: opts.prefix, channelPrefix: opts.prefix });
+        await untilReading(client, name, connectTimeoutMs, log);
+      },
+      // Stops the retries of the first connection too.
+      abort: () => client.destroy(),
+      release: async () => {
+        if (client.isOpen) await client.close();
+      },
     },
-    close: async () => {
-      listeners.clear();
-      if (client.isOpen) await client.close();
-    },
-  };
+  });
+  // node-redis emits `error` on every failed reconnection attempt; unhandled it would crash.
+  client.on('error', (err: unknown) => fanout.lost(err));
+  client.on('end', () => fanout.lost());
+  client.on('ready', () => fanout.up());
+
+  await fanout.start(connectTimeoutMs, `cannot reach Redis at ${opts.url} within ${connectTimeoutMs} ms`);
+  return fanout;
 }
 
 /**

@@ -2,10 +2,9 @@ import type pg from 'pg';
 import { asVersion } from '@syncline/protocol';
 import type { ClientId, CollectionName, RecordId, ScopeId, Version } from '@syncline/protocol';
 import { importOptional } from '../ops/optional-dependency.js';
-import { CommitSequencer } from './commit-sequencer.js';
 import { migratePg, pgStatements, pgTypes, type PgStatements } from './postgres-schema.js';
-import { PgTx } from './postgres-tx.js';
-import { pagedRows, retentionBounds } from './sql-backend-shared.js';
+import { PgPool } from './postgres-pool.js';
+import { pagedRows, pruneScopes } from './sql-backend-shared.js';
 import { toClient, toHistory, toRecord } from './rows.js';
 import type { ClientDbRow, HistoryRow, RecordRow } from './rows.js';
 import type {
@@ -39,9 +38,6 @@ export interface PostgresStorageOptions {
   readonly applicationName?: string;
 }
 
-/** PostgreSQL SQLSTATEs after which the whole transaction may simply run again. */
-const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
-const MAX_ATTEMPTS = 8;
 const LIVE_PAGE = 1000;
 
 type PullRow = RecordRow & { s_head: number | null; s_horizon: number | null; s_last_mid: number | null };
@@ -63,17 +59,12 @@ type HistoryPageRow = HistoryRow & { s_head: number | null };
  */
 export class PostgresStorage implements SyncStorage {
   readonly kind = 'postgres';
-  readonly #pool: pg.Pool;
   readonly #sql: PgStatements;
-  readonly #sequencer = new CommitSequencer();
-  readonly #inflight = new Set<Promise<unknown>>();
-  readonly #onError: (err: Error) => void;
-  #closing: Promise<void> | undefined;
+  readonly #pool: PgPool;
 
   private constructor(pool: pg.Pool, schema: string, onError: (err: Error) => void) {
-    this.#pool = pool;
     this.#sql = pgStatements(schema);
-    this.#onError = onError;
+    this.#pool = new PgPool(pool, this.#sql, onError);
   }
 
   /**
@@ -102,7 +93,7 @@ export class PostgresStorage implements SyncStorage {
     pool.on('error', onError);
     const storage = new PostgresStorage(pool, schema, onError);
     try {
-      const client = await storage.#connect();
+      const client = await storage.#pool.connect();
       try {
         await migratePg(client, schema);
         client.release();
@@ -117,95 +108,16 @@ export class PostgresStorage implements SyncStorage {
     return storage;
   }
 
-  /** A connection whose background errors are reported, not thrown, while it is checked out. */
-  async #connect(): Promise<pg.PoolClient> {
-    if (this.#closing) throw new Error('PostgresStorage is closed');
-    const client = await this.#pool.connect();
-    client.on('error', this.#onError);
-    return client;
-  }
-
-  #release(client: pg.PoolClient, err?: unknown): void {
-    client.removeListener('error', this.#onError);
-    // A connection that failed mid-transaction is destroyed, never handed to the next caller.
-    client.release(err instanceof Error ? err : undefined);
-  }
-
-  #track<T>(work: Promise<T>): Promise<T> {
-    this.#inflight.add(work);
-    void work.then(
-      () => this.#inflight.delete(work),
-      () => this.#inflight.delete(work),
-    );
-    return work;
-  }
-
   transaction<T>(
     fn: (tx: StorageTx) => Promise<T>,
     onCommit?: (result: T) => void,
     opts: TransactionOptions = {},
   ): Promise<T> {
-    if (this.#closing) return Promise.reject(new Error('PostgresStorage is closed'));
-    return this.#track(this.#transaction(fn, onCommit, opts));
+    return this.#pool.transaction(fn, onCommit, opts);
   }
 
-  async #transaction<T>(
-    fn: (tx: StorageTx) => Promise<T>,
-    onCommit: ((result: T) => void) | undefined,
-    opts: TransactionOptions,
-  ): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.#attempt(fn, onCommit, opts);
-      } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (attempt >= MAX_ATTEMPTS || typeof code !== 'string' || !RETRYABLE.has(code)) throw err;
-        // The aborted transaction released its locks; a random pause breaks the symmetry.
-        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
-      }
-    }
-  }
-
-  async #attempt<T>(
-    fn: (tx: StorageTx) => Promise<T>,
-    onCommit: ((result: T) => void) | undefined,
-    opts: TransactionOptions,
-  ): Promise<T> {
-    const client = await this.#connect();
-    const slot = this.#sequencer.open();
-    const tx = new PgTx(client, this.#sql, slot);
-    try {
-      await client.query('BEGIN');
-      await tx.lockScopes(opts.scopes ?? []);
-      const result = await fn(tx);
-      tx.end();
-      await client.query('COMMIT');
-      this.#release(client);
-      slot.committed(() => {
-        try {
-          onCommit?.(result);
-        } catch {
-          // The commit stands; the contract says onCommit must not throw.
-        }
-      });
-      return result;
-    } catch (err) {
-      tx.end();
-      slot.failed();
-      // A connection that cannot even roll back is broken: destroy it rather than pool it.
-      const rolledBack = await client.query('ROLLBACK').then(
-        () => true,
-        () => false,
-      );
-      this.#release(client, rolledBack ? undefined : err);
-      throw err;
-    }
-  }
-
-  async #read<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
-    if (this.#closing) throw new Error('PostgresStorage is closed');
-    const { rows } = await this.#track(this.#pool.query<R>(text, values));
-    return rows;
+  #read<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
+    return this.#pool.read<R>(text, values);
   }
 
   async bindClient(clientId: ClientId, userId: string): Promise<ClientRow> {
@@ -279,56 +191,37 @@ export class PostgresStorage implements SyncStorage {
     for await (const row of rows) yield toRecord(row);
   }
 
-  async prune(policy: RetentionPolicy, now: number): Promise<PruneStats> {
-    let historyRemoved = 0;
-    let tombstonesRemoved = 0;
-    const bounds = retentionBounds(policy, now);
-    if (!bounds) return { historyRemoved, tombstonesRemoved };
-    const { cutoff, keep } = bounds;
-    const scopes = await this.#read<{ scope: string }>(this.#sql.allScopes, []);
-    // One transaction per scope, under the scope lock: atomic per scope, and writers of other
-    // scopes are never held up.
-    for (const { scope } of scopes) {
-      await this.#track(
-        this.#withScopeLock(scope, async (client) => {
-          const run = async (text: string, values: unknown[]) =>
-            (await client.query(text, values)).rowCount ?? 0;
-          if (cutoff !== undefined) {
-            const { rows } = await client.query<{ n: number; v: number | null }>(this.#sql.oldTombstones, [
-              scope,
-              cutoff,
-            ]);
-            const old = rows[0];
-            if (old && old.n > 0 && old.v !== null) {
-              historyRemoved += await run(this.#sql.deleteTombstoneHistory, [scope, cutoff]);
-              tombstonesRemoved += await run(this.#sql.deleteTombstones, [scope, cutoff]);
-              await client.query(this.#sql.raiseHorizon, [scope, old.v]);
+  prune(policy: RetentionPolicy, now: number): Promise<PruneStats> {
+    return pruneScopes(
+      policy,
+      now,
+      async () => (await this.#read<{ scope: string }>(this.#sql.allScopes, [])).map((r) => r.scope),
+      // Under the scope lock: writers of other scopes are never held up.
+      (scope, { cutoff, keep }) =>
+        this.#pool.track(
+          this.#pool.withScopeLock(scope, async (client) => {
+            let historyRemoved = 0;
+            let tombstonesRemoved = 0;
+            const run = async (text: string, values: unknown[]) =>
+              (await client.query(text, values)).rowCount ?? 0;
+            if (cutoff !== undefined) {
+              const { rows } = await client.query<{ n: number; v: number | null }>(this.#sql.oldTombstones, [
+                scope,
+                cutoff,
+              ]);
+              const old = rows[0];
+              if (old && old.n > 0 && old.v !== null) {
+                historyRemoved += await run(this.#sql.deleteTombstoneHistory, [scope, cutoff]);
+                tombstonesRemoved += await run(this.#sql.deleteTombstones, [scope, cutoff]);
+                await client.query(this.#sql.raiseHorizon, [scope, old.v]);
+              }
+              historyRemoved += await run(this.#sql.deleteOldHistory, [scope, cutoff]);
             }
-            historyRemoved += await run(this.#sql.deleteOldHistory, [scope, cutoff]);
-          }
-          if (keep !== undefined) historyRemoved += await run(this.#sql.deleteExcessHistory, [scope, keep]);
-        }),
-      );
-    }
-    return { historyRemoved, tombstonesRemoved };
-  }
-
-  async #withScopeLock(scope: string, fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
-    const client = await this.#connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(this.#sql.lockScope, [this.#sql.scopeLockSpace, scope]);
-      await fn(client);
-      await client.query('COMMIT');
-      this.#release(client);
-    } catch (err) {
-      const rolledBack = await client.query('ROLLBACK').then(
-        () => true,
-        () => false,
-      );
-      this.#release(client, rolledBack ? undefined : err);
-      throw err;
-    }
+            if (keep !== undefined) historyRemoved += await run(this.#sql.deleteExcessHistory, [scope, keep]);
+            return { historyRemoved, tombstonesRemoved };
+          }),
+        ),
+    );
   }
 
   async ping(): Promise<void> {
@@ -336,13 +229,6 @@ export class PostgresStorage implements SyncStorage {
   }
 
   close(): Promise<void> {
-    if (!this.#closing) {
-      this.#closing = (async () => {
-        // Pending work finishes first (its failures are its callers' to see).
-        while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
-        await this.#pool.end();
-      })();
-    }
-    return this.#closing;
+    return this.#pool.close();
   }
 }

@@ -1,0 +1,112 @@
+import type Database from 'better-sqlite3';
+import { asVersion } from '@syncline/protocol';
+import type { ClientId, CollectionName, RecordId, ScopeId, Version } from '@syncline/protocol';
+import { toClient, toHistory, toRecord } from './rows.js';
+import type { Statements } from './sqlite-schema.js';
+import type { ClientRow, StorageTx, StoredHistoryEntry, StoredRecord, WritesAfter } from './storage.js';
+
+/**
+ * One open transaction. It refuses use once its transaction has ended, so a leaked handle cannot
+ * write into a later caller's transaction.
+ */
+export class SqliteTx implements StorageTx {
+  private open = true;
+  private savepoints = 0;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly st: Statements,
+  ) {}
+
+  end(): void {
+    this.open = false;
+  }
+
+  private check(): Statements {
+    if (!this.open) throw new Error('storage transaction already ended');
+    return this.st;
+  }
+
+  async getClient(clientId: ClientId): Promise<ClientRow | undefined> {
+    const row = this.check().getClient.get(clientId);
+    return row && toClient(row);
+  }
+
+  async putClient(row: ClientRow): Promise<void> {
+    this.check().putClient.run(row.clientId, row.userId, row.lastMid);
+  }
+
+  async getRecord(
+    scope: ScopeId,
+    collection: CollectionName,
+    id: RecordId,
+  ): Promise<StoredRecord | undefined> {
+    const row = this.check().getRecord.get({ scope, collection, id });
+    return row && toRecord(row);
+  }
+
+  async putRecord(r: StoredRecord): Promise<void> {
+    this.check().putRecord.run({
+      ...r,
+      value: r.value === null ? null : JSON.stringify(r.value),
+      client_id: r.clientId,
+      updated_at: r.updatedAt,
+    });
+  }
+
+  async nextVersion(scope: ScopeId): Promise<Version> {
+    const row = this.check().nextVersion.get(scope);
+    if (!row) throw new Error(`no version allocated for scope ${scope}`);
+    return asVersion(row.head);
+  }
+
+  async appendHistory(e: StoredHistoryEntry): Promise<void> {
+    this.check().appendHistory.run({
+      ...e,
+      prev_version: e.prevVersion,
+      value: e.value === null ? null : JSON.stringify(e.value),
+      client_id: e.clientId,
+      user_id: e.userId,
+      server_time: e.serverTime,
+      conflict: e.conflict === null ? null : JSON.stringify(e.conflict),
+      restored_from: e.restoredFrom,
+    });
+  }
+
+  async getHistoryEntry(
+    scope: ScopeId,
+    collection: CollectionName,
+    id: RecordId,
+    version: Version,
+  ): Promise<StoredHistoryEntry | undefined> {
+    const row = this.check().historyEntry.get({ scope, collection, id, version });
+    return row && toHistory(row);
+  }
+
+  async writesAfter(
+    scope: ScopeId,
+    collection: CollectionName,
+    id: RecordId,
+    after: Version,
+    clientId: ClientId,
+  ): Promise<WritesAfter> {
+    const row = this.check().writesAfter.get({ scope, collection, id, after, client: clientId });
+    return { reaches: row?.first_prev === after, others: row?.others === 1 };
+  }
+
+  async savepoint<T>(fn: () => Promise<T>): Promise<T> {
+    this.check();
+    // Names are never reused within a transaction, so an inner savepoint cannot shadow an outer one.
+    const name = `sp_${++this.savepoints}`;
+    this.db.exec(`SAVEPOINT ${name}`);
+    try {
+      const result = await fn();
+      this.db.exec(`RELEASE ${name}`);
+      return result;
+    } catch (err) {
+      // Some errors (e.g. SQLITE_FULL) roll the whole transaction back; then the outer commit fails.
+      if (this.db.inTransaction) this.db.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+      throw err;
+    }
+  }
+}
