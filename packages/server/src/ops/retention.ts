@@ -19,7 +19,7 @@ export interface Retention {
  * retried at the next tick.
  */
 export function startRetention(
-  storage: SyncStorage,
+  storage: Pick<SyncStorage, 'prune'>,
   retention: RetentionOption | undefined,
   deps: { readonly clock: Clock; readonly logger: Logger },
 ): Retention {
