@@ -14,20 +14,22 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   createJsonLogger,
   createSyncServer,
-  openBackend,
   SqliteStorage,
-  type Backend,
   type CollectionsConfig,
   type Logger,
-  loadConfig,
   MissingDependencyError,
-  parseCliArgs,
   SynclineConfigError,
-  type CliOptions,
-  type ServerConfigFile,
   type SyncServer,
   type SyncStorage,
 } from '@syncline/server';
+import {
+  loadConfig,
+  openBackend,
+  parseCliArgs,
+  type Backend,
+  type CliOptions,
+  type ServerConfigFile,
+} from '@syncline/server/cli';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 export const DEFAULT_STATIC_DIR = join(HERE, 'dist');

@@ -8,7 +8,7 @@ import {
   showConfigValue,
   type Limits,
 } from '@syncline/protocol';
-import type { SyncServerOptions } from './create-sync-server.js';
+import type { SyncServerOptions } from './sync-server.js';
 
 /**
  * The schema `createSyncServer` and `loadConfig` check options against, so that a typo

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/cli/index.js';
 import {
   createSyncServer,
-  loadConfig,
   MemoryStorage,
   SynclineConfigError,
   type SyncServerOptions,

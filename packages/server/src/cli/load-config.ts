@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { checkConfig, SynclineConfigError } from '@syncline/protocol';
-import type { SyncServerOptions } from '../create-sync-server.js';
+import type { SyncServerOptions } from '../sync-server.js';
 import { ConfigFileSchema, type CONFIG_FILE_KEYS } from '../options-schema.js';
 
 /** What a `--config` module may set; storage, logging and networking come from the CLI. */

@@ -8,6 +8,7 @@ export interface PostgresCliOptions {
   readonly schema: string;
 }
 
+/** The parsed flags and environment of `syncline-server` (see `HELP`). */
 export interface CliOptions {
   readonly port: number;
   readonly host: string;
@@ -24,6 +25,7 @@ export interface CliOptions {
   readonly flags: Readonly<Record<string, boolean>>;
 }
 
+/** The `--help` text: every flag and the environment variables it reads. */
 export const HELP = `syncline-server — run a Syncline sync server
 
 Usage: syncline-server [options]

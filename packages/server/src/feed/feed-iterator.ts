@@ -1,6 +1,6 @@
 import { ScopeIdSchema, syncError } from '@syncline/protocol';
 import { failureOf, isStorageFailure } from '../ops/failure.js';
-import type { SyncMetrics } from '../ops/metrics.js';
+import type { ServerMetrics } from '../ops/metrics.js';
 import { decodeFeedChange, type AppFeedChange } from '../sync/app-values.js';
 import { ChangeFeedError, readChangeFeed, type ChangeFeedDeps } from './change-feed.js';
 
@@ -27,7 +27,7 @@ export interface ChangeFeedOptions {
  */
 export async function* changeFeedIterator(
   deps: ChangeFeedDeps,
-  metrics: SyncMetrics,
+  metrics: ServerMetrics,
   closing: AbortSignal,
   scope: string,
   opts: ChangeFeedOptions = {},

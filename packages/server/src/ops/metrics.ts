@@ -1,26 +1,17 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
-  PROTOCOL_VERSION,
   type ErrorCode,
   type Mutation,
   type MutationResult,
   type ScopeId,
   type TelemetryReport,
 } from '@syncline/protocol';
+import { ClientTelemetry } from './client-telemetry.js';
 import { sharedProcessMetrics } from './process-metrics.js';
+import { registerScrapeGauges, type MetricsSources } from './scrape-gauges.js';
 
 /** Who made a write: a connected client over the socket, or a backend through the server-write API. */
 export type WriteSource = 'client' | 'server';
-
-/** Live figures read at scrape time, so gauges never drift from the truth. */
-export interface MetricsSources {
-  /** Accepted sockets on this node. */
-  connectedClients(): number;
-  /** Socket-scope subscriptions on this node, how many distinct scopes, and the largest room. */
-  subscriptions(): { readonly total: number; readonly scopes: number; readonly maxPerScope: number };
-  /** Deliveries waiting per webhook collection. */
-  webhookQueues(): ReadonlyMap<string, number>;
-}
 
 export interface MetricsOptions {
   readonly nodeId: string;
@@ -43,12 +34,6 @@ const FANOUT_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 
 const BATCH_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000];
 const LAG_BUCKETS = [0, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 10_000, 100_000];
 
-interface ClientHealth {
-  readonly maxLag: number;
-  readonly pending: number;
-  readonly oldestPendingSeconds: number;
-}
-
 /**
  * The server's Prometheus metrics, on a registry of its own (never prom-client's global one), so
  * several servers in one process do not collide and an app's own metrics stay separate.
@@ -58,10 +43,10 @@ interface ClientHealth {
  * a collection label is a configured collection or `other`; never a scope, record id, client id
  * or user id.
  */
-export class SyncMetrics {
+export class ServerMetrics {
   readonly registry = new Registry();
   readonly #collections: ReadonlySet<string>;
-  readonly #clients = new Map<string, ClientHealth>();
+  readonly #telemetry = new ClientTelemetry();
 
   readonly requests: Counter<'event' | 'result'>;
   readonly http: Counter<'route' | 'status'>;
@@ -89,13 +74,6 @@ export class SyncMetrics {
   constructor(opts: MetricsOptions) {
     this.#collections = new Set(opts.collections);
     const registers = [this.registry];
-    const src = opts.sources;
-    const clients = this.#clients;
-    const max = (pick: (h: ClientHealth) => number) => {
-      let m = 0;
-      for (const h of clients.values()) m = Math.max(m, pick(h));
-      return m;
-    };
     const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
       new Counter<L>({ name: METRIC_PREFIX + name, help, labelNames, registers });
     const histogram = <L extends string>(
@@ -105,80 +83,12 @@ export class SyncMetrics {
       labelNames: readonly L[] = [],
     ) => new Histogram<L>({ name: METRIC_PREFIX + name, help, labelNames, buckets, registers });
 
-    new Gauge({
-      name: `${METRIC_PREFIX}node_info`,
-      help: 'Always 1; labels describe this server node.',
-      labelNames: ['node_id', 'storage', 'protocol_version'],
-      registers,
-    }).set(
-      { node_id: opts.nodeId, storage: opts.storageKind, protocol_version: String(PROTOCOL_VERSION) },
-      1,
-    );
-    new Gauge({
-      name: `${METRIC_PREFIX}connected_clients`,
-      help: 'Sockets connected to this node (accepted handshakes).',
-      registers,
-      collect() {
-        this.set(src.connectedClients());
-      },
-    });
-    new Gauge({
-      name: `${METRIC_PREFIX}subscriptions`,
-      help: 'Scope subscriptions held by sockets on this node (one per socket and scope).',
-      registers,
-      collect() {
-        this.set(src.subscriptions().total);
-      },
-    });
-    new Gauge({
-      name: `${METRIC_PREFIX}subscribed_scopes`,
-      help: 'Distinct scopes with at least one subscriber on this node.',
-      registers,
-      collect() {
-        this.set(src.subscriptions().scopes);
-      },
-    });
-    new Gauge({
-      name: `${METRIC_PREFIX}max_scope_subscribers`,
-      help: 'Subscribers of the most subscribed scope on this node (largest fan-out).',
-      registers,
-      collect() {
-        this.set(src.subscriptions().maxPerScope);
-      },
-    });
-    new Gauge({
-      name: `${METRIC_PREFIX}client_max_lag_versions`,
-      help: 'Largest scope lag (head minus cursor) in the latest telemetry of connected clients.',
-      registers,
-      collect() {
-        this.set(max((h) => h.maxLag));
-      },
-    });
-    new Gauge({
-      name: `${METRIC_PREFIX}client_max_pending_mutations`,
-      help: 'Largest outbox in the latest telemetry of connected clients.',
-      registers,
-      collect() {
-        this.set(max((h) => h.pending));
-      },
-    });
-    new Gauge({
-      name: `${METRIC_PREFIX}client_max_oldest_pending_seconds`,
-      help: 'Oldest pending mutation age in the latest telemetry of connected clients.',
-      registers,
-      collect() {
-        this.set(max((h) => h.oldestPendingSeconds));
-      },
-    });
-    new Gauge({
-      name: `${METRIC_PREFIX}webhook_queue_depth`,
-      help: 'Committed changes waiting for webhook delivery (including the one being delivered).',
-      labelNames: ['collection'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [collection, depth] of src.webhookQueues()) this.set({ collection }, depth);
-      },
+    registerScrapeGauges(this.registry, {
+      prefix: METRIC_PREFIX,
+      nodeId: opts.nodeId,
+      storageKind: opts.storageKind,
+      sources: opts.sources,
+      clientMax: (pick) => this.#telemetry.max(pick),
     });
 
     this.requests = counter(
@@ -313,24 +223,13 @@ export class SyncMetrics {
     report: TelemetryReport,
     subscribed: (scope: ScopeId) => boolean,
   ): void {
-    let maxLag = 0;
-    for (const s of report.scopes) {
-      if (!subscribed(s.scope)) continue;
-      const lag = Math.max(0, s.head - s.cursor);
-      maxLag = Math.max(maxLag, lag);
-      this.clientLag.observe(lag);
-    }
-    this.#clients.set(connection, {
-      maxLag,
-      pending: report.pending,
-      oldestPendingSeconds: (report.oldestPendingAgeMs ?? 0) / 1000,
-    });
+    for (const lag of this.#telemetry.record(connection, report, subscribed)) this.clientLag.observe(lag);
     this.telemetryReports.inc();
   }
 
   /** Drops a disconnected client's latest telemetry. */
   forgetClient(connection: string): void {
-    this.#clients.delete(connection);
+    this.#telemetry.forget(connection);
   }
 
   /** The exposition text and its content type. */

@@ -9,7 +9,7 @@ import {
 } from '@syncline/protocol';
 import type { AuthHooks, Principal } from '../auth/auth.js';
 import type { Clock } from '../ops/clock.js';
-import type { SyncMetrics, WriteSource } from '../ops/metrics.js';
+import type { ServerMetrics, WriteSource } from '../ops/metrics.js';
 import type { StoredHistoryEntry, SyncStorage } from '../storage/storage.js';
 import { applyPush } from './apply-push.js';
 import type { CollectionsConfig } from './collections.js';
@@ -22,7 +22,7 @@ export interface PushDeps {
   readonly collections: CollectionsConfig;
   readonly limits: Limits;
   readonly clock: Clock;
-  readonly metrics: SyncMetrics;
+  readonly metrics: ServerMetrics;
   readonly commits: CommitBus;
 }
 

@@ -3,6 +3,7 @@ import {
   asClientId,
   ClientIdSchema,
   syncError,
+  type AppMutation,
   type ClientId,
   type ServerWriteResponse,
   type SyncError,
@@ -11,6 +12,7 @@ import {
 } from '@syncline/protocol';
 import type { Principal } from '../auth/auth.js';
 import { failureOf, isStorageFailure } from '../ops/failure.js';
+import { encodeAppMutations } from './app-values.js';
 import { runPush, type PushDeps } from './run-push.js';
 
 /**
@@ -94,6 +96,30 @@ export function writeAsServer(
     );
     return res.ok ? { ok: true, clientId, results: res.results } : res;
   });
+}
+
+/**
+ * `SyncServer.applyMutations`: a backend write whose values are in the app's types, encoded
+ * here as a client encodes them, then `writeAsServer`. Refused with `shutting_down` once the
+ * server closes; otherwise tracked, so shutdown waits for its answer.
+ */
+export function writeAppMutations(
+  deps: PushDeps & {
+    readonly isClosing: () => boolean;
+    readonly track: (work: Promise<unknown>) => void;
+  },
+  principal: Principal,
+  mutations: readonly AppMutation[],
+  clientId: string | undefined,
+): Promise<ServerWriteResponse> {
+  if (deps.isClosing()) {
+    return Promise.resolve({ ok: false, error: syncError('shutting_down', 'server is shutting down') });
+  }
+  const encoded = encodeAppMutations(mutations);
+  if (!encoded.ok) return Promise.resolve(encoded);
+  const work = writeAsServer(deps, principal, { clientId, mutations: encoded.value });
+  deps.track(work);
+  return work;
 }
 
 /** The backend client id's last applied mid (0 for a new one), binding it to the principal. */

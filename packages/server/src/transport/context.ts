@@ -3,7 +3,7 @@ import type { ClientId, InboundEvents, Limits, ScopeId, ServerToClientEvents } f
 import type { AuthHooks, Principal } from '../auth/auth.js';
 import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
-import type { SyncMetrics } from '../ops/metrics.js';
+import type { ServerMetrics } from '../ops/metrics.js';
 import type { SyncStorage } from '../storage/storage.js';
 import type { CollectionsConfig } from '../sync/collections.js';
 import type { CommitBus } from '../sync/commit-bus.js';
@@ -15,7 +15,7 @@ export interface SocketData {
 }
 
 export type SyncIo = Server<InboundEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-export type SyncSocket = Socket<InboundEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type ServerSocket = Socket<InboundEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 /** Everything event handlers need, built once per server. */
 export interface ServerContext {
@@ -28,7 +28,7 @@ export interface ServerContext {
   readonly logger: Logger;
   readonly nodeId: string;
   readonly devMode: boolean;
-  readonly metrics: SyncMetrics;
+  readonly metrics: ServerMetrics;
   /** Every commit made on this node goes through here (fan-out, change feeds, webhooks). */
   readonly commits: CommitBus;
   /** Fewest milliseconds between two accepted telemetry reports of one socket. */

@@ -23,14 +23,14 @@ import {
 import type { ScopeAction } from '../auth/auth.js';
 import { runPush } from '../sync/run-push.js';
 import { toChange } from '../sync/wire-change.js';
-import { scopeRoom, type ServerContext, type SyncSocket } from './context.js';
+import { scopeRoom, type ServerContext, type ServerSocket } from './context.js';
 
 type Handler = (payload: unknown) => Promise<{ ok: boolean }>;
 
 const DEFAULT_PULL_LIMIT = 500;
 
 /** One handler per protocol event. Each validates its payload and authorizes before storage. */
-export function createHandlers(ctx: ServerContext, socket: SyncSocket): Record<ClientEventName, Handler> {
+export function createHandlers(ctx: ServerContext, socket: ServerSocket): Record<ClientEventName, Handler> {
   const { storage, limits } = ctx;
   const principal = socket.data.principal;
   const can = async (scope: ScopeId, action: ScopeAction) => ctx.auth.authorize(principal, scope, action);

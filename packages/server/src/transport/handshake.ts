@@ -5,7 +5,7 @@ import {
   validateMessage,
   type SyncError,
 } from '@syncline/protocol';
-import type { ServerContext, SyncSocket } from './context.js';
+import type { ServerContext, ServerSocket } from './context.js';
 
 /** A connection refusal; Socket.IO hands `data` to the client's `connect_error`. */
 export class ConnectRefused extends Error {
@@ -21,7 +21,7 @@ export class ConnectRefused extends Error {
  * and binds the client id to the principal (a client id bound to another principal is refused,
  * so nobody can push as someone else's client).
  */
-export async function acceptHandshake(ctx: ServerContext, socket: SyncSocket): Promise<void> {
+export async function acceptHandshake(ctx: ServerContext, socket: ServerSocket): Promise<void> {
   const hs = validateMessage(HandshakeSchema, socket.handshake.auth, ctx.limits);
   if (!hs.ok) throw new ConnectRefused(hs.error);
   if (hs.value.protocolVersion !== PROTOCOL_VERSION) {

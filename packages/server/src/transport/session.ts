@@ -8,7 +8,7 @@ import {
 import { failureOf, isStorageFailure } from '../ops/failure.js';
 import { TokenBucket } from './rate-limiter.js';
 import { createHandlers } from './handlers.js';
-import type { ServerContext, SyncSocket } from './context.js';
+import type { ServerContext, ServerSocket } from './context.js';
 
 const isClientEvent = (e: string): e is ClientEventName => (CLIENT_EVENTS as readonly string[]).includes(e);
 
@@ -20,7 +20,7 @@ const isClientEvent = (e: string): e is ClientEventName => (CLIENT_EVENTS as rea
  */
 export function attachSession(
   ctx: ServerContext,
-  socket: SyncSocket,
+  socket: ServerSocket,
   track: (p: Promise<unknown>) => void,
 ): void {
   const handlers = createHandlers(ctx, socket);

@@ -1,7 +1,7 @@
 import type { FeedChange } from '@syncline/protocol';
 import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
-import type { SyncMetrics } from '../ops/metrics.js';
+import type { ServerMetrics } from '../ops/metrics.js';
 import type { TimerHandle, Timers } from '../ops/timers.js';
 import type { CollectionsConfig, WebhookConfig } from '../sync/collections.js';
 import type { CommitBus } from '../sync/commit-bus.js';
@@ -13,7 +13,7 @@ export interface WebhookDeps {
   readonly commits: CommitBus;
   readonly timers: Timers;
   readonly clock: Clock;
-  readonly metrics: SyncMetrics;
+  readonly metrics: ServerMetrics;
   readonly logger: Logger;
   readonly fetch: typeof fetch;
   /** Jitter source for retry delays, 0 ≤ x < 1. */

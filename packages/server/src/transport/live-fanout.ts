@@ -1,7 +1,22 @@
 import type { ChangesMessage, ScopeId } from '@syncline/protocol';
 import { asVersion } from '@syncline/protocol';
+import type { ServerMetrics } from '../ops/metrics.js';
+import type { CommitBus } from '../sync/commit-bus.js';
 import { toChange, type ChangeSource } from '../sync/wire-change.js';
 import { scopeRoom, type SyncIo } from './context.js';
+
+/**
+ * The live fan-out: every commit of this node goes from the commit bus to the scope rooms of
+ * its changes (on every node, through the cluster adapter when there is one). Subscribe it
+ * first, so sockets hear of a commit before change feeds, webhooks and anything else.
+ */
+export function startLiveFanout(io: SyncIo, commits: CommitBus, metrics: ServerMetrics): void {
+  commits.subscribe((event) => {
+    broadcastCommit(io, event.changes, event.origin);
+    metrics.fanoutChanges.inc(event.changes.length);
+    metrics.fanoutLatency.observe((performance.now() - event.committedAt) / 1000);
+  });
+}
 
 /**
  * Sends one commit's changes to each scope's room, one message per scope. Inside one commit a
