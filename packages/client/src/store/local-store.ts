@@ -16,7 +16,7 @@ import { appKeyOf, appRowOf } from './synced-keys.js';
 import { wireRecord } from '../app-values.js';
 import {
   INTERNAL_TABLES,
-  T,
+  SYNCLINE_TABLES,
   type MetaRow,
   type OutboxEntry,
   type RecordMeta,
@@ -86,12 +86,12 @@ export class LocalStore {
   }
 
   async scopeRow(scope: ScopeId): Promise<ScopeRow> {
-    return (await this.#t<ScopeRow>(T.scopes).get(scope)) ?? { scope, cursor: 0, horizon: 0 };
+    return (await this.#t<ScopeRow>(SYNCLINE_TABLES.scopes).get(scope)) ?? { scope, cursor: 0, horizon: 0 };
   }
 
   /** Up to `limit` outbox entries in mid order, those with a mid above `after` only. */
   async pendingEntries(limit: number, after = 0): Promise<OutboxEntry[]> {
-    return this.#t<OutboxEntry>(T.outbox).where('mid').above(after).limit(limit).toArray();
+    return this.#t<OutboxEntry>(SYNCLINE_TABLES.outbox).where('mid').above(after).limit(limit).toArray();
   }
 
   /**
@@ -138,7 +138,7 @@ export class LocalStore {
       const prev = { ...stored, cursor: this.#fold(scope, stored.cursor) };
       const end = after + changes.length;
       if (end <= prev.cursor || after > prev.cursor) {
-        if (prev.cursor !== stored.cursor) await this.#t<ScopeRow>(T.scopes).put(prev);
+        if (prev.cursor !== stored.cursor) await this.#t<ScopeRow>(SYNCLINE_TABLES.scopes).put(prev);
         return end <= prev.cursor ? 'stale' : 'gap';
       }
       const fresh = changes.slice(prev.cursor - after);
@@ -170,7 +170,7 @@ export class LocalStore {
       }));
     const applied = await settleBatch(this.db, prev.scope, items, cursor.reset === true);
     const synced = cursor.complete === true || (cursor.reset !== true && prev.synced === true);
-    await this.#t<ScopeRow>(T.scopes).put({
+    await this.#t<ScopeRow>(SYNCLINE_TABLES.scopes).put({
       scope: prev.scope,
       cursor: this.#fold(prev.scope, Math.max(cursor.reset ? 0 : prev.cursor, cursor.to)),
       horizon: cursor.horizon ?? prev.horizon,
@@ -203,7 +203,7 @@ export class LocalStore {
         const row = await this.scopeRow(scope);
         const cursor = fold(row.cursor, list);
         if (cursor !== row.cursor) {
-          await this.#t<ScopeRow>(T.scopes).put({ ...row, cursor });
+          await this.#t<ScopeRow>(SYNCLINE_TABLES.scopes).put({ ...row, cursor });
           cursors.set(scope, cursor);
         }
       }
@@ -234,7 +234,7 @@ export class LocalStore {
     await this.remote(async () => {
       const meta = await this.#meta(table, id);
       if (!meta) throw new Error(`no synced record ${table}/${id}`);
-      const counter = (await this.#t<MetaRow>(T.meta).get('nextMid'))?.value;
+      const counter = (await this.#t<MetaRow>(SYNCLINE_TABLES.meta).get('nextMid'))?.value;
       const mid = typeof counter === 'number' ? counter : 1;
       const entry: OutboxEntry = {
         mid,
@@ -252,8 +252,8 @@ export class LocalStore {
           version,
         } as OutboxEntry['mutation'],
       };
-      await this.#t<OutboxEntry>(T.outbox).add(entry);
-      await this.#t<MetaRow>(T.meta).put({ key: 'nextMid', value: mid + 1 });
+      await this.#t<OutboxEntry>(SYNCLINE_TABLES.outbox).add(entry);
+      await this.#t<MetaRow>(SYNCLINE_TABLES.meta).put({ key: 'nextMid', value: mid + 1 });
       const confirmed = meta.confirmed !== undefined ? meta.confirmed : await this.#wireValue(table, id);
       const { confirmed: _c, ...rest } = meta;
       await this.#write(table, id, rest, confirmed);
@@ -267,11 +267,14 @@ export class LocalStore {
   }
 
   async #meta(table: string, id: string): Promise<RecordMeta | undefined> {
-    return this.#t<RecordMeta>(T.records).get([table, id]);
+    return this.#t<RecordMeta>(SYNCLINE_TABLES.records).get([table, id]);
   }
 
   async #pending(table: string, id: string): Promise<OutboxEntry[]> {
-    const list = await this.#t<OutboxEntry>(T.outbox).where('[table+key]').equals([table, id]).toArray();
+    const list = await this.#t<OutboxEntry>(SYNCLINE_TABLES.outbox)
+      .where('[table+key]')
+      .equals([table, id])
+      .toArray();
     return list.sort((a, b) => a.mid - b.mid);
   }
 
@@ -282,9 +285,12 @@ export class LocalStore {
     confirmed: JsonObject | null,
   ): Promise<void> {
     const pending = (await this.#pending(table, id)).filter((e) => e.mid > meta.includedMid);
-    const all = await this.#t<OutboxEntry>(T.outbox).where('[table+key]').equals([table, id]).count();
+    const all = await this.#t<OutboxEntry>(SYNCLINE_TABLES.outbox)
+      .where('[table+key]')
+      .equals([table, id])
+      .count();
     const visible = replay(confirmed, pending);
-    await this.#t<RecordMeta>(T.records).put(all > 0 ? { ...meta, confirmed } : meta);
+    await this.#t<RecordMeta>(SYNCLINE_TABLES.records).put(all > 0 ? { ...meta, confirmed } : meta);
     if (visible === null) {
       await this.#t(table).delete(appKeyOf(id));
       return;
@@ -305,13 +311,16 @@ export class LocalStore {
     await this.remote(async () => {
       if (discardPending) {
         await discardOutbox(this.db);
-        await Promise.all([this.#t(T.conflicts).clear(), this.#t(T.rejections).clear()]);
+        await Promise.all([
+          this.#t(SYNCLINE_TABLES.conflicts).clear(),
+          this.#t(SYNCLINE_TABLES.rejections).clear(),
+        ]);
       }
       const scopes = new Set(
-        (await this.#t<RecordMeta>(T.records).orderBy('scope').uniqueKeys()) as ScopeId[],
+        (await this.#t<RecordMeta>(SYNCLINE_TABLES.records).orderBy('scope').uniqueKeys()) as ScopeId[],
       );
       for (const s of scopes) await this.#dropScope(s, discardPending);
-      await this.#t(T.scopes).clear();
+      await this.#t(SYNCLINE_TABLES.scopes).clear();
     });
   }
 
@@ -324,8 +333,8 @@ export class LocalStore {
     return this.remote(async () => {
       if (!still()) return 0;
       this.#own.delete(scope);
-      await this.#t(T.scopes).delete(scope);
-      const metas = await this.#t<RecordMeta>(T.records).where('scope').equals(scope).toArray();
+      await this.#t(SYNCLINE_TABLES.scopes).delete(scope);
+      const metas = await this.#t<RecordMeta>(SYNCLINE_TABLES.records).where('scope').equals(scope).toArray();
       const pending = await this.#withPending(metas);
       const drop = metas.filter((m) => !pending.has(`${m.table}\u0000${m.id}`));
       await this.#deleteRecords(drop);
@@ -336,7 +345,7 @@ export class LocalStore {
   /** `table\0id` of each of `metas` that has entries in the outbox. */
   async #withPending(metas: readonly RecordMeta[]): Promise<Set<string>> {
     const withPending = new Set<string>();
-    const outbox = this.#t<OutboxEntry>(T.outbox);
+    const outbox = this.#t<OutboxEntry>(SYNCLINE_TABLES.outbox);
     if (metas.length === 0 || (await outbox.count()) === 0) return withPending;
     const keys = metas.map((m) => [m.table, m.id]);
     for (const e of await outbox.where('[table+key]').anyOf(keys).toArray())
@@ -349,12 +358,12 @@ export class LocalStore {
     for (const m of metas) drop.set(m.table, [...(drop.get(m.table) ?? []), m.id]);
     for (const [table, ids] of drop) {
       await this.#t(table).bulkDelete(ids.map(appKeyOf));
-      await this.#t<RecordMeta>(T.records).bulkDelete(ids.map((id) => [table, id]));
+      await this.#t<RecordMeta>(SYNCLINE_TABLES.records).bulkDelete(ids.map((id) => [table, id]));
     }
   }
 
   async #dropScope(scope: ScopeId, all = false): Promise<void> {
-    const metas = await this.#t<RecordMeta>(T.records).where('scope').equals(scope).toArray();
+    const metas = await this.#t<RecordMeta>(SYNCLINE_TABLES.records).where('scope').equals(scope).toArray();
     if (metas.length === 0) return;
     const withPending = all ? new Set<string>() : await this.#withPending(metas);
     const drop: RecordMeta[] = [];

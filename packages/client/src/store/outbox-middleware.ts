@@ -21,7 +21,7 @@ import {
   syncError,
 } from '@syncline/protocol';
 import { transactionDurability } from './durability.js';
-import { T, type MetaRow, type OutboxEntry, type RecordMeta } from './schema.js';
+import { SYNCLINE_TABLES, type MetaRow, type OutboxEntry, type RecordMeta } from './schema.js';
 import { recordIdOf, type KeyPath } from './synced-keys.js';
 import { draftFromDiff, draftsFromChangeSpec, type MutationDraft } from './to-mutations.js';
 
@@ -60,7 +60,7 @@ export interface OutboxMiddlewareOptions {
   readonly onQueued?: (lastMid: number) => void;
 }
 
-const QUEUE_STORES = [T.outbox, T.records, T.meta];
+const QUEUE_STORES = [SYNCLINE_TABLES.outbox, SYNCLINE_TABLES.records, SYNCLINE_TABLES.meta];
 
 /**
  * The DBCore middleware that makes every write on a synced table queue a mutation in the same
@@ -233,9 +233,9 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     // A range delete is one request: if it failed, nothing was deleted.
     if (req.type === 'deleteRange' && res.numFailures > 0) return Dexie.Promise.resolve();
     const trans = req.trans;
-    const meta = core.table(T.meta);
-    const records = core.table(T.records);
-    const outbox = core.table(T.outbox);
+    const meta = core.table(SYNCLINE_TABLES.meta);
+    const records = core.table(SYNCLINE_TABLES.records);
+    const outbox = core.table(SYNCLINE_TABLES.outbox);
     const failed = new Set(Object.keys(res.failures).map(Number));
     return (state ?? readState(core, table, trans, ids)).then(([prevMetas, counter]) => {
       let nextMid =
@@ -412,8 +412,8 @@ function readState(
   ids: readonly string[],
 ): Promise<[unknown[], unknown]> {
   return Dexie.Promise.all([
-    core.table(T.records).getMany({ trans, keys: ids.map((id) => [table.name, id]) }),
-    core.table(T.meta).get({ trans, key: 'nextMid' }),
+    core.table(SYNCLINE_TABLES.records).getMany({ trans, keys: ids.map((id) => [table.name, id]) }),
+    core.table(SYNCLINE_TABLES.meta).get({ trans, key: 'nextMid' }),
   ]);
 }
 

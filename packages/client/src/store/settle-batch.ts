@@ -2,7 +2,7 @@ import type { Dexie, IndexableType } from 'dexie';
 import type { JsonObject, ScopeId } from '@syncline/protocol';
 import { replay } from './replay.js';
 import { appKeyOf, appRowOf } from './synced-keys.js';
-import { T, type OutboxEntry, type RecordMeta } from './schema.js';
+import { SYNCLINE_TABLES, type OutboxEntry, type RecordMeta } from './schema.js';
 
 /** One server state to make a record's confirmed state: its value at `version`. */
 export interface SettleItem {
@@ -32,8 +32,8 @@ export async function settleBatch(
   force: boolean,
 ): Promise<number> {
   if (items.length === 0) return 0;
-  const records = db.table<RecordMeta, [string, string]>(T.records);
-  const outbox = db.table<OutboxEntry, number>(T.outbox);
+  const records = db.table<RecordMeta, [string, string]>(SYNCLINE_TABLES.records);
+  const outbox = db.table<OutboxEntry, number>(SYNCLINE_TABLES.outbox);
   const keys = items.map((it): [string, string] => [it.table, it.id]);
 
   const known = new Map<string, RecordMeta | undefined>();

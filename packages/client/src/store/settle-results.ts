@@ -2,7 +2,13 @@ import type { Dexie, IndexableType } from 'dexie';
 import type { JsonObject, MutationResult, RecordState, ScopeId } from '@syncline/protocol';
 import { replay } from './replay.js';
 import { appKeyOf, appRowOf } from './synced-keys.js';
-import { T, type ConflictEntry, type OutboxEntry, type RecordMeta, type RejectionEntry } from './schema.js';
+import {
+  SYNCLINE_TABLES,
+  type ConflictEntry,
+  type OutboxEntry,
+  type RecordMeta,
+  type RejectionEntry,
+} from './schema.js';
 
 /** What one applied batch of push results changed, for status and events. */
 export interface ApplyReport {
@@ -49,9 +55,9 @@ export async function settleResults(
   results: readonly MutationResult[],
   now: () => number,
 ): Promise<ApplyReport> {
-  const records = db.table<RecordMeta, [string, string]>(T.records);
-  const outbox = db.table<OutboxEntry, number>(T.outbox);
-  const conflictsTable = db.table<ConflictEntry, number>(T.conflicts);
+  const records = db.table<RecordMeta, [string, string]>(SYNCLINE_TABLES.records);
+  const outbox = db.table<OutboxEntry, number>(SYNCLINE_TABLES.outbox);
+  const conflictsTable = db.table<ConflictEntry, number>(SYNCLINE_TABLES.conflicts);
   const byMid = new Map(entries.map((e) => [e.mid, e]));
   // Discarded entries (see `discard.ts`) only consume their mids: their answers change nothing.
   const discarded = entries.filter((e) => e.discarded === true && results.some((r) => r.mid === e.mid));
@@ -215,7 +221,9 @@ export async function settleResults(
   });
   await Promise.all([
     records.bulkPut(metaPuts),
-    rejected.length > 0 ? db.table<RejectionEntry, number>(T.rejections).bulkPut(rejected) : undefined,
+    rejected.length > 0
+      ? db.table<RejectionEntry, number>(SYNCLINE_TABLES.rejections).bulkPut(rejected)
+      : undefined,
     ...[...rows].flatMap(([table, t]) => [
       t.deletes.length > 0 ? db.table(table).bulkDelete(t.deletes) : undefined,
       t.puts.length > 0 ? db.table(table).bulkPut(t.puts) : undefined,
