@@ -37,7 +37,7 @@
 import { Dexie } from 'dexie';
 import type { DBCore, DBCoreKeyRange, DBCoreRangeType, DBCoreTransaction } from 'dexie';
 import type { SyncError } from '@syncline/protocol';
-import { SynclineWriteError } from './outbox-middleware.js';
+import { SynclineWriteError } from './write-checks.js';
 import { SYNCLINE_TABLES } from './schema.js';
 import { recordIdOf } from './synced-keys.js';
 
