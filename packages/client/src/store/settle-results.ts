@@ -1,7 +1,7 @@
-import type { Dexie, IndexableType } from 'dexie';
+import type { Dexie } from 'dexie';
 import type { JsonObject, MutationResult, RecordState, ScopeId } from '@syncline/protocol';
+import { pendingMidsOf, pendingOf, recordKeyOf, RecordRows, type BareMeta } from './record-rows.js';
 import { replay } from './replay.js';
-import { appKeyOf, appRowOf } from './synced-keys.js';
 import {
   SYNCLINE_TABLES,
   type ConflictEntry,
@@ -10,20 +10,18 @@ import {
   type RejectionEntry,
 } from './schema.js';
 
-/** What one applied batch of push results changed, for status and events. */
-export interface ApplyReport {
+/** What one settled batch of push results changed, for status and events. */
+export interface SettleReport {
   readonly applied: number;
   readonly conflicts: number;
   readonly rejections: number;
 }
 
-const keyOf = (table: string, id: string) => `${table}\u0000${id}`;
-
 /** A touched record while results are folded in: its meta and confirmed value so far. */
 interface Work {
   readonly table: string;
   readonly id: string;
-  meta: Omit<RecordMeta, 'confirmed'> | undefined;
+  meta: BareMeta | undefined;
   /** undefined: no confirmed copy (nothing to rewrite unless a result settles it). */
   confirmed: JsonObject | null | undefined;
   /** A result moved the confirmed state. */
@@ -54,7 +52,7 @@ export async function settleResults(
   entries: readonly OutboxEntry[],
   results: readonly MutationResult[],
   now: () => number,
-): Promise<ApplyReport> {
+): Promise<SettleReport> {
   const records = db.table<RecordMeta, [string, string]>(SYNCLINE_TABLES.records);
   const outbox = db.table<OutboxEntry, number>(SYNCLINE_TABLES.outbox);
   const conflictsTable = db.table<ConflictEntry, number>(SYNCLINE_TABLES.conflicts);
@@ -70,7 +68,7 @@ export async function settleResults(
 
   const touched = new Map<string, Work>();
   for (const { entry } of answered) {
-    const k = keyOf(entry.table, entry.key);
+    const k = recordKeyOf(entry.table, entry.key);
     const w = touched.get(k);
     if (w) w.lastAnswered = Math.max(w.lastAnswered, entry.mid);
     else
@@ -123,7 +121,7 @@ export async function settleResults(
   let rejections = 0;
   const rejected: RejectionEntry[] = [];
   for (const { r, entry } of answered) {
-    const w = touched.get(keyOf(entry.table, entry.key))!;
+    const w = touched.get(recordKeyOf(entry.table, entry.key))!;
     const scope = entry.mutation.scope;
     if (r.status !== 'applied') w.onlyApplied = false;
     switch (r.status) {
@@ -181,53 +179,33 @@ export async function settleResults(
   const live = works.filter((w) => w.meta !== undefined && w.confirmed !== undefined);
   const remaining = await Promise.all(
     live.map((w): Promise<readonly (OutboxEntry | number)[]> =>
-      w.onlyApplied
-        ? outbox.where('[table+key]').equals([w.table, w.id]).primaryKeys()
-        : outbox.where('[table+key]').equals([w.table, w.id]).toArray(),
+      w.onlyApplied ? pendingMidsOf(db, w.table, w.id) : pendingOf(db, w.table, w.id),
     ),
   );
-  const metaPuts: RecordMeta[] = [];
-  const rows = new Map<string, { puts: Record<string, unknown>[]; deletes: IndexableType[] }>();
+  const rows = new RecordRows(db);
   live.forEach((w, i) => {
     const meta = w.meta!;
     const confirmed = w.confirmed!;
+    const count = remaining[i]!.length;
     if (w.onlyApplied) {
-      // The confirmed copy is kept only while mutations are pending on top of it.
-      if (w.settled || remaining[i]!.length === 0)
-        metaPuts.push(remaining[i]!.length > 0 ? { ...meta, confirmed } : meta);
+      if (w.settled || count === 0) rows.meta(meta, confirmed, count);
       return;
     }
-    const all = (remaining[i] as OutboxEntry[]).sort((a, b) => a.mid - b.mid);
-    // Nothing to rewrite when the server state these results carry was already settled (the
+    // Nothing to rewrite when the server state these results carry was already confirmed (the
     // broadcast of this push's own changes usually arrives first) and every answered mutation
     // is reflected in the confirmed copy: the visible value is the same, and the meta too while
     // mutations remain pending.
     if (!w.settled && w.lastAnswered <= meta.includedMid) {
-      if (all.length === 0) metaPuts.push(meta);
+      if (count === 0) rows.meta(meta, confirmed, 0);
       return;
     }
-    // The confirmed copy is kept only while mutations are pending on top of it.
-    metaPuts.push(all.length > 0 ? { ...meta, confirmed } : meta);
-    const visible = replay(
-      confirmed,
-      all.filter((e) => e.mid > meta.includedMid),
-    );
-    let t = rows.get(w.table);
-    if (!t) rows.set(w.table, (t = { puts: [], deletes: [] }));
-    // Server-side writers may omit the key field; the app table needs it.
-    const keyPath = db.table(w.table).schema.primKey.keyPath;
-    if (visible === null) t.deletes.push(appKeyOf(w.id));
-    else t.puts.push(appRowOf(keyPath, w.id, visible));
+    rows.record(meta, confirmed, remaining[i] as OutboxEntry[]);
   });
   await Promise.all([
-    records.bulkPut(metaPuts),
+    rows.flush(),
     rejected.length > 0
       ? db.table<RejectionEntry, number>(SYNCLINE_TABLES.rejections).bulkPut(rejected)
       : undefined,
-    ...[...rows].flatMap(([table, t]) => [
-      t.deletes.length > 0 ? db.table(table).bulkDelete(t.deletes) : undefined,
-      t.puts.length > 0 ? db.table(table).bulkPut(t.puts) : undefined,
-    ]),
   ]);
   return { applied: results.length - conflicts - rejections, conflicts, rejections };
 }
