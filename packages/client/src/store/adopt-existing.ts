@@ -5,7 +5,7 @@
  *
  * Which rows: a row of a synced table that has no record meta (`_syncline_records`). Every row
  * Syncline ever wrote has one: the outbox middleware writes it with the first queued change of
- * a record, and every settle of server state (pull, live change, push result) writes it with
+ * a record, and every write of server state (applied changes, settled push results) writes it with
  * the record. So a row without meta was written before Syncline watched the table, and a row
  * with meta is never uploaded again (server rows included).
  *
@@ -224,7 +224,7 @@ function adoptChunk(
         .then((res) => {
           keys = res.result;
           seen.key = keys[0];
-          // The same record-meta key the middleware and every settle use: [table, record id]. A key
+          // The same record-meta key the middleware and every write of server state use: [table, record id]. A key
           // with no record id has no meta: it is offered to the middleware, which refuses it.
           return records.getMany({
             trans,

@@ -22,7 +22,7 @@ export interface SyncedTableConfig {
 
 /** Per-transaction markers set by the sync engine and the txn API. */
 export interface TxMarkers {
-  /** Transactions that apply server state: their writes are not queued. */
+  /** Transactions that write server state (`LocalStore`): their writes are not queued. */
   readonly remote: WeakSet<DBCoreTransaction>;
   /** Transactions whose mutations share a txn id (all-or-nothing on the server). */
   readonly txn: WeakMap<DBCoreTransaction, string>;

@@ -8,15 +8,16 @@
  *   (`apply-changes.ts`; `LocalStore.applyChanges`, `applyLive`).
  * - **settle**: store a push's answers: drop the answered outbox entries, confirm the server
  *   states they carry, keep conflicts and rejections (`settle-results.ts`;
- *   `LocalStore.applyResults` keeps its older name for its callers).
- * - **confirmed**: a record's last known server state (`RecordMeta.version`, and the value).
+ *   `LocalStore.applyResults` keeps its older name for its callers outside `store/`).
+ * - **confirm**: make a server state a record's confirmed state (its meta's `version`, and the
+ *   value), unless a newer one is known; applying and settling both do.
  *
- * The rule: a record's visible row (the app's table) is its confirmed value with its pending
- * mutations (outbox entries after `includedMid`) replayed in mid order, absent when that is null;
- * its meta keeps the confirmed value only while mutations are pending (the outbox middleware
- * writes it with a record's first queued mutation: `queuedMeta`); a server value may lack the key
- * field, so the key path is added back. Callers collect a batch's records in a `RecordRows`, then
- * `flush` writes them with one bulk request per store.
+ * The rule: a record's visible row (in the app's table) is its confirmed value with its pending
+ * mutations (its outbox entries after `includedMid`) replayed in mid order, and no row when that
+ * is null; its meta keeps the confirmed value only while mutations are pending (the outbox
+ * middleware adds it with a record's first queued mutation: `queuedMeta`); a server value may
+ * lack the key field, so the key path is added back. Callers collect a batch's records in a
+ * `RecordRows`, then `flush` writes them with one bulk request per store and kind.
  */
 import type { Dexie, IndexableType } from 'dexie';
 import type { JsonObject, ScopeId } from '@syncline/protocol';

@@ -22,10 +22,10 @@ interface Work {
   readonly table: string;
   readonly id: string;
   meta: BareMeta | undefined;
-  /** undefined: no confirmed copy (nothing to rewrite unless a result settles it). */
+  /** undefined: no confirmed copy (nothing to rewrite unless a result confirms a state). */
   confirmed: JsonObject | null | undefined;
   /** A result moved the confirmed state. */
-  settled: boolean;
+  moved: boolean;
   /** Highest answered mid of this record (its entry is gone from the outbox). */
   lastAnswered: number;
   /**
@@ -37,7 +37,7 @@ interface Work {
 }
 
 /**
- * Applies a push's results inside the caller's transaction: removes the answered mutations
+ * Settles a push's results inside the caller's transaction: removes the answered mutations
  * from the outbox, makes each result's server state the record's confirmed state (unless a
  * newer one is known), stores conflicts and rejections, and rewrites each touched record once
  * as its confirmed value with its remaining pending mutations replayed on top.
@@ -77,7 +77,7 @@ export async function settleResults(
         id: entry.key,
         meta: undefined,
         confirmed: undefined,
-        settled: false,
+        moved: false,
         lastAnswered: entry.mid,
         onlyApplied: true,
       });
@@ -96,7 +96,7 @@ export async function settleResults(
   });
 
   /** Makes `value` at `version` the confirmed state unless a newer one is known. */
-  const settle = (
+  const confirm = (
     w: Work,
     scope: ScopeId,
     version: number,
@@ -112,10 +112,11 @@ export async function settleResults(
       includedMid: Math.max(mid, w.meta?.includedMid ?? 0),
     };
     w.confirmed = value;
-    w.settled = true;
+    w.moved = true;
     return true;
   };
-  const settleRecord = (w: Work, r: RecordState, mid: number) => settle(w, r.scope, r.version, r.value, mid);
+  const confirmRecord = (w: Work, r: RecordState, mid: number) =>
+    confirm(w, r.scope, r.version, r.value, mid);
 
   let conflicts = 0;
   let rejections = 0;
@@ -127,10 +128,10 @@ export async function settleResults(
     switch (r.status) {
       case 'applied':
         if (w.meta && r.version > w.meta.version)
-          settle(w, scope, r.version, replay(w.confirmed ?? null, [entry]), entry.mid);
+          confirm(w, scope, r.version, replay(w.confirmed ?? null, [entry]), entry.mid);
         break;
       case 'merged':
-        settleRecord(w, r.record, entry.mid);
+        confirmRecord(w, r.record, entry.mid);
         break;
       case 'conflict': {
         // The confirmed copy may already be the server's current value (a pull runs before
@@ -155,7 +156,7 @@ export async function settleResults(
               },
         );
         if (!open) conflicts++;
-        settleRecord(w, r.record, entry.mid);
+        confirmRecord(w, r.record, entry.mid);
         break;
       }
       case 'rejected':
@@ -188,14 +189,14 @@ export async function settleResults(
     const confirmed = w.confirmed!;
     const count = remaining[i]!.length;
     if (w.onlyApplied) {
-      if (w.settled || count === 0) rows.meta(meta, confirmed, count);
+      if (w.moved || count === 0) rows.meta(meta, confirmed, count);
       return;
     }
     // Nothing to rewrite when the server state these results carry was already confirmed (the
     // broadcast of this push's own changes usually arrives first) and every answered mutation
     // is reflected in the confirmed copy: the visible value is the same, and the meta too while
     // mutations remain pending.
-    if (!w.settled && w.lastAnswered <= meta.includedMid) {
+    if (!w.moved && w.lastAnswered <= meta.includedMid) {
       if (count === 0) rows.meta(meta, confirmed, 0);
       return;
     }
