@@ -10,7 +10,7 @@ import type {
 import { DEFAULT_LIMITS, syncError, type JsonObject, type Limits } from '@syncline/protocol';
 import { transactionDurability } from './durability.js';
 import { queueMutations } from './queue-mutations.js';
-import { readBefore, readState, type Before, type QueueState } from './read-before.js';
+import { readBefore, readState, type Before } from './read-before.js';
 import { SYNCLINE_TABLES } from './schema.js';
 import { checkPaths, checkValue, idsOf, keysOf, SynclineWriteError } from './write-checks.js';
 
@@ -171,27 +171,33 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     state?.catch(noop);
     queuing.set(trans, busy + 1);
     const done = () => queuing.set(trans, (queuing.get(trans) ?? 1) - 1);
-    const queueOne = (b: Before, s: QueueState, res: DBCoreMutateResponse) =>
-      queueMutations({
-        core,
-        table,
-        scope: config.scope,
-        req,
-        before: b,
-        state: s,
-        afters,
-        res,
-        txn: opts.markers.txn.get(trans),
-        now: opts.now,
-        onQueued: (lastMid) => onCommitted(trans, lastMid),
-      });
+    /** Queues the mutations of the write once it is placed (`res` is its response). */
+    const queueOne = (b: Before, res: DBCoreMutateResponse): Promise<unknown> => {
+      // A range delete is one request: if it failed, nothing was deleted.
+      if (req.type === 'deleteRange' && res.numFailures > 0) return Dexie.Promise.resolve();
+      return (state ?? readState(core, table, trans, b.ids)).then((s) =>
+        queueMutations({
+          core,
+          table,
+          scope: config.scope,
+          req,
+          before: b,
+          state: s,
+          afters,
+          res,
+          txn: opts.markers.txn.get(trans),
+          now: opts.now,
+          onQueued: (lastMid) => onCommitted(trans, lastMid),
+        }),
+      );
+    };
     const queued = (chains.get(trans) ?? Dexie.Promise.resolve())
       .catch(noop)
       .then(() => written)
       .then((res) =>
         // The app's write is in: if it cannot be queued, it must not commit either.
         before
-          .then((b) => (state ?? readState(core, table, trans, b.ids)).then((s) => queueOne(b, s, res)))
+          .then((b) => queueOne(b, res))
           .then(
             () => res,
             (e: unknown) => {

@@ -20,7 +20,7 @@ export interface PlacedWrite {
   readonly state: QueueState;
   /** The new values of a put or add, in the wire encoding (checked). */
   readonly afters: readonly (JsonObject | undefined)[];
-  /** The write's response: keys that failed are not queued. */
+  /** The write's response: keys that failed are not queued (nor a range delete that failed). */
   readonly res: DBCoreMutateResponse;
   /** The txn id of the transaction, if it is a txn. */
   readonly txn: string | undefined;
@@ -37,8 +37,6 @@ export interface PlacedWrite {
 export function queueMutations(w: PlacedWrite): Promise<unknown> {
   const { req, res, table } = w;
   const { keys, ids, olds } = w.before;
-  // A range delete is one request: if it failed, nothing was deleted.
-  if (req.type === 'deleteRange' && res.numFailures > 0) return Dexie.Promise.resolve(undefined);
   const failed = new Set(Object.keys(res.failures).map(Number));
   const planned: {
     readonly id: string;
