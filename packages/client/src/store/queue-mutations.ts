@@ -42,7 +42,7 @@ export function queueMutations(w: PlacedWrite): Promise<unknown> {
     readonly id: string;
     readonly base: number;
     readonly scope: ScopeId;
-    drafts: MutationDraft[];
+    readonly drafts: readonly MutationDraft[];
   }[] = [];
   const metas: RecordMeta[] = [];
   for (let i = 0; i < keys.length; i++) {
