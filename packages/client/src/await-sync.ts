@@ -6,7 +6,7 @@ import { filter, firstValueFrom, from, takeUntil, type Observable } from 'rxjs';
 import { decodeConflict, type AppConflictEntry } from './app-values.js';
 import { clientError, SynclineError } from './errors.js';
 import {
-  T,
+  SYNCLINE_TABLES,
   type ConflictEntry,
   type MetaRow,
   type OutboxEntry,
@@ -86,7 +86,7 @@ export async function withTimeout<T>(promise: Promise<T>, what: string, opts: Wa
 
 /** The highest mid assigned on this device so far (any tab), 0 if none. */
 export async function deviceLastMid(db: Dexie): Promise<number> {
-  const next = (await db.table<MetaRow>(T.meta).get('nextMid'))?.value;
+  const next = (await db.table<MetaRow>(SYNCLINE_TABLES.meta).get('nextMid'))?.value;
   return typeof next === 'number' ? next - 1 : 0;
 }
 
@@ -99,7 +99,7 @@ function answered(
   pending: (outbox: Table<OutboxEntry, number>) => Collection<OutboxEntry, number>,
   what: string,
 ): Promise<unknown> {
-  const outbox = ctx.db.table<OutboxEntry, number>(T.outbox);
+  const outbox = ctx.db.table<OutboxEntry, number>(SYNCLINE_TABLES.outbox);
   const left$ = from(liveQuery(() => pending(outbox).primaryKeys()));
   return waitFor(ctx, left$, (keys) => keys.length === 0, what);
 }
@@ -116,11 +116,19 @@ function newsOf(before: readonly ConflictEntry[], after: readonly ConflictEntry[
  */
 export async function whenSynced(ctx: AwaitContext): Promise<SyncedReport> {
   const { db } = ctx;
-  const [upTo, waiting, before] = await db.transaction('r', [T.meta, T.outbox, T.conflicts], async () => {
-    const last = await deviceLastMid(db);
-    const entries = await db.table<OutboxEntry, number>(T.outbox).where('mid').belowOrEqual(last).toArray();
-    return [last, entries, await db.table<ConflictEntry>(T.conflicts).toArray()] as const;
-  });
+  const [upTo, waiting, before] = await db.transaction(
+    'r',
+    [SYNCLINE_TABLES.meta, SYNCLINE_TABLES.outbox, SYNCLINE_TABLES.conflicts],
+    async () => {
+      const last = await deviceLastMid(db);
+      const entries = await db
+        .table<OutboxEntry, number>(SYNCLINE_TABLES.outbox)
+        .where('mid')
+        .belowOrEqual(last)
+        .toArray();
+      return [last, entries, await db.table<ConflictEntry>(SYNCLINE_TABLES.conflicts).toArray()] as const;
+    },
+  );
   if (waiting.length > 0)
     await answered(
       ctx,
@@ -132,8 +140,8 @@ export async function whenSynced(ctx: AwaitContext): Promise<SyncedReport> {
   const mids = new Set(mine.map((e) => e.mid));
   const records = new Set(mine.map((e) => `${e.table}\u0000${e.key}`));
   const [rejections, conflicts] = await Promise.all([
-    db.table<RejectionEntry, number>(T.rejections).bulkGet([...mids]),
-    db.table<ConflictEntry>(T.conflicts).toArray(),
+    db.table<RejectionEntry, number>(SYNCLINE_TABLES.rejections).bulkGet([...mids]),
+    db.table<ConflictEntry>(SYNCLINE_TABLES.conflicts).toArray(),
   ]);
   return {
     upToMid: upTo,
@@ -154,16 +162,20 @@ export async function whenAcknowledged(ctx: AwaitContext, mid: number): Promise<
   const { db } = ctx;
   if (!Number.isSafeInteger(mid) || mid < 1)
     throw clientError('unknown_mid', `mid must be a positive integer, got ${String(mid)}`);
-  const [last, entry, before] = await db.transaction('r', [T.meta, T.outbox, T.conflicts], async () => [
-    await deviceLastMid(db),
-    await db.table<OutboxEntry, number>(T.outbox).get(mid),
-    await db.table<ConflictEntry>(T.conflicts).toArray(),
-  ]);
+  const [last, entry, before] = await db.transaction(
+    'r',
+    [SYNCLINE_TABLES.meta, SYNCLINE_TABLES.outbox, SYNCLINE_TABLES.conflicts],
+    async () => [
+      await deviceLastMid(db),
+      await db.table<OutboxEntry, number>(SYNCLINE_TABLES.outbox).get(mid),
+      await db.table<ConflictEntry>(SYNCLINE_TABLES.conflicts).toArray(),
+    ],
+  );
   if (mid > last) throw clientError('unknown_mid', `mid ${mid} was never assigned here (last is ${last})`);
   if (entry) await answered(ctx, (o) => o.where('mid').equals(mid), `mid ${mid} to be answered`);
-  const rejection = await db.table<RejectionEntry, number>(T.rejections).get(mid);
+  const rejection = await db.table<RejectionEntry, number>(SYNCLINE_TABLES.rejections).get(mid);
   if (rejection) return { status: 'rejected', rejection };
-  const conflicts = await db.table<ConflictEntry>(T.conflicts).toArray();
+  const conflicts = await db.table<ConflictEntry>(SYNCLINE_TABLES.conflicts).toArray();
   const conflict =
     conflicts.find((c) => c.mid === mid) ??
     (entry

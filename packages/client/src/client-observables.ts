@@ -6,7 +6,7 @@ import { ScopeHasher, type SyncError } from '@syncline/protocol';
 import type { EngineState, PullProgress } from './engine/sync-engine.js';
 import type { AdoptionProgress } from './store/adopt-existing.js';
 import { localScopeHash } from './store/local-queries.js';
-import { T, type OutboxEntry, type RecordMeta, type ScopeRow } from './store/schema.js';
+import { SYNCLINE_TABLES, type OutboxEntry, type RecordMeta, type ScopeRow } from './store/schema.js';
 import type { InitialSyncProgress, SyncProgress, SyncStatus } from './status.js';
 import type { EngineMetrics } from './sync-metrics.js';
 
@@ -53,12 +53,12 @@ export function localCounts$(db: Dexie): Observable<LocalCounts> {
     // Keys, not count(): Dexie's live-query cache does not re-run count() on deletes made in
     // another transaction here, while key queries are tracked exactly.
     liveQuery(async () => ({
-      pending: (await db.table(T.outbox).toCollection().primaryKeys()).length,
-      oldest: (await db.table<OutboxEntry>(T.outbox).orderBy('mid').first())?.createdAt ?? null,
-      conflicts: (await db.table(T.conflicts).toCollection().primaryKeys()).length,
-      rejections: (await db.table(T.rejections).toCollection().primaryKeys()).length,
+      pending: (await db.table(SYNCLINE_TABLES.outbox).toCollection().primaryKeys()).length,
+      oldest: (await db.table<OutboxEntry>(SYNCLINE_TABLES.outbox).orderBy('mid').first())?.createdAt ?? null,
+      conflicts: (await db.table(SYNCLINE_TABLES.conflicts).toCollection().primaryKeys()).length,
+      rejections: (await db.table(SYNCLINE_TABLES.rejections).toCollection().primaryKeys()).length,
       scopes: Object.fromEntries(
-        (await db.table<ScopeRow>(T.scopes).toArray()).map((r) => [
+        (await db.table<ScopeRow>(SYNCLINE_TABLES.scopes).toArray()).map((r) => [
           r.scope,
           { cursor: r.cursor, synced: r.synced === true },
         ]),
@@ -147,8 +147,16 @@ export function recordStates$(db: Dexie, table: string): Observable<RecordSyncSt
   return from(
     liveQuery(async () => {
       const [metas, keys] = await Promise.all([
-        db.table<RecordMeta>(T.records).where('[table+id]').between([table, ''], [table, []]).toArray(),
-        db.table<OutboxEntry>(T.outbox).where('[table+key]').between([table, ''], [table, []]).keys(),
+        db
+          .table<RecordMeta>(SYNCLINE_TABLES.records)
+          .where('[table+id]')
+          .between([table, ''], [table, []])
+          .toArray(),
+        db
+          .table<OutboxEntry>(SYNCLINE_TABLES.outbox)
+          .where('[table+key]')
+          .between([table, ''], [table, []])
+          .keys(),
       ]);
       const pending = new Map<string, number>();
       for (const k of keys as unknown as [string, string][]) pending.set(k[1], (pending.get(k[1]) ?? 0) + 1);
@@ -175,8 +183,11 @@ export function scopeStates$(
 ): Observable<ScopeSyncState[]> {
   const local$ = from(
     liveQuery(async () => {
-      const rows = await db.table<ScopeRow>(T.scopes).toArray();
-      const held = (await db.table<RecordMeta>(T.records).orderBy('scope').uniqueKeys()) as string[];
+      const rows = await db.table<ScopeRow>(SYNCLINE_TABLES.scopes).toArray();
+      const held = (await db
+        .table<RecordMeta>(SYNCLINE_TABLES.records)
+        .orderBy('scope')
+        .uniqueKeys()) as string[];
       const names = [...new Set([...rows.map((r) => r.scope as string), ...held])];
       return Promise.all(
         names.map(async (scope) => ({

@@ -18,7 +18,7 @@ export type { SyncedReport, WaitOptions, WriteOutcome } from './await-sync.js';
 export type { RecordSyncState, ScopeSyncState, SyncErrorEvent } from './client-observables.js';
 export { synclineStores } from './store/schema.js';
 export type { OutboxEntry, RejectionEntry, RecordMeta, ScopeRow } from './store/schema.js';
-export { SynclineWriteError } from './store/outbox-middleware.js';
+export { SynclineWriteError } from './store/write-checks.js';
 export { SynclineConfigError } from '@syncline/protocol';
 export type { ConfigIssue } from '@syncline/protocol';
 export type { SyncedTableConfig } from './store/outbox-middleware.js';

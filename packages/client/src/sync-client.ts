@@ -70,7 +70,12 @@ import {
   type AppKey,
 } from './app-values.js';
 import { createOutboxMiddleware, type SyncedTableConfig, type TxMarkers } from './store/outbox-middleware.js';
-import { T, type ConflictEntry, type OutboxEntry, type RejectionEntry } from './store/schema.js';
+import {
+  SYNCLINE_TABLES,
+  type ConflictEntry,
+  type OutboxEntry,
+  type RejectionEntry,
+} from './store/schema.js';
 import { ScopeEviction } from './store/scope-eviction.js';
 import type { SyncStatus } from './status.js';
 import {
@@ -213,19 +218,18 @@ export class SyncClient {
     this.#scopes$ = new BehaviorSubject<readonly string[]>(options.scopes);
     // Shared: many components may watch the same lists; one live query serves them all.
     const shared = { bufferSize: 1, refCount: true } as const;
-    this.outbox$ = from(liveQuery(() => db.table<OutboxEntry>(T.outbox).orderBy('mid').toArray())).pipe(
-      takeUntil(this.#closed$),
-      shareReplay(shared),
-    );
+    this.outbox$ = from(
+      liveQuery(() => db.table<OutboxEntry>(SYNCLINE_TABLES.outbox).orderBy('mid').toArray()),
+    ).pipe(takeUntil(this.#closed$), shareReplay(shared));
     this.conflicts$ = from(
-      liveQuery(() => db.table<ConflictEntry>(T.conflicts).orderBy('mid').toArray()),
+      liveQuery(() => db.table<ConflictEntry>(SYNCLINE_TABLES.conflicts).orderBy('mid').toArray()),
     ).pipe(
       map((list) => list.map(decodeConflict)),
       takeUntil(this.#closed$),
       shareReplay(shared),
     );
     this.rejections$ = from(
-      liveQuery(() => db.table<RejectionEntry>(T.rejections).orderBy('mid').toArray()),
+      liveQuery(() => db.table<RejectionEntry>(SYNCLINE_TABLES.rejections).orderBy('mid').toArray()),
     ).pipe(takeUntil(this.#closed$), shareReplay(shared));
     const counts$ = localCounts$(db).pipe(shareReplay(shared));
     this.status$ = combineLatest([
@@ -349,7 +353,9 @@ export class SyncClient {
     // cross-tab change events (this tab's own writes also through the middleware's onQueued).
     // The engine ignores a last mid it has already read (settled pushes re-run this query).
     this.#subs.push(
-      from(liveQuery(() => this.db.table<OutboxEntry>(T.outbox).orderBy('mid').last())).subscribe((last) => {
+      from(
+        liveQuery(() => this.db.table<OutboxEntry>(SYNCLINE_TABLES.outbox).orderBy('mid').last()),
+      ).subscribe((last) => {
         if (last !== undefined) engine.notifyOutbox(last.mid);
       }),
     );
@@ -525,32 +531,36 @@ export class SyncClient {
 
   /** Settles a manual conflict; "mine" and custom values sync as new changes on the server's version. */
   async resolveConflict(mid: number, resolution: ConflictResolution): Promise<void> {
-    await this.db.transaction('rw', [...Object.keys(this.#o.tables), ...Object.values(T)], async () => {
-      const c = await this.db.table<ConflictEntry>(T.conflicts).get(mid);
-      if (!c) return;
-      await this.db.table(T.conflicts).delete(mid);
-      if (resolution === 'theirs') return;
-      const key = appKeyOf(c.id);
-      const row: unknown = await this.db.table(c.table).get(key);
-      const current = row === undefined ? null : wireRecord(row);
-      // "Mine" means my changes, not my whole copy: apply the fields I changed since the base
-      // onto the current record, so other fields changed meanwhile are kept.
-      if (resolution !== 'mine') {
-        if (resolution.value === null) await this.db.table(c.table).delete(key);
-        else await this.db.table(c.table).put(resolution.value);
-        return;
-      }
-      const value = applyMyChanges(current, c.base, c.mine);
-      if (value === null) await this.db.table(c.table).delete(key);
-      else
-        await this.db
-          .table(c.table)
-          .put(appRowOf(this.db.table(c.table).schema.primKey.keyPath, c.id, value));
-    });
+    await this.db.transaction(
+      'rw',
+      [...Object.keys(this.#o.tables), ...Object.values(SYNCLINE_TABLES)],
+      async () => {
+        const c = await this.db.table<ConflictEntry>(SYNCLINE_TABLES.conflicts).get(mid);
+        if (!c) return;
+        await this.db.table(SYNCLINE_TABLES.conflicts).delete(mid);
+        if (resolution === 'theirs') return;
+        const key = appKeyOf(c.id);
+        const row: unknown = await this.db.table(c.table).get(key);
+        const current = row === undefined ? null : wireRecord(row);
+        // "Mine" means my changes, not my whole copy: apply the fields I changed since the base
+        // onto the current record, so other fields changed meanwhile are kept.
+        if (resolution !== 'mine') {
+          if (resolution.value === null) await this.db.table(c.table).delete(key);
+          else await this.db.table(c.table).put(resolution.value);
+          return;
+        }
+        const value = applyMyChanges(current, c.base, c.mine);
+        if (value === null) await this.db.table(c.table).delete(key);
+        else
+          await this.db
+            .table(c.table)
+            .put(appRowOf(this.db.table(c.table).schema.primKey.keyPath, c.id, value));
+      },
+    );
   }
 
   async dismissRejection(mid: number): Promise<void> {
-    await this.db.table(T.rejections).delete(mid);
+    await this.db.table(SYNCLINE_TABLES.rejections).delete(mid);
   }
 
   /** A record's history from the server, newest first. */
@@ -606,7 +616,8 @@ export class SyncClient {
   }
 
   async #scopeOf(table: string, id: string): Promise<string> {
-    const meta = (await this.db.table(T.records).get([table, id])) as { scope: string } | undefined;
+    const meta = (await this.db.table(SYNCLINE_TABLES.records).get([table, id])) as
+      { scope: string } | undefined;
     if (!meta) throw clientError('unknown_record', `no synced record ${table}/${id}`);
     return meta.scope;
   }

@@ -10,7 +10,7 @@ import {
   synclineStores,
   type SyncClient,
 } from '../src/index.js';
-import { T, type OutboxEntry } from '../src/store/schema.js';
+import { SYNCLINE_TABLES, type OutboxEntry } from '../src/store/schema.js';
 import { queueMismatches } from './queue-invariants.js';
 import { ORDER_CASES, ORDER_STORES, type OrderCase, type OrderDb } from './dexie-order-cases.js';
 
@@ -109,10 +109,10 @@ describe('a write that cannot be queued once it is placed', () => {
       await expect(txn).rejects.toThrow();
       expect(caught).toMatchObject({ message: 'no scope for this board' });
       expect(await db.cards.toArray()).toEqual([]);
-      expect(await db.table(T.outbox).toArray()).toEqual([]);
+      expect(await db.table(SYNCLINE_TABLES.outbox).toArray()).toEqual([]);
       // The next write queues normally, from mid 1.
       await db.cards.put({ id: 'ok', board: '1', title: 'fine' });
-      expect((await db.table<OutboxEntry>(T.outbox).toArray()).map((e) => e.mid)).toEqual([1]);
+      expect((await db.table<OutboxEntry>(SYNCLINE_TABLES.outbox).toArray()).map((e) => e.mid)).toEqual([1]);
     } finally {
       await sync.close();
     }

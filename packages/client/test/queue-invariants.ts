@@ -3,7 +3,7 @@
 import type { Dexie } from 'dexie';
 import type { JsonObject } from '@syncline/protocol';
 import { replay } from '../src/store/replay.js';
-import { T, type OutboxEntry, type RecordMeta } from '../src/store/schema.js';
+import { SYNCLINE_TABLES, type OutboxEntry, type RecordMeta } from '../src/store/schema.js';
 
 /**
  * Mismatches between Syncline's queue and the visible records (empty when none): mids must be
@@ -12,11 +12,11 @@ import { T, type OutboxEntry, type RecordMeta } from '../src/store/schema.js';
  */
 export async function queueMismatches(db: Dexie): Promise<string[]> {
   const problems: string[] = [];
-  const entries = await db.table<OutboxEntry>(T.outbox).orderBy('mid').toArray();
+  const entries = await db.table<OutboxEntry>(SYNCLINE_TABLES.outbox).orderBy('mid').toArray();
   const mids = entries.map((e) => e.mid);
   if (mids.some((mid, i) => mid !== i + 1)) problems.push(`mids are not dense from 1: ${mids.join(',')}`);
   const pending = new Set(entries.map((e) => `${e.table}/${e.key}`));
-  for (const meta of await db.table<RecordMeta>(T.records).toArray()) {
+  for (const meta of await db.table<RecordMeta>(SYNCLINE_TABLES.records).toArray()) {
     if (meta.confirmed === undefined) continue;
     const record = `${meta.table}/${meta.id}`;
     pending.delete(record);

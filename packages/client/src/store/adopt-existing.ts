@@ -5,7 +5,7 @@
  *
  * Which rows: a row of a synced table that has no record meta (`_syncline_records`). Every row
  * Syncline ever wrote has one: the outbox middleware writes it with the first queued change of
- * a record, and every settle of server state (pull, live change, push result) writes it with
+ * a record, and every write of server state (applied changes, settled push results) writes it with
  * the record. So a row without meta was written before Syncline watched the table, and a row
  * with meta is never uploaded again (server rows included).
  *
@@ -37,8 +37,8 @@
 import { Dexie } from 'dexie';
 import type { DBCore, DBCoreKeyRange, DBCoreRangeType, DBCoreTransaction } from 'dexie';
 import type { SyncError } from '@syncline/protocol';
-import { SynclineWriteError } from './outbox-middleware.js';
-import { T } from './schema.js';
+import { SynclineWriteError } from './write-checks.js';
+import { SYNCLINE_TABLES } from './schema.js';
 import { recordIdOf } from './synced-keys.js';
 
 /** A meta id no record has (record ids are well-formed Unicode without NUL). */
@@ -116,7 +116,7 @@ const ANY = 3 as DBCoreRangeType;
 export async function adoptExisting(o: AdoptOptions): Promise<AdoptionReport> {
   const { db } = o;
   const size = Math.max(1, o.chunkSize ?? ADOPT_CHUNK);
-  const meta = db.table<AdoptionMark, string>(T.meta);
+  const meta = db.table<AdoptionMark, string>(SYNCLINE_TABLES.meta);
   // Tables that stopped being synced: forget their position, so they are walked again if they
   // come back (rows written meanwhile have no meta).
   const marks = await meta.where('key').startsWith(MARK_PREFIX).toArray();
@@ -203,45 +203,51 @@ function adoptChunk(
   limit: number,
   seen: { key?: unknown } = {},
 ): Promise<ChunkOut> {
-  return o.db.transaction('rw', [table, T.outbox, T.records, T.meta], (tx) => {
-    const trans = tx.idbtrans as unknown as DBCoreTransaction;
-    const core = o.core();
-    const rows = core.table(table);
-    const records = core.table(T.records);
-    const min: unknown = core.MIN_KEY;
-    const max: unknown = core.MAX_KEY;
-    const range: DBCoreKeyRange =
-      after === undefined
-        ? { type: ANY, lower: min, lowerOpen: false, upper: max, upperOpen: false }
-        : { type: RANGE, lower: after, lowerOpen: true, upper: max, upperOpen: false };
-    let keys: unknown[] = [];
-    let fresh: unknown[] = [];
-    return rows
-      .query({ trans, values: false, limit, query: { index: rows.schema.primaryKey, range } })
-      .then((res) => {
-        keys = res.result;
-        seen.key = keys[0];
-        // The same record-meta key the middleware and every settle use: [table, record id]. A key
-        // with no record id has no meta: it is offered to the middleware, which refuses it.
-        return records.getMany({
-          trans,
-          keys: keys.map((k) => {
-            const id = recordIdOf(k);
-            return [table, id.ok ? id.value : NO_RECORD_ID];
-          }),
+  return o.db.transaction(
+    'rw',
+    [table, SYNCLINE_TABLES.outbox, SYNCLINE_TABLES.records, SYNCLINE_TABLES.meta],
+    (tx) => {
+      const trans = tx.idbtrans as unknown as DBCoreTransaction;
+      const core = o.core();
+      const rows = core.table(table);
+      const records = core.table(SYNCLINE_TABLES.records);
+      const min: unknown = core.MIN_KEY;
+      const max: unknown = core.MAX_KEY;
+      const range: DBCoreKeyRange =
+        after === undefined
+          ? { type: ANY, lower: min, lowerOpen: false, upper: max, upperOpen: false }
+          : { type: RANGE, lower: after, lowerOpen: true, upper: max, upperOpen: false };
+      let keys: unknown[] = [];
+      let fresh: unknown[] = [];
+      return rows
+        .query({ trans, values: false, limit, query: { index: rows.schema.primaryKey, range } })
+        .then((res) => {
+          keys = res.result;
+          seen.key = keys[0];
+          // The same record-meta key the middleware and every write of server state use: [table, record id]. A key
+          // with no record id has no meta: it is offered to the middleware, which refuses it.
+          return records.getMany({
+            trans,
+            keys: keys.map((k) => {
+              const id = recordIdOf(k);
+              return [table, id.ok ? id.value : NO_RECORD_ID];
+            }),
+          });
+        })
+        .then((metas) => {
+          fresh = keys.filter((_, i) => metas[i] === undefined);
+          return fresh.length > 0 ? rows.getMany({ trans, keys: fresh }) : [];
+        })
+        .then((values) => {
+          const last = keys[keys.length - 1];
+          const mark: AdoptionMark = { key: MARK_PREFIX + table, after: last, done: keys.length < limit };
+          return Dexie.Promise.all([
+            fresh.length > 0 ? rows.mutate({ type: 'put', trans, keys: fresh, values }) : undefined,
+            keys.length > 0
+              ? core.table(SYNCLINE_TABLES.meta).mutate({ type: 'put', trans, values: [mark] })
+              : undefined,
+          ]).then(() => ({ scanned: keys.length, queued: fresh.length, last: last ?? after }));
         });
-      })
-      .then((metas) => {
-        fresh = keys.filter((_, i) => metas[i] === undefined);
-        return fresh.length > 0 ? rows.getMany({ trans, keys: fresh }) : [];
-      })
-      .then((values) => {
-        const last = keys[keys.length - 1];
-        const mark: AdoptionMark = { key: MARK_PREFIX + table, after: last, done: keys.length < limit };
-        return Dexie.Promise.all([
-          fresh.length > 0 ? rows.mutate({ type: 'put', trans, keys: fresh, values }) : undefined,
-          keys.length > 0 ? core.table(T.meta).mutate({ type: 'put', trans, values: [mark] }) : undefined,
-        ]).then(() => ({ scanned: keys.length, queued: fresh.length, last: last ?? after }));
-      });
-  });
+    },
+  );
 }

@@ -1,6 +1,6 @@
 import type { Dexie } from 'dexie';
 import type { Mutation } from '@syncline/protocol';
-import { T, type OutboxEntry } from './schema.js';
+import { SYNCLINE_TABLES, type OutboxEntry } from './schema.js';
 
 /**
  * A stand-in for `m` that the server always refuses (a restore of a version that cannot exist),
@@ -27,7 +27,7 @@ export function placeholderMutation(m: Mutation): Mutation {
  * their answers are ignored (`settleResults`).
  */
 export async function discardOutbox(db: Dexie): Promise<void> {
-  const outbox = db.table<OutboxEntry, number>(T.outbox);
+  const outbox = db.table<OutboxEntry, number>(SYNCLINE_TABLES.outbox);
   const entries = await outbox.toArray();
   await outbox.bulkPut(
     entries.map((e): OutboxEntry => ({

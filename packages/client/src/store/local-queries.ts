@@ -1,12 +1,12 @@
 import type { Dexie } from 'dexie';
 import { encodeRecord, ScopeHasher } from '@syncline/protocol';
-import { T, type MetaRow, type RecordMeta } from './schema.js';
+import { SYNCLINE_TABLES, type MetaRow, type RecordMeta } from './schema.js';
 import { appKeyOf } from './synced-keys.js';
 
 /** The database's client id, created once (random, URL-safe) and kept forever. */
 export async function ensureClientId(db: Dexie, random: () => number): Promise<string> {
-  return db.transaction('rw', T.meta, async () => {
-    const row = (await db.table<MetaRow>(T.meta).get('clientId'))?.value;
+  return db.transaction('rw', SYNCLINE_TABLES.meta, async () => {
+    const row = (await db.table<MetaRow>(SYNCLINE_TABLES.meta).get('clientId'))?.value;
     if (typeof row === 'string') return row;
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
     // An identity, not jitter: use the platform's CSPRNG when there is one.
@@ -16,7 +16,7 @@ export async function ensureClientId(db: Dexie, random: () => number): Promise<s
     else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256) & 255;
     let id = 'c_';
     for (const b of bytes) id += alphabet[b % alphabet.length];
-    await db.table<MetaRow>(T.meta).put({ key: 'clientId', value: id });
+    await db.table<MetaRow>(SYNCLINE_TABLES.meta).put({ key: 'clientId', value: id });
     return id;
   });
 }
@@ -27,7 +27,7 @@ export async function ensureClientId(db: Dexie, random: () => number): Promise<s
  */
 export async function localScopeHash(db: Dexie, scope: string): Promise<{ hash: string; count: number }> {
   return db.transaction('r', db.tables, async () => {
-    const metas = await db.table<RecordMeta>(T.records).where('scope').equals(scope).toArray();
+    const metas = await db.table<RecordMeta>(SYNCLINE_TABLES.records).where('scope').equals(scope).toArray();
     const hasher = new ScopeHasher();
     for (const m of metas) {
       const row: unknown = await db.table(m.table).get(appKeyOf(m.id));

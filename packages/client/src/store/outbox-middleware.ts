@@ -7,23 +7,12 @@ import type {
   DBCoreTransaction,
   Middleware,
 } from 'dexie';
-import {
-  DEFAULT_LIMITS,
-  decodeRecord,
-  encodeRecord,
-  FORBIDDEN_KEYS,
-  inspectJson,
-  type JsonObject,
-  type Limits,
-  type Mutation,
-  type ScopeId,
-  type SyncError,
-  syncError,
-} from '@syncline/protocol';
+import { DEFAULT_LIMITS, syncError, type JsonObject, type Limits } from '@syncline/protocol';
 import { transactionDurability } from './durability.js';
-import { T, type MetaRow, type OutboxEntry, type RecordMeta } from './schema.js';
-import { recordIdOf, type KeyPath } from './synced-keys.js';
-import { draftFromDiff, draftsFromChangeSpec, type MutationDraft } from './to-mutations.js';
+import { queueMutations } from './queue-mutations.js';
+import { readBefore, readState, type Before } from './read-before.js';
+import { SYNCLINE_TABLES } from './schema.js';
+import { checkPaths, checkValue, idsOf, keysOf, SynclineWriteError } from './write-checks.js';
 
 /** How a synced table maps to the server. */
 export interface SyncedTableConfig {
@@ -31,17 +20,9 @@ export interface SyncedTableConfig {
   readonly scope: string | ((record: JsonObject) => string);
 }
 
-/** A local write refused before it was stored (the same checks the server would make). */
-export class SynclineWriteError extends Error {
-  constructor(readonly error: SyncError) {
-    super(`${error.code}: ${error.message}`);
-    this.name = 'SynclineWriteError';
-  }
-}
-
 /** Per-transaction markers set by the sync engine and the txn API. */
 export interface TxMarkers {
-  /** Transactions that apply server state: their writes are not queued. */
+  /** Transactions that write server state (`LocalStore`): their writes are not queued. */
   readonly remote: WeakSet<DBCoreTransaction>;
   /** Transactions whose mutations share a txn id (all-or-nothing on the server). */
   readonly txn: WeakMap<DBCoreTransaction, string>;
@@ -60,7 +41,7 @@ export interface OutboxMiddlewareOptions {
   readonly onQueued?: (lastMid: number) => void;
 }
 
-const QUEUE_STORES = [T.outbox, T.records, T.meta];
+const QUEUE_STORES = [SYNCLINE_TABLES.outbox, SYNCLINE_TABLES.records, SYNCLINE_TABLES.meta];
 
 /**
  * The DBCore middleware that makes every write on a synced table queue a mutation in the same
@@ -170,7 +151,7 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
       }
       // The values as stored now, in the wire encoding (a fresh copy: IndexedDB clones them when
       // the write is placed, and the app may change its objects before the mutation is built).
-      afters = req.type === 'put' || req.type === 'add' ? req.values.map(check) : [];
+      afters = req.type === 'put' || req.type === 'add' ? req.values.map((v) => checkValue(v, limits)) : [];
     } catch (e) {
       return Dexie.Promise.reject(asError(e));
     }
@@ -190,13 +171,33 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     state?.catch(noop);
     queuing.set(trans, busy + 1);
     const done = () => queuing.set(trans, (queuing.get(trans) ?? 1) - 1);
+    /** Queues the mutations of the write once it is placed (`res` is its response). */
+    const queueOne = (b: Before, res: DBCoreMutateResponse): Promise<unknown> => {
+      // A range delete is one request: if it failed, nothing was deleted.
+      if (req.type === 'deleteRange' && res.numFailures > 0) return Dexie.Promise.resolve();
+      return (state ?? readState(core, table, trans, b.ids)).then((s) =>
+        queueMutations({
+          core,
+          table,
+          scope: config.scope,
+          req,
+          before: b,
+          state: s,
+          afters,
+          res,
+          txn: opts.markers.txn.get(trans),
+          now: opts.now,
+          onQueued: (lastMid) => onCommitted(trans, lastMid),
+        }),
+      );
+    };
     const queued = (chains.get(trans) ?? Dexie.Promise.resolve())
       .catch(noop)
       .then(() => written)
       .then((res) =>
         // The app's write is in: if it cannot be queued, it must not commit either.
         before
-          .then((b) => queue(core, table, config, req, b, state, afters, res))
+          .then((b) => queueOne(b, res))
           .then(
             () => res,
             (e: unknown) => {
@@ -218,203 +219,6 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     chains.set(trans, queued);
     return queued;
   }
-
-  /** Queues the mutations for a write placed on the transaction (`res` is its response). */
-  function queue(
-    core: DBCore,
-    table: DBCoreTable,
-    config: SyncedTableConfig,
-    req: DBCoreMutateRequest,
-    { keys, ids, olds }: Before,
-    state: Promise<[unknown[], unknown]> | undefined,
-    afters: readonly (JsonObject | undefined)[],
-    res: DBCoreMutateResponse,
-  ): Promise<unknown> {
-    // A range delete is one request: if it failed, nothing was deleted.
-    if (req.type === 'deleteRange' && res.numFailures > 0) return Dexie.Promise.resolve();
-    const trans = req.trans;
-    const meta = core.table(T.meta);
-    const records = core.table(T.records);
-    const outbox = core.table(T.outbox);
-    const failed = new Set(Object.keys(res.failures).map(Number));
-    return (state ?? readState(core, table, trans, ids)).then(([prevMetas, counter]) => {
-      let nextMid =
-        typeof (counter as MetaRow | undefined)?.value === 'number'
-          ? ((counter as MetaRow).value as number)
-          : 1;
-      const entries: OutboxEntry[] = [];
-      const metas: RecordMeta[] = [];
-      const txn = opts.markers.txn.get(trans);
-      for (let i = 0; i < keys.length; i++) {
-        if (failed.has(i)) continue;
-        const key = ids[i]!;
-        const old = olds[i] === undefined ? undefined : wire(olds[i]);
-        const after = afters[i];
-        const prevMeta = prevMetas[i] as RecordMeta | undefined;
-        // A row without meta predates syncing and was never uploaded (see adopt-existing.ts):
-        // a change to it is its adoption (a create of the new value); deleting it tells the
-        // server nothing.
-        const unadopted = prevMeta === undefined && old !== undefined;
-        const drafts: MutationDraft[] = !unadopted
-          ? draftsFor(req, old, after, table.schema.primaryKey.keyPath, i)
-          : after !== undefined
-            ? [{ op: 'put', value: after }]
-            : [];
-        if (drafts.length === 0) continue;
-        // The scope function sees the app's value (Dates, binaries), as stored.
-        const scope = (prevMeta?.scope ??
-          scopeOf(config, decodeRecord(after ?? old!) as JsonObject)) as ScopeId;
-        for (const d of drafts) {
-          entries.push({
-            mid: nextMid,
-            table: table.name,
-            key,
-            createdAt: opts.now(),
-            mutation: {
-              mid: nextMid,
-              scope,
-              collection: table.name,
-              id: key,
-              base: prevMeta?.version ?? 0,
-              ...(txn !== undefined ? { txn } : {}),
-              ...d,
-            } as Mutation,
-          });
-          nextMid++;
-        }
-        // First pending change on this record: keep the confirmed value it is replayed on.
-        // (A record that already has pending changes keeps its meta as it is: no write.)
-        if (prevMeta?.confirmed === undefined)
-          metas.push({
-            table: table.name,
-            id: key,
-            scope,
-            version: prevMeta?.version ?? 0,
-            includedMid: prevMeta?.includedMid ?? 0,
-            confirmed: old ?? null,
-          });
-      }
-      if (entries.length === 0) return undefined;
-      onCommitted(trans, nextMid - 1);
-      return Dexie.Promise.all([
-        outbox.mutate({ type: 'add', trans, values: entries }),
-        metas.length > 0 ? records.mutate({ type: 'put', trans, values: metas }) : undefined,
-        meta.mutate({ type: 'put', trans, values: [{ key: 'nextMid', value: nextMid }] }),
-      ]).then(throwFailures);
-    });
-  }
-
-  /** The value in the wire encoding (`Date` and binaries tagged), checked against the limits. */
-  function check(value: unknown): JsonObject {
-    const encoded = wire(value);
-    const r = inspectJson(encoded, { maxDepth: limits.maxDepth, maxBytes: limits.maxRecordBytes });
-    if (!r.ok) {
-      const code = r.code === 'payload_too_large' ? 'record_too_large' : r.code;
-      throw new SynclineWriteError(syncError(code, `${r.message} at ${r.path}`));
-    }
-    return encoded;
-  }
-}
-
-/** A record in the wire encoding, or the write refused (a value that cannot be synced). */
-function wire(value: unknown): JsonObject {
-  // The depth here only guards against cycles; `check` applies the configured limit after.
-  const r = encodeRecord(value, 1000);
-  if (!r.ok) throw new SynclineWriteError(syncError(r.code, `${r.message} at ${r.path}`));
-  return r.value;
-}
-
-/** Refuses update key paths with a `__proto__`/`constructor`/`prototype` segment. */
-function checkPaths(spec: Readonly<Record<string, unknown>> | false | undefined): void {
-  for (const path of Object.keys(spec || {})) {
-    const bad = path.split('.').find((seg) => FORBIDDEN_KEYS.has(seg));
-    if (bad !== undefined) {
-      throw new SynclineWriteError(
-        syncError('forbidden_key', `forbidden key "${bad}" in key path "${path}"`),
-      );
-    }
-  }
-}
-
-function scopeOf(config: SyncedTableConfig, value: JsonObject | undefined): string {
-  if (typeof config.scope === 'string') return config.scope;
-  if (value === undefined)
-    throw new SynclineWriteError(syncError('invalid_message', 'cannot tell the scope of a missing record'));
-  return config.scope(value);
-}
-
-/** The primary keys of an add, put or delete, in request order. */
-function keysOf(req: DBCoreMutateRequest, keyPath: KeyPath): readonly unknown[] {
-  if (req.type === 'delete') return req.keys;
-  if (req.type === 'deleteRange') return [];
-  return (
-    req.keys ?? req.values.map((v): unknown => Dexie.getByKeyPath(v as object, keyPath as string | string[]))
-  );
-}
-
-/**
- * The record ids of `keys` (see `encodeRecordKey`), or the write refused: the server would refuse
- * the push, and refusing the write keeps it out of the outbox.
- */
-function idsOf(table: string, keys: readonly unknown[]): string[] {
-  return keys.map((key) => {
-    const id = recordIdOf(key);
-    if (!id.ok) throw new SynclineWriteError(syncError('invalid_message', `${table}: ${id.message}`));
-    return id.value;
-  });
-}
-
-/** What a write needs from before it: the keys it touches, their record ids and values then. */
-interface Before {
-  readonly keys: readonly unknown[];
-  readonly ids: readonly string[];
-  readonly olds: readonly (JsonObject | undefined)[];
-}
-
-/**
- * Places the reads of what a write needs from before it (call right before placing the write).
- * `keys`/`ids` are those of an add, put or delete; a range delete reads its own.
- */
-function readBefore(
-  table: DBCoreTable,
-  req: DBCoreMutateRequest,
-  keyPath: KeyPath,
-  keys: readonly unknown[],
-  ids: readonly string[],
-): Promise<Before> {
-  const trans = req.trans;
-  switch (req.type) {
-    case 'add':
-      // An add that succeeds had nothing there: no read needed.
-      return Dexie.Promise.resolve({ keys, ids, olds: keys.map(() => undefined) });
-    case 'put':
-    case 'delete':
-      return table
-        .getMany({ trans, keys: [...keys] })
-        .then((olds) => ({ keys, ids, olds: olds as (JsonObject | undefined)[] }));
-    case 'deleteRange':
-      return table
-        .query({ trans, values: true, query: { index: table.schema.primaryKey, range: req.range } })
-        .then(({ result }) => {
-          const rangeKeys = (result as object[]).map((v): unknown =>
-            Dexie.getByKeyPath(v, keyPath as string | string[]),
-          );
-          return { keys: rangeKeys, ids: idsOf(table.name, rangeKeys), olds: result as JsonObject[] };
-        });
-  }
-}
-
-/** Places the reads of Syncline's state for a write: the records' meta and the mid counter. */
-function readState(
-  core: DBCore,
-  table: DBCoreTable,
-  trans: DBCoreTransaction,
-  ids: readonly string[],
-): Promise<[unknown[], unknown]> {
-  return Dexie.Promise.all([
-    core.table(T.records).getMany({ trans, keys: ids.map((id) => [table.name, id]) }),
-    core.table(T.meta).get({ trans, key: 'nextMid' }),
-  ]);
 }
 
 /** Aborts a transaction whose write could not be queued (it may already be over). */
@@ -427,35 +231,8 @@ function abort(trans: DBCoreTransaction): void {
   }
 }
 
-/** Syncline's own writes must not fail quietly (DBCore reports failed requests as data). */
-function throwFailures(responses: readonly (DBCoreMutateResponse | undefined)[]): void {
-  for (const r of responses) {
-    if (r === undefined || r.numFailures === 0) continue;
-    const first: unknown = Object.values(r.failures)[0];
-    throw first instanceof Error ? first : new Error('Syncline could not queue the write');
-  }
-}
-
 function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
 function noop(): void {}
-
-function draftsFor(
-  req: DBCoreMutateRequest,
-  old: JsonObject | undefined,
-  after: JsonObject | undefined,
-  keyPath: KeyPath,
-  i: number,
-): MutationDraft[] {
-  if (req.type === 'delete' || req.type === 'deleteRange') return old === undefined ? [] : [{ op: 'delete' }];
-  if (after === undefined) return [];
-  if (old !== undefined && req.type === 'put') {
-    const spec = req.updates?.changeSpecs[i] ?? (req.changeSpec || undefined);
-    if (spec) return draftsFromChangeSpec(spec, old, after, keyPath);
-    // modify(fn): Dexie passes criteria/changeSpec keys but no spec; diff old and new.
-    if ('changeSpec' in req || 'criteria' in req) return draftFromDiff(old, after, keyPath);
-  }
-  return [{ op: 'put', value: after }];
-}

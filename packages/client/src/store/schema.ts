@@ -1,7 +1,7 @@
 import type { JsonObject, Mutation, RecordState, ScopeId, SyncError } from '@syncline/protocol';
 
 /** Names of Syncline's own tables inside the app's Dexie database. */
-export const T = {
+export const SYNCLINE_TABLES = {
   outbox: '_syncline_outbox',
   records: '_syncline_records',
   scopes: '_syncline_scopes',
@@ -15,15 +15,15 @@ export const T = {
  * mutations are pushed in); records by `[table+id]`.
  */
 export const synclineStores: Readonly<Record<string, string>> = {
-  [T.outbox]: '&mid, [table+key]',
-  [T.records]: '&[table+id], scope',
-  [T.scopes]: '&scope',
-  [T.conflicts]: '&mid, [table+id]',
-  [T.rejections]: '&mid',
-  [T.meta]: '&key',
+  [SYNCLINE_TABLES.outbox]: '&mid, [table+key]',
+  [SYNCLINE_TABLES.records]: '&[table+id], scope',
+  [SYNCLINE_TABLES.scopes]: '&scope',
+  [SYNCLINE_TABLES.conflicts]: '&mid, [table+id]',
+  [SYNCLINE_TABLES.rejections]: '&mid',
+  [SYNCLINE_TABLES.meta]: '&key',
 };
 
-export const INTERNAL_TABLES: readonly string[] = Object.values(T);
+export const INTERNAL_TABLES: readonly string[] = Object.values(SYNCLINE_TABLES);
 
 /** One queued mutation. Written in the same IndexedDB transaction as the app's change. */
 export interface OutboxEntry {

@@ -2,7 +2,7 @@ import { liveQuery, type Dexie } from 'dexie';
 import { from, type Subscription } from 'rxjs';
 import { asScopeId } from '@syncline/protocol';
 import type { LocalStore } from './local-store.js';
-import { T } from './schema.js';
+import { SYNCLINE_TABLES } from './schema.js';
 
 /**
  * Evicts the local rows of scopes the client no longer syncs. Rows with pending mutations stay
@@ -26,9 +26,9 @@ export class ScopeEviction {
     if (this.#evicting.size === 0) return this.stop();
     if (this.#watch) return void this.#evict();
     // Runs now, then again whenever the outbox changes (an answered mutation frees its record).
-    this.#watch = from(liveQuery(() => this.db.table(T.outbox).toCollection().primaryKeys())).subscribe(
-      () => void this.#evict(),
-    );
+    this.#watch = from(
+      liveQuery(() => this.db.table(SYNCLINE_TABLES.outbox).toCollection().primaryKeys()),
+    ).subscribe(() => void this.#evict());
   }
 
   /** Resolves once the evictions queued so far have run (for tests and `close()`). */

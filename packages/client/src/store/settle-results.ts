@@ -1,27 +1,31 @@
-import type { Dexie, IndexableType } from 'dexie';
+import type { Dexie } from 'dexie';
 import type { JsonObject, MutationResult, RecordState, ScopeId } from '@syncline/protocol';
+import { pendingMidsOf, pendingOf, recordKeyOf, RecordRows, type BareMeta } from './record-rows.js';
 import { replay } from './replay.js';
-import { appKeyOf, appRowOf } from './synced-keys.js';
-import { T, type ConflictEntry, type OutboxEntry, type RecordMeta, type RejectionEntry } from './schema.js';
+import {
+  SYNCLINE_TABLES,
+  type ConflictEntry,
+  type OutboxEntry,
+  type RecordMeta,
+  type RejectionEntry,
+} from './schema.js';
 
-/** What one applied batch of push results changed, for status and events. */
-export interface ApplyReport {
+/** What one settled batch of push results changed, for status and events. */
+export interface SettleReport {
   readonly applied: number;
   readonly conflicts: number;
   readonly rejections: number;
 }
 
-const keyOf = (table: string, id: string) => `${table}\u0000${id}`;
-
 /** A touched record while results are folded in: its meta and confirmed value so far. */
 interface Work {
   readonly table: string;
   readonly id: string;
-  meta: Omit<RecordMeta, 'confirmed'> | undefined;
-  /** undefined: no confirmed copy (nothing to rewrite unless a result settles it). */
+  meta: BareMeta | undefined;
+  /** undefined: no confirmed copy (nothing to rewrite unless a result confirms a state). */
   confirmed: JsonObject | null | undefined;
   /** A result moved the confirmed state. */
-  settled: boolean;
+  moved: boolean;
   /** Highest answered mid of this record (its entry is gone from the outbox). */
   lastAnswered: number;
   /**
@@ -33,7 +37,7 @@ interface Work {
 }
 
 /**
- * Applies a push's results inside the caller's transaction: removes the answered mutations
+ * Settles a push's results inside the caller's transaction: removes the answered mutations
  * from the outbox, makes each result's server state the record's confirmed state (unless a
  * newer one is known), stores conflicts and rejections, and rewrites each touched record once
  * as its confirmed value with its remaining pending mutations replayed on top.
@@ -48,10 +52,10 @@ export async function settleResults(
   entries: readonly OutboxEntry[],
   results: readonly MutationResult[],
   now: () => number,
-): Promise<ApplyReport> {
-  const records = db.table<RecordMeta, [string, string]>(T.records);
-  const outbox = db.table<OutboxEntry, number>(T.outbox);
-  const conflictsTable = db.table<ConflictEntry, number>(T.conflicts);
+): Promise<SettleReport> {
+  const records = db.table<RecordMeta, [string, string]>(SYNCLINE_TABLES.records);
+  const outbox = db.table<OutboxEntry, number>(SYNCLINE_TABLES.outbox);
+  const conflictsTable = db.table<ConflictEntry, number>(SYNCLINE_TABLES.conflicts);
   const byMid = new Map(entries.map((e) => [e.mid, e]));
   // Discarded entries (see `discard.ts`) only consume their mids: their answers change nothing.
   const discarded = entries.filter((e) => e.discarded === true && results.some((r) => r.mid === e.mid));
@@ -64,7 +68,7 @@ export async function settleResults(
 
   const touched = new Map<string, Work>();
   for (const { entry } of answered) {
-    const k = keyOf(entry.table, entry.key);
+    const k = recordKeyOf(entry.table, entry.key);
     const w = touched.get(k);
     if (w) w.lastAnswered = Math.max(w.lastAnswered, entry.mid);
     else
@@ -73,7 +77,7 @@ export async function settleResults(
         id: entry.key,
         meta: undefined,
         confirmed: undefined,
-        settled: false,
+        moved: false,
         lastAnswered: entry.mid,
         onlyApplied: true,
       });
@@ -92,7 +96,7 @@ export async function settleResults(
   });
 
   /** Makes `value` at `version` the confirmed state unless a newer one is known. */
-  const settle = (
+  const confirm = (
     w: Work,
     scope: ScopeId,
     version: number,
@@ -108,25 +112,26 @@ export async function settleResults(
       includedMid: Math.max(mid, w.meta?.includedMid ?? 0),
     };
     w.confirmed = value;
-    w.settled = true;
+    w.moved = true;
     return true;
   };
-  const settleRecord = (w: Work, r: RecordState, mid: number) => settle(w, r.scope, r.version, r.value, mid);
+  const confirmRecord = (w: Work, r: RecordState, mid: number) =>
+    confirm(w, r.scope, r.version, r.value, mid);
 
   let conflicts = 0;
   let rejections = 0;
   const rejected: RejectionEntry[] = [];
   for (const { r, entry } of answered) {
-    const w = touched.get(keyOf(entry.table, entry.key))!;
+    const w = touched.get(recordKeyOf(entry.table, entry.key))!;
     const scope = entry.mutation.scope;
     if (r.status !== 'applied') w.onlyApplied = false;
     switch (r.status) {
       case 'applied':
         if (w.meta && r.version > w.meta.version)
-          settle(w, scope, r.version, replay(w.confirmed ?? null, [entry]), entry.mid);
+          confirm(w, scope, r.version, replay(w.confirmed ?? null, [entry]), entry.mid);
         break;
       case 'merged':
-        settleRecord(w, r.record, entry.mid);
+        confirmRecord(w, r.record, entry.mid);
         break;
       case 'conflict': {
         // The confirmed copy may already be the server's current value (a pull runs before
@@ -151,7 +156,7 @@ export async function settleResults(
               },
         );
         if (!open) conflicts++;
-        settleRecord(w, r.record, entry.mid);
+        confirmRecord(w, r.record, entry.mid);
         break;
       }
       case 'rejected':
@@ -175,51 +180,33 @@ export async function settleResults(
   const live = works.filter((w) => w.meta !== undefined && w.confirmed !== undefined);
   const remaining = await Promise.all(
     live.map((w): Promise<readonly (OutboxEntry | number)[]> =>
-      w.onlyApplied
-        ? outbox.where('[table+key]').equals([w.table, w.id]).primaryKeys()
-        : outbox.where('[table+key]').equals([w.table, w.id]).toArray(),
+      w.onlyApplied ? pendingMidsOf(db, w.table, w.id) : pendingOf(db, w.table, w.id),
     ),
   );
-  const metaPuts: RecordMeta[] = [];
-  const rows = new Map<string, { puts: Record<string, unknown>[]; deletes: IndexableType[] }>();
+  const rows = new RecordRows(db);
   live.forEach((w, i) => {
     const meta = w.meta!;
     const confirmed = w.confirmed!;
+    const count = remaining[i]!.length;
     if (w.onlyApplied) {
-      // The confirmed copy is kept only while mutations are pending on top of it.
-      if (w.settled || remaining[i]!.length === 0)
-        metaPuts.push(remaining[i]!.length > 0 ? { ...meta, confirmed } : meta);
+      if (w.moved || count === 0) rows.meta(meta, confirmed, count);
       return;
     }
-    const all = (remaining[i] as OutboxEntry[]).sort((a, b) => a.mid - b.mid);
-    // Nothing to rewrite when the server state these results carry was already settled (the
+    // Nothing to rewrite when the server state these results carry was already confirmed (the
     // broadcast of this push's own changes usually arrives first) and every answered mutation
     // is reflected in the confirmed copy: the visible value is the same, and the meta too while
     // mutations remain pending.
-    if (!w.settled && w.lastAnswered <= meta.includedMid) {
-      if (all.length === 0) metaPuts.push(meta);
+    if (!w.moved && w.lastAnswered <= meta.includedMid) {
+      if (count === 0) rows.meta(meta, confirmed, 0);
       return;
     }
-    // The confirmed copy is kept only while mutations are pending on top of it.
-    metaPuts.push(all.length > 0 ? { ...meta, confirmed } : meta);
-    const visible = replay(
-      confirmed,
-      all.filter((e) => e.mid > meta.includedMid),
-    );
-    let t = rows.get(w.table);
-    if (!t) rows.set(w.table, (t = { puts: [], deletes: [] }));
-    // Server-side writers may omit the key field; the app table needs it.
-    const keyPath = db.table(w.table).schema.primKey.keyPath;
-    if (visible === null) t.deletes.push(appKeyOf(w.id));
-    else t.puts.push(appRowOf(keyPath, w.id, visible));
+    rows.record(meta, confirmed, remaining[i] as OutboxEntry[]);
   });
   await Promise.all([
-    records.bulkPut(metaPuts),
-    rejected.length > 0 ? db.table<RejectionEntry, number>(T.rejections).bulkPut(rejected) : undefined,
-    ...[...rows].flatMap(([table, t]) => [
-      t.deletes.length > 0 ? db.table(table).bulkDelete(t.deletes) : undefined,
-      t.puts.length > 0 ? db.table(table).bulkPut(t.puts) : undefined,
-    ]),
+    rows.flush(),
+    rejected.length > 0
+      ? db.table<RejectionEntry, number>(SYNCLINE_TABLES.rejections).bulkPut(rejected)
+      : undefined,
   ]);
   return { applied: results.length - conflicts - rejections, conflicts, rejections };
 }
