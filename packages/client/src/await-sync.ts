@@ -2,7 +2,7 @@
 // answer (`whenAcknowledged`), and helpers to bound any wait by a timeout and the client's life.
 // Everything reads the shared IndexedDB tables, so it works in follower tabs too.
 import { liveQuery, type Collection, type Dexie, type Table } from 'dexie';
-import { filter, firstValueFrom, from, takeUntil, type Observable } from 'rxjs';
+import { filter, firstValueFrom, from, ReplaySubject, takeUntil, type Observable } from 'rxjs';
 import { decodeConflict, type AppConflictEntry } from './app-values.js';
 import { clientError, SynclineError } from './errors.js';
 import {
@@ -81,6 +81,29 @@ export async function withTimeout<T>(promise: Promise<T>, what: string, opts: Wa
     return await Promise.race([promise, late]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** The client's lifetime as its waits see it: every wait ends with `closed` once it closes. */
+export class ClientLifetime implements AwaitContext {
+  /** Emits, then completes, when the client closes (late subscribers still hear of it). */
+  readonly closed$ = new ReplaySubject<void>(1);
+  // One promise for every wait: a subscription per wait would live as long as the client.
+  readonly #whenClosed = new Promise<void>((resolve) => this.closed$.subscribe({ complete: resolve }));
+
+  constructor(readonly db: Dexie) {}
+
+  /** `p` bounded by `opts.timeoutMs` and by the client closing. */
+  bound<R>(p: Promise<R>, what: string, opts: WaitOptions): Promise<R> {
+    const closed = this.#whenClosed.then(() => {
+      throw clientError('closed', `the client closed while waiting for ${what}`);
+    });
+    return withTimeout(Promise.race([p, closed]), what, opts);
+  }
+
+  close(): void {
+    this.closed$.next();
+    this.closed$.complete();
   }
 }
 

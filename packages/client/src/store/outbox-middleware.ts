@@ -17,9 +17,11 @@ import {
   type Limits,
   type Mutation,
   type ScopeId,
+  type ErrorCode,
   type SyncError,
   syncError,
 } from '@syncline/protocol';
+import { SynclineError } from '../errors.js';
 import { transactionDurability } from './durability.js';
 import { T, type MetaRow, type OutboxEntry, type RecordMeta } from './schema.js';
 import { recordIdOf, type KeyPath } from './synced-keys.js';
@@ -31,13 +33,14 @@ export interface SyncedTableConfig {
   readonly scope: string | ((record: JsonObject) => string);
 }
 
-/** A local write refused before it was stored (the same checks the server would make). */
-export class SynclineWriteError extends Error {
-  constructor(readonly error: SyncError) {
-    super(`${error.code}: ${error.message}`);
-    this.name = 'SynclineWriteError';
-  }
-}
+/**
+ * A local write refused before it was stored (the same checks the server would make) rejects
+ * with `SynclineError`, its code one of the protocol's.
+ * @deprecated Use `SynclineError`: this is the same class under its former name.
+ */
+export const SynclineWriteError: new (error: SyncError) => SynclineError<ErrorCode> = SynclineError;
+/** @deprecated Use `SynclineError` (see the value of the same name). */
+export type SynclineWriteError = SynclineError<ErrorCode>;
 
 /** Per-transaction markers set by the sync engine and the txn API. */
 export interface TxMarkers {

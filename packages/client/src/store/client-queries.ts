@@ -1,0 +1,101 @@
+// The reads and the few small writes the client facade and its observables make on Syncline's
+// own tables, by name, so that nothing above `store/` needs to know the tables or their indexes.
+import type { Dexie } from 'dexie';
+import {
+  INTERNAL_TABLES,
+  T,
+  type ConflictEntry,
+  type OutboxEntry,
+  type RecordMeta,
+  type RejectionEntry,
+  type ScopeRow,
+} from './schema.js';
+
+/** Outbox, conflict and rejection counts, and which scopes are synced, from the database. */
+export interface LocalCounts {
+  readonly pending: number;
+  readonly oldest: number | null;
+  readonly conflicts: number;
+  readonly rejections: number;
+  /** Each scope's stored cursor, and whether it was pulled to its head at least once. */
+  readonly scopes: Readonly<Record<string, { readonly cursor: number; readonly synced: boolean }>>;
+}
+
+/** Syncline's own tables, for a transaction that must see them all (e.g. resolving a conflict). */
+export const synclineTableNames: readonly string[] = INTERNAL_TABLES;
+
+/** The outbox in mid order: every mutation not yet answered by the server. */
+export function outboxInOrder(db: Dexie): Promise<OutboxEntry[]> {
+  return db.table<OutboxEntry>(T.outbox).orderBy('mid').toArray();
+}
+
+/** The newest outbox entry, if any. */
+export function lastOutboxEntry(db: Dexie): Promise<OutboxEntry | undefined> {
+  return db.table<OutboxEntry>(T.outbox).orderBy('mid').last();
+}
+
+/** The conflict inbox in mid order (wire encoding). */
+export function conflictsInOrder(db: Dexie): Promise<ConflictEntry[]> {
+  return db.table<ConflictEntry>(T.conflicts).orderBy('mid').toArray();
+}
+
+/** The rejected mutations in mid order. */
+export function rejectionsInOrder(db: Dexie): Promise<RejectionEntry[]> {
+  return db.table<RejectionEntry>(T.rejections).orderBy('mid').toArray();
+}
+
+export function conflictByMid(db: Dexie, mid: number): Promise<ConflictEntry | undefined> {
+  return db.table<ConflictEntry>(T.conflicts).get(mid);
+}
+
+export function deleteConflict(db: Dexie, mid: number): Promise<void> {
+  return db.table(T.conflicts).delete(mid);
+}
+
+export function deleteRejection(db: Dexie, mid: number): Promise<void> {
+  return db.table(T.rejections).delete(mid);
+}
+
+/** The scope of a synced record, or undefined when the record has no server version here. */
+export async function recordScope(db: Dexie, table: string, id: string): Promise<string | undefined> {
+  return (await db.table<RecordMeta>(T.records).get([table, id]))?.scope;
+}
+
+/** The counts behind `status$` and `metrics$`, read in one go. */
+export async function statusCounts(db: Dexie): Promise<LocalCounts> {
+  // Keys, not count(): Dexie's live-query cache does not re-run count() on deletes made in
+  // another transaction here, while key queries are tracked exactly.
+  return {
+    pending: (await db.table(T.outbox).toCollection().primaryKeys()).length,
+    oldest: (await db.table<OutboxEntry>(T.outbox).orderBy('mid').first())?.createdAt ?? null,
+    conflicts: (await db.table(T.conflicts).toCollection().primaryKeys()).length,
+    rejections: (await db.table(T.rejections).toCollection().primaryKeys()).length,
+    scopes: Object.fromEntries(
+      (await db.table<ScopeRow>(T.scopes).toArray()).map((r) => [
+        r.scope,
+        { cursor: r.cursor, synced: r.synced === true },
+      ]),
+    ),
+  };
+}
+
+/** Each synced record of `table` (its meta), and how many outbox entries wait for each id. */
+export async function recordsWithPending(
+  db: Dexie,
+  table: string,
+): Promise<{ metas: RecordMeta[]; pending: ReadonlyMap<string, number> }> {
+  const [metas, keys] = await Promise.all([
+    db.table<RecordMeta>(T.records).where('[table+id]').between([table, ''], [table, []]).toArray(),
+    db.table<OutboxEntry>(T.outbox).where('[table+key]').between([table, ''], [table, []]).keys(),
+  ]);
+  const pending = new Map<string, number>();
+  for (const k of keys as unknown as [string, string][]) pending.set(k[1], (pending.get(k[1]) ?? 0) + 1);
+  return { metas, pending };
+}
+
+/** Every scope row stored here, and the scopes that hold records (with or without a row). */
+export async function storedScopes(db: Dexie): Promise<{ rows: ScopeRow[]; held: string[] }> {
+  const rows = await db.table<ScopeRow>(T.scopes).toArray();
+  const held = (await db.table<RecordMeta>(T.records).orderBy('scope').uniqueKeys()) as string[];
+  return { rows, held };
+}
