@@ -5,6 +5,7 @@ import {
   INTERNAL_TABLES,
   T,
   type ConflictEntry,
+  type MetaRow,
   type OutboxEntry,
   type RecordMeta,
   type RejectionEntry,
@@ -98,4 +99,61 @@ export async function storedScopes(db: Dexie): Promise<{ rows: ScopeRow[]; held:
   const rows = await db.table<ScopeRow>(T.scopes).toArray();
   const held = (await db.table<RecordMeta>(T.records).orderBy('scope').uniqueKeys()) as string[];
   return { rows, held };
+}
+
+/** The highest mid assigned on this device so far (any tab), 0 if none. */
+export async function lastAssignedMid(db: Dexie): Promise<number> {
+  const next = (await db.table<MetaRow>(T.meta).get('nextMid'))?.value;
+  return typeof next === 'number' ? next - 1 : 0;
+}
+
+/** What a wait starts from: the last mid assigned, what of the outbox it waits for, the inbox. */
+export interface WaitStart<E> {
+  readonly last: number;
+  readonly waiting: E;
+  readonly conflicts: readonly ConflictEntry[];
+}
+
+/** In one read: the last mid assigned, the outbox entries up to it, and the conflict inbox. */
+export function waitStartUpToLast(db: Dexie): Promise<WaitStart<OutboxEntry[]>> {
+  return db.transaction('r', [T.meta, T.outbox, T.conflicts], async () => {
+    const last = await lastAssignedMid(db);
+    const waiting = await db.table<OutboxEntry, number>(T.outbox).where('mid').belowOrEqual(last).toArray();
+    return { last, waiting, conflicts: await allConflicts(db) };
+  });
+}
+
+/** In one read: the last mid assigned, outbox entry `mid` if still there, and the conflict inbox. */
+export function waitStartAt(db: Dexie, mid: number): Promise<WaitStart<OutboxEntry | undefined>> {
+  return db.transaction('r', [T.meta, T.outbox, T.conflicts], async () => ({
+    last: await lastAssignedMid(db),
+    waiting: await db.table<OutboxEntry, number>(T.outbox).get(mid),
+    conflicts: await allConflicts(db),
+  }));
+}
+
+/** The mids still in the outbox up to `mid` (for a live query: empty once all are answered). */
+export function outboxMidsUpTo(db: Dexie, mid: number): Promise<number[]> {
+  return db.table<OutboxEntry, number>(T.outbox).where('mid').belowOrEqual(mid).primaryKeys();
+}
+
+/** `[mid]` while outbox entry `mid` waits, `[]` once answered (for a live query). */
+export function outboxMidsAt(db: Dexie, mid: number): Promise<number[]> {
+  return db.table<OutboxEntry, number>(T.outbox).where('mid').equals(mid).primaryKeys();
+}
+
+/** The conflict inbox (in mid order). */
+export function allConflicts(db: Dexie): Promise<ConflictEntry[]> {
+  return db.table<ConflictEntry>(T.conflicts).toArray();
+}
+
+export function rejectionsByMids(
+  db: Dexie,
+  mids: readonly number[],
+): Promise<(RejectionEntry | undefined)[]> {
+  return db.table<RejectionEntry, number>(T.rejections).bulkGet([...mids]);
+}
+
+export function rejectionByMid(db: Dexie, mid: number): Promise<RejectionEntry | undefined> {
+  return db.table<RejectionEntry, number>(T.rejections).get(mid);
 }
