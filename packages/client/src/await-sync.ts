@@ -1,17 +1,21 @@
 // Awaiting sync: "everything I wrote so far is on the server" (`whenSynced`), one write's
 // answer (`whenAcknowledged`), and helpers to bound any wait by a timeout and the client's life.
 // Everything reads the shared IndexedDB tables, so it works in follower tabs too.
-import { liveQuery, type Collection, type Dexie, type Table } from 'dexie';
-import { filter, firstValueFrom, from, takeUntil, type Observable } from 'rxjs';
+import { liveQuery, type Dexie } from 'dexie';
+import { filter, firstValueFrom, from, ReplaySubject, takeUntil, type Observable } from 'rxjs';
 import { decodeConflict, type AppConflictEntry } from './app-values.js';
 import { clientError, SynclineError } from './errors.js';
 import {
-  SYNCLINE_TABLES,
-  type ConflictEntry,
-  type MetaRow,
-  type OutboxEntry,
-  type RejectionEntry,
-} from './store/schema.js';
+  allConflicts,
+  lastAssignedMid,
+  outboxMidsAt,
+  outboxMidsUpTo,
+  rejectionByMid,
+  rejectionsByMids,
+  waitStartAt,
+  waitStartUpToLast,
+} from './store/client-queries.js';
+import type { ConflictEntry, RejectionEntry } from './store/schema.js';
 
 /** Options of the awaiting APIs. */
 export interface WaitOptions {
@@ -84,10 +88,32 @@ export async function withTimeout<T>(promise: Promise<T>, what: string, opts: Wa
   }
 }
 
+/** The client's lifetime as its waits see it: every wait ends with `closed` once it closes. */
+export class ClientLifetime implements AwaitContext {
+  /** Emits, then completes, when the client closes (late subscribers still hear of it). */
+  readonly closed$ = new ReplaySubject<void>(1);
+  // One promise for every wait: a subscription per wait would live as long as the client.
+  readonly #whenClosed = new Promise<void>((resolve) => this.closed$.subscribe({ complete: resolve }));
+
+  constructor(readonly db: Dexie) {}
+
+  /** `p` bounded by `opts.timeoutMs` and by the client closing. */
+  bound<R>(p: Promise<R>, what: string, opts: WaitOptions): Promise<R> {
+    const closed = this.#whenClosed.then(() => {
+      throw clientError('closed', `the client closed while waiting for ${what}`);
+    });
+    return withTimeout(Promise.race([p, closed]), what, opts);
+  }
+
+  close(): void {
+    this.closed$.next();
+    this.closed$.complete();
+  }
+}
+
 /** The highest mid assigned on this device so far (any tab), 0 if none. */
-export async function deviceLastMid(db: Dexie): Promise<number> {
-  const next = (await db.table<MetaRow>(SYNCLINE_TABLES.meta).get('nextMid'))?.value;
-  return typeof next === 'number' ? next - 1 : 0;
+export function deviceLastMid(db: Dexie): Promise<number> {
+  return lastAssignedMid(db);
 }
 
 /**
@@ -96,11 +122,10 @@ export async function deviceLastMid(db: Dexie): Promise<number> {
  */
 function answered(
   ctx: AwaitContext,
-  pending: (outbox: Table<OutboxEntry, number>) => Collection<OutboxEntry, number>,
+  pending: (db: Dexie) => Promise<number[]>,
   what: string,
 ): Promise<unknown> {
-  const outbox = ctx.db.table<OutboxEntry, number>(SYNCLINE_TABLES.outbox);
-  const left$ = from(liveQuery(() => pending(outbox).primaryKeys()));
+  const left$ = from(liveQuery(() => pending(ctx.db)));
   return waitFor(ctx, left$, (keys) => keys.length === 0, what);
 }
 
@@ -116,33 +141,14 @@ function newsOf(before: readonly ConflictEntry[], after: readonly ConflictEntry[
  */
 export async function whenSynced(ctx: AwaitContext): Promise<SyncedReport> {
   const { db } = ctx;
-  const [upTo, waiting, before] = await db.transaction(
-    'r',
-    [SYNCLINE_TABLES.meta, SYNCLINE_TABLES.outbox, SYNCLINE_TABLES.conflicts],
-    async () => {
-      const last = await deviceLastMid(db);
-      const entries = await db
-        .table<OutboxEntry, number>(SYNCLINE_TABLES.outbox)
-        .where('mid')
-        .belowOrEqual(last)
-        .toArray();
-      return [last, entries, await db.table<ConflictEntry>(SYNCLINE_TABLES.conflicts).toArray()] as const;
-    },
-  );
+  const { last: upTo, waiting, conflicts: before } = await waitStartUpToLast(db);
   if (waiting.length > 0)
-    await answered(
-      ctx,
-      (o) => o.where('mid').belowOrEqual(upTo),
-      `mutations up to mid ${upTo} to be answered`,
-    );
+    await answered(ctx, (d) => outboxMidsUpTo(d, upTo), `mutations up to mid ${upTo} to be answered`);
   const mine = waiting.filter((e) => e.discarded !== true);
   if (mine.length === 0) return { upToMid: upTo, answered: waiting.length, rejected: [], conflicts: [] };
   const mids = new Set(mine.map((e) => e.mid));
   const records = new Set(mine.map((e) => `${e.table}\u0000${e.key}`));
-  const [rejections, conflicts] = await Promise.all([
-    db.table<RejectionEntry, number>(SYNCLINE_TABLES.rejections).bulkGet([...mids]),
-    db.table<ConflictEntry>(SYNCLINE_TABLES.conflicts).toArray(),
-  ]);
+  const [rejections, conflicts] = await Promise.all([rejectionsByMids(db, [...mids]), allConflicts(db)]);
   return {
     upToMid: upTo,
     answered: waiting.length,
@@ -162,20 +168,12 @@ export async function whenAcknowledged(ctx: AwaitContext, mid: number): Promise<
   const { db } = ctx;
   if (!Number.isSafeInteger(mid) || mid < 1)
     throw clientError('unknown_mid', `mid must be a positive integer, got ${String(mid)}`);
-  const [last, entry, before] = await db.transaction(
-    'r',
-    [SYNCLINE_TABLES.meta, SYNCLINE_TABLES.outbox, SYNCLINE_TABLES.conflicts],
-    async () => [
-      await deviceLastMid(db),
-      await db.table<OutboxEntry, number>(SYNCLINE_TABLES.outbox).get(mid),
-      await db.table<ConflictEntry>(SYNCLINE_TABLES.conflicts).toArray(),
-    ],
-  );
+  const { last, waiting: entry, conflicts: before } = await waitStartAt(db, mid);
   if (mid > last) throw clientError('unknown_mid', `mid ${mid} was never assigned here (last is ${last})`);
-  if (entry) await answered(ctx, (o) => o.where('mid').equals(mid), `mid ${mid} to be answered`);
-  const rejection = await db.table<RejectionEntry, number>(SYNCLINE_TABLES.rejections).get(mid);
+  if (entry) await answered(ctx, (d) => outboxMidsAt(d, mid), `mid ${mid} to be answered`);
+  const rejection = await rejectionByMid(db, mid);
   if (rejection) return { status: 'rejected', rejection };
-  const conflicts = await db.table<ConflictEntry>(SYNCLINE_TABLES.conflicts).toArray();
+  const conflicts = await allConflicts(db);
   const conflict =
     conflicts.find((c) => c.mid === mid) ??
     (entry

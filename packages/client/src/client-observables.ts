@@ -6,7 +6,7 @@ import { ScopeHasher, type SyncError } from '@syncline/protocol';
 import type { EngineState, PullProgress } from './engine/sync-engine.js';
 import type { AdoptionProgress } from './store/adopt-existing.js';
 import { localScopeHash } from './store/local-queries.js';
-import { SYNCLINE_TABLES, type OutboxEntry, type RecordMeta, type ScopeRow } from './store/schema.js';
+import { recordsWithPending, statusCounts, storedScopes, type LocalCounts } from './store/client-queries.js';
 import type { InitialSyncProgress, SyncProgress, SyncStatus } from './status.js';
 import type { EngineMetrics } from './sync-metrics.js';
 
@@ -38,33 +38,9 @@ export interface ScopeSyncState {
   readonly count: number;
 }
 
-/** Outbox, conflict and rejection counts, and which scopes are synced, from the database. */
-export interface LocalCounts {
-  readonly pending: number;
-  readonly oldest: number | null;
-  readonly conflicts: number;
-  readonly rejections: number;
-  /** Each scope's stored cursor, and whether it was pulled to its head at least once. */
-  readonly scopes: Readonly<Record<string, { readonly cursor: number; readonly synced: boolean }>>;
-}
-
+/** The counts behind `status$` and `metrics$`, live. */
 export function localCounts$(db: Dexie): Observable<LocalCounts> {
-  return from(
-    // Keys, not count(): Dexie's live-query cache does not re-run count() on deletes made in
-    // another transaction here, while key queries are tracked exactly.
-    liveQuery(async () => ({
-      pending: (await db.table(SYNCLINE_TABLES.outbox).toCollection().primaryKeys()).length,
-      oldest: (await db.table<OutboxEntry>(SYNCLINE_TABLES.outbox).orderBy('mid').first())?.createdAt ?? null,
-      conflicts: (await db.table(SYNCLINE_TABLES.conflicts).toCollection().primaryKeys()).length,
-      rejections: (await db.table(SYNCLINE_TABLES.rejections).toCollection().primaryKeys()).length,
-      scopes: Object.fromEntries(
-        (await db.table<ScopeRow>(SYNCLINE_TABLES.scopes).toArray()).map((r) => [
-          r.scope,
-          { cursor: r.cursor, synced: r.synced === true },
-        ]),
-      ),
-    })),
-  );
+  return from(liveQuery(() => statusCounts(db)));
 }
 
 function progress(p: PullProgress | undefined, synced: boolean): SyncProgress & { head: number } {
@@ -146,20 +122,7 @@ const EMPTY_HASH = new ScopeHasher().digest();
 export function recordStates$(db: Dexie, table: string): Observable<RecordSyncState[]> {
   return from(
     liveQuery(async () => {
-      const [metas, keys] = await Promise.all([
-        db
-          .table<RecordMeta>(SYNCLINE_TABLES.records)
-          .where('[table+id]')
-          .between([table, ''], [table, []])
-          .toArray(),
-        db
-          .table<OutboxEntry>(SYNCLINE_TABLES.outbox)
-          .where('[table+key]')
-          .between([table, ''], [table, []])
-          .keys(),
-      ]);
-      const pending = new Map<string, number>();
-      for (const k of keys as unknown as [string, string][]) pending.set(k[1], (pending.get(k[1]) ?? 0) + 1);
+      const { metas, pending } = await recordsWithPending(db, table);
       return metas.map((m): RecordSyncState => ({
         table: m.table,
         id: m.id,
@@ -183,11 +146,7 @@ export function scopeStates$(
 ): Observable<ScopeSyncState[]> {
   const local$ = from(
     liveQuery(async () => {
-      const rows = await db.table<ScopeRow>(SYNCLINE_TABLES.scopes).toArray();
-      const held = (await db
-        .table<RecordMeta>(SYNCLINE_TABLES.records)
-        .orderBy('scope')
-        .uniqueKeys()) as string[];
+      const { rows, held } = await storedScopes(db);
       const names = [...new Set([...rows.map((r) => r.scope as string), ...held])];
       return Promise.all(
         names.map(async (scope) => ({

@@ -1,4 +1,4 @@
-import type { ErrorCode, SyncError } from '@syncline/protocol';
+import { SynclineConfigError, type ErrorCode, type SyncError } from '@syncline/protocol';
 
 /**
  * Codes of errors raised by the client itself (not sent by a server), and whether trying again
@@ -23,6 +23,8 @@ export const CLIENT_ERROR_CODES = {
   unsupported_key: { retryable: false },
   /** The version asked for is not in the record's history (never written, or pruned). */
   unknown_version: { retryable: false },
+  /** `createSyncClient` was given options or a database it cannot work with (see `cause`). */
+  invalid_config: { retryable: false },
   /** The server could not be reached, or did not answer in time (a request outside the sync loop). */
   unreachable: { retryable: true },
 } as const satisfies Record<string, { readonly retryable: boolean }>;
@@ -40,19 +42,30 @@ export interface SynclineErrorData {
 }
 
 /**
- * The one error class the client's promise-returning APIs reject with (`whenSynced`,
- * `syncNow`, `reset`, `history`, …): `code` to branch on, `retryable` to decide whether to try
- * again, `cause` for the underlying failure when there is one.
+ * The one error class the client throws and rejects with: its methods (`whenSynced`, `syncNow`,
+ * `reset`, `history`, `serverHash`, …), `createSyncClient`'s checks (`invalid_config`) and a
+ * Dexie write on a synced table that cannot sync (`invalid_value`, `forbidden_key`, …). `code`
+ * to branch on, `retryable` to decide whether to try again, `cause` for the underlying failure
+ * when there is one. `C` narrows the code where it is known (e.g. a write refusal's).
  */
-export class SynclineError extends Error {
-  readonly code: SynclineErrorCode;
+export class SynclineError<C extends SynclineErrorCode = SynclineErrorCode> extends Error {
+  readonly code: C;
   readonly retryable: boolean;
 
-  constructor(error: SynclineErrorData, options?: { readonly cause?: unknown }) {
+  constructor(error: SynclineErrorData & { readonly code: C }, options?: { readonly cause?: unknown }) {
     super(error.message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'SynclineError';
     this.code = error.code;
     this.retryable = error.retryable;
+  }
+
+  /**
+   * The error as data, `{ code, message, retryable }`, as the former `SynclineWriteError`
+   * carried it.
+   * @deprecated Read `code`, `message` and `retryable` on the error itself.
+   */
+  get error(): SynclineErrorData & { readonly code: C } {
+    return { code: this.code, message: this.message, retryable: this.retryable };
   }
 }
 
@@ -68,4 +81,17 @@ export function clientError(
 /** A server's error (`{ code, message, retryable }` from the wire) as a `SynclineError`. */
 export function fromSyncError(error: SyncError, options?: { readonly cause?: unknown }): SynclineError {
   return new SynclineError({ code: error.code, message: error.message, retryable: error.retryable }, options);
+}
+
+/**
+ * Runs a configuration check and rethrows its refusal as a `SynclineError` `invalid_config`
+ * with the same message; `cause` is the `SynclineConfigError`, whose `issues` list each bad path.
+ */
+export function asClientConfigError<R>(check: () => R): R {
+  try {
+    return check();
+  } catch (e) {
+    if (!(e instanceof SynclineConfigError)) throw e;
+    throw clientError('invalid_config', e.message, { cause: e });
+  }
 }

@@ -8,7 +8,8 @@ import {
   showConfigValue,
   type Limits,
 } from '@syncline/protocol';
-import type { SyncClientOptions } from './sync-client.js';
+import { asClientConfigError } from './errors.js';
+import type { SyncClientOptions } from './resolve-options.js';
 
 /**
  * The schema `createSyncClient` checks its options against, so that `scope` for `scopes` or
@@ -78,7 +79,10 @@ const clientShape = {
 
 export const ClientOptionsSchema = z.strictObject(clientShape);
 
-/** Throws `SynclineConfigError` naming every bad option of `createSyncClient`. */
+/**
+ * Throws a `SynclineError` `invalid_config` naming every bad option of `createSyncClient` (its
+ * `cause`, a `SynclineConfigError`, lists them as `issues`).
+ */
 export function checkClientOptions(options: unknown): void {
-  checkConfig(ClientOptionsSchema, options);
+  asClientConfigError(() => checkConfig(ClientOptionsSchema, options));
 }

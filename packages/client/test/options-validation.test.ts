@@ -7,6 +7,7 @@ import {
   memoryElection,
   synclineStores,
   SynclineConfigError,
+  SynclineError,
   type SyncClientOptions,
 } from '../src/index.js';
 
@@ -20,7 +21,9 @@ const base = {
 };
 
 /** The error `createSyncClient` throws for `options`, or undefined when it accepts them; the db stays closed. */
-function refusal(options: Record<string, unknown>): { error: SynclineConfigError | undefined; db: Dexie } {
+type ConfigRefusal = SynclineError & { readonly cause: SynclineConfigError };
+
+function refusal(options: Record<string, unknown>): { error: ConfigRefusal | undefined; db: Dexie } {
   const db = new Dexie(`options-${process.pid}-${++counter}`);
   db.version(1).stores({ cards: 'id, board', ...synclineStores });
   try {
@@ -28,7 +31,8 @@ function refusal(options: Record<string, unknown>): { error: SynclineConfigError
     void sync.close();
     return { error: undefined, db };
   } catch (err) {
-    if (err instanceof SynclineConfigError) return { error: err, db };
+    if (err instanceof SynclineError && err.cause instanceof SynclineConfigError)
+      return { error: err as ConfigRefusal, db };
     throw err;
   }
 }
@@ -48,7 +52,7 @@ describe('createSyncClient options', () => {
 
   it('refuses a misspelt table setting', () => {
     const { error } = refusal({ ...base, tables: { cards: { scpe: 'board:b1' } } });
-    expect(error?.issues).toEqual([
+    expect(error?.cause.issues).toEqual([
       {
         path: 'tables.cards.scope',
         message: 'expected a scope string or a function (record) => scope, got nothing',
@@ -69,7 +73,7 @@ describe('createSyncClient options', () => {
       requestTimeoutMs: '5000',
       telemetry: { intervalMs: 0 },
     });
-    expect(error?.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+    expect(error?.cause.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
       "url: expected a server URL such as 'https://sync.example.com' (or a path on this origin, '/'), got 'localhost:8787'",
       "scopes: expected an array, got 'board:b1'",
       'token: expected a token string or a function returning one, got 42',

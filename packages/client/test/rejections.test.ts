@@ -246,7 +246,7 @@ describe('writes outside the limits are refused at write time', () => {
     for (const spec of ['{"__proto__":{"x":1}}', '{"meta.__proto__.x":1}', '{"constructor":{"x":1}}']) {
       const write = a.db.cards.update('c1', JSON.parse(spec) as Partial<Card>);
       await expect(write, spec).rejects.toMatchObject({
-        name: 'SynclineWriteError',
+        name: 'SynclineError',
         error: { code: 'forbidden_key' },
       });
     }
@@ -259,7 +259,7 @@ describe('writes outside the limits are refused at write time', () => {
     for (const id of ['x'.repeat(257), 'a\u0000b', 'half \uD83D emoji']) {
       const write = a.db.cards.put({ id, board: '1', title: 't', status: 'todo' });
       await expect(write, JSON.stringify(id)).rejects.toMatchObject({
-        name: 'SynclineWriteError',
+        name: 'SynclineError',
         error: { code: 'invalid_message' },
       });
     }

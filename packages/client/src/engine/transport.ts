@@ -7,14 +7,8 @@ import {
   type SyncError,
 } from '@syncline/protocol';
 
-/** The client's Socket.IO connection to a sync server (the server's side is its own `SyncSocket`). */
+/** The client's Socket.IO connection to a sync server (the server's side is its `ServerSocket`). */
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
-
-/**
- * @deprecated The old name of `ClientSocket`, kept only until `sync-client.ts` (restructured on
- * another branch) switches over; remove it then.
- */
-export type SyncSocket = ClientSocket;
 
 export interface ConnectOptions {
   readonly url: string;

@@ -36,8 +36,8 @@
  */
 import { Dexie } from 'dexie';
 import type { DBCore, DBCoreKeyRange, DBCoreRangeType, DBCoreTransaction } from 'dexie';
-import type { SyncError } from '@syncline/protocol';
-import { SynclineWriteError } from './write-checks.js';
+import type { ErrorCode, SyncError } from '@syncline/protocol';
+import { SynclineError } from '../errors.js';
 import { SYNCLINE_TABLES } from './schema.js';
 import { recordIdOf } from './synced-keys.js';
 
@@ -127,7 +127,7 @@ export async function adoptExisting(o: AdoptOptions): Promise<AdoptionReport> {
   let queued = 0;
   let skipped = 0;
   const skippedRows: SkippedRow[] = [];
-  const skip = (table: string, key: unknown, err: SynclineWriteError) => {
+  const skip = (table: string, key: unknown, err: SynclineError<ErrorCode>) => {
     skipped++;
     if (skippedRows.length < 100) skippedRows.push({ table, key, error: err.error });
   };
@@ -170,13 +170,13 @@ async function adoptSpan(
   table: string,
   after: unknown,
   limit: number,
-  onSkip: (key: unknown, err: SynclineWriteError) => void,
+  onSkip: (key: unknown, err: SynclineError<ErrorCode>) => void,
 ): Promise<ChunkOut> {
   const seen: { key?: unknown } = {};
   try {
     return await adoptChunk(o, table, after, limit, seen);
   } catch (err) {
-    if (!(err instanceof SynclineWriteError)) throw err;
+    if (!(err instanceof SynclineError)) throw err;
     if (limit === 1) {
       onSkip(seen.key, err);
       return { scanned: 1, queued: 0, last: seen.key };

@@ -12,7 +12,8 @@ import { transactionDurability } from './durability.js';
 import { queueMutations } from './queue-mutations.js';
 import { readBefore, readState, type Before } from './read-before.js';
 import { SYNCLINE_TABLES } from './schema.js';
-import { checkPaths, checkValue, idsOf, keysOf, SynclineWriteError } from './write-checks.js';
+import { SynclineError } from '../errors.js';
+import { checkPaths, checkValue, idsOf, keysOf } from './write-checks.js';
 
 /** How a synced table maps to the server. */
 export interface SyncedTableConfig {
@@ -124,9 +125,7 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
     // createSyncClient refuses such tables; this only guards a schema changed after it.
     if (pk.outbound || !pk.keyPath) {
       return Dexie.Promise.reject(
-        new SynclineWriteError(
-          syncError('invalid_message', `synced table "${table.name}" needs an inbound key`),
-        ),
+        new SynclineError(syncError('invalid_message', `synced table "${table.name}" needs an inbound key`)),
       );
     }
     const keyPath = pk.keyPath;

@@ -6,9 +6,11 @@ import {
   inspectJson,
   type JsonObject,
   type Limits,
+  type ErrorCode,
   type SyncError,
   syncError,
 } from '@syncline/protocol';
+import { SynclineError } from '../errors.js';
 import { recordIdOf, type KeyPath } from './synced-keys.js';
 
 /**
@@ -16,19 +18,20 @@ import { recordIdOf, type KeyPath } from './synced-keys.js';
  * the server would make, so a write that could never sync is refused instead of queued.
  */
 
-/** A local write refused before it was stored (the same checks the server would make). */
-export class SynclineWriteError extends Error {
-  constructor(readonly error: SyncError) {
-    super(`${error.code}: ${error.message}`);
-    this.name = 'SynclineWriteError';
-  }
-}
+/**
+ * A local write refused before it was stored (the same checks the server would make) rejects
+ * with `SynclineError`, its code one of the protocol's.
+ * @deprecated Use `SynclineError`: this is the same class under its former name.
+ */
+export const SynclineWriteError: new (error: SyncError) => SynclineError<ErrorCode> = SynclineError;
+/** @deprecated Use `SynclineError` (see the value of the same name). */
+export type SynclineWriteError = SynclineError<ErrorCode>;
 
 /** A record in the wire encoding, or the write refused (a value that cannot be synced). */
 export function wire(value: unknown): JsonObject {
   // The depth here only guards against cycles; `checkValue` applies the configured limit after.
   const r = encodeRecord(value, 1000);
-  if (!r.ok) throw new SynclineWriteError(syncError(r.code, `${r.message} at ${r.path}`));
+  if (!r.ok) throw new SynclineError(syncError(r.code, `${r.message} at ${r.path}`));
   return r.value;
 }
 
@@ -38,7 +41,7 @@ export function checkValue(value: unknown, limits: Pick<Limits, 'maxDepth' | 'ma
   const r = inspectJson(encoded, { maxDepth: limits.maxDepth, maxBytes: limits.maxRecordBytes });
   if (!r.ok) {
     const code = r.code === 'payload_too_large' ? 'record_too_large' : r.code;
-    throw new SynclineWriteError(syncError(code, `${r.message} at ${r.path}`));
+    throw new SynclineError(syncError(code, `${r.message} at ${r.path}`));
   }
   return encoded;
 }
@@ -48,9 +51,7 @@ export function checkPaths(spec: Readonly<Record<string, unknown>> | false | und
   for (const path of Object.keys(spec || {})) {
     const bad = path.split('.').find((seg) => FORBIDDEN_KEYS.has(seg));
     if (bad !== undefined) {
-      throw new SynclineWriteError(
-        syncError('forbidden_key', `forbidden key "${bad}" in key path "${path}"`),
-      );
+      throw new SynclineError(syncError('forbidden_key', `forbidden key "${bad}" in key path "${path}"`));
     }
   }
 }
@@ -62,7 +63,7 @@ export function scopeOf(
 ): string {
   if (typeof scope === 'string') return scope;
   if (value === undefined)
-    throw new SynclineWriteError(syncError('invalid_message', 'cannot tell the scope of a missing record'));
+    throw new SynclineError(syncError('invalid_message', 'cannot tell the scope of a missing record'));
   return scope(value);
 }
 
@@ -82,7 +83,7 @@ export function keysOf(req: DBCoreMutateRequest, keyPath: KeyPath): readonly unk
 export function idsOf(table: string, keys: readonly unknown[]): string[] {
   return keys.map((key) => {
     const id = recordIdOf(key);
-    if (!id.ok) throw new SynclineWriteError(syncError('invalid_message', `${table}: ${id.message}`));
+    if (!id.ok) throw new SynclineError(syncError('invalid_message', `${table}: ${id.message}`));
     return id.value;
   });
 }

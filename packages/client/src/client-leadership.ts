@@ -1,0 +1,211 @@
+// Which tab syncs: the client joins a leader election per database; the tab that wins runs the
+// sync engine (after adopting rows that predate syncing), and steps down when it stops, is
+// frozen, or loses the lock. Every tab sees the engine's state through the subjects here.
+import { liveQuery, type DBCore, type Dexie } from 'dexie';
+import { BehaviorSubject, from, sampleTime, Subject, type Observable } from 'rxjs';
+import type { SyncErrorEvent } from './client-observables.js';
+import { METRICS_TICK_MS, type EngineSignals } from './client-streams.js';
+import { clientError } from './errors.js';
+import { SyncEngine, type EngineState } from './engine/sync-engine.js';
+import type { ResolvedOptions } from './resolve-options.js';
+import type { AdoptionProgress } from './store/adopt-existing.js';
+import { startAdoption, type AdoptionRun } from './store/adoption-run.js';
+import { lastOutboxEntry } from './store/client-queries.js';
+import type { LocalStore } from './store/local-store.js';
+import {
+  EMPTY_ENGINE_METRICS,
+  toTelemetryReport,
+  type EngineMetrics,
+  type SyncMetrics,
+} from './sync-metrics.js';
+
+export interface LeadershipDeps {
+  readonly db: Dexie;
+  readonly options: ResolvedOptions;
+  readonly store: LocalStore;
+  /** The outbox middleware's DBCore layer (adoption writes through it, below app hooks). */
+  readonly queueCore: () => DBCore;
+  /** This database's client id; only called once `started()`. */
+  readonly clientId: () => string;
+  readonly started: () => boolean;
+  /** The client's metrics, reported as telemetry while leading (when it is on). */
+  readonly metrics$: () => Observable<SyncMetrics>;
+}
+
+export class ClientLeadership implements EngineSignals {
+  readonly leader$ = new BehaviorSubject<boolean>(false);
+  readonly engineState$ = new BehaviorSubject<EngineState>({
+    phase: 'stopped',
+    connected: false,
+    lastSyncedAt: null,
+    lastError: null,
+    progress: {},
+  });
+  readonly engineMetrics$ = new BehaviorSubject<EngineMetrics>(EMPTY_ENGINE_METRICS);
+  readonly errors$ = new Subject<SyncErrorEvent>();
+  readonly adoption$ = new BehaviorSubject<AdoptionProgress | null>(null);
+  readonly #d: LeadershipDeps;
+  /** The leader's adoption run, and its end (the engine starts then; see `startAdoption`). */
+  #adoptionRun: AdoptionRun | undefined;
+  #adopting: Promise<void> | undefined;
+  #engine: SyncEngine | undefined;
+  #campaign: { resign(): Promise<void> } | undefined;
+  #subs: { unsubscribe(): void }[] = [];
+  #detach: (() => void)[] = [];
+
+  constructor(deps: LeadershipDeps) {
+    this.#d = deps;
+  }
+
+  /** The running engine (this tab leads), if any. */
+  get engine(): SyncEngine | undefined {
+    return this.#engine;
+  }
+
+  /** In the election (leading or waiting to). */
+  get joined(): boolean {
+    return this.#campaign !== undefined;
+  }
+
+  /** Joins the election; a frozen page hands leadership over until it resumes. */
+  start(): void {
+    this.#join();
+    // A frozen tab (Page Lifecycle) keeps its Web Lock but runs no code: hand leadership over
+    // while frozen and ask for it again on resume.
+    const doc = (globalThis as { document?: Pick<Document, 'addEventListener' | 'removeEventListener'> })
+      .document;
+    if (doc && this.#detach.length === 0) {
+      const onFreeze = () => void this.#leave();
+      const onResume = () => this.#join();
+      doc.addEventListener('freeze', onFreeze);
+      doc.addEventListener('resume', onResume);
+      this.#detach.push(() => {
+        doc.removeEventListener('freeze', onFreeze);
+        doc.removeEventListener('resume', onResume);
+      });
+    }
+  }
+
+  /** Stops the engine (if leading) and leaves the election (another tab may take over). */
+  async stop(): Promise<void> {
+    for (const d of this.#detach.splice(0)) d();
+    await this.#leave();
+  }
+
+  /** Ends the error stream (the client is closing). */
+  complete(): void {
+    this.errors$.complete();
+  }
+
+  /** The running engine, or a `SynclineError` saying why there is none. */
+  leading(what: string): SyncEngine {
+    if (!this.#d.started()) throw clientError('not_started', `${what}: call start() first`);
+    if (this.#engine) return this.#engine;
+    throw clientError('not_leader', `${what}: another tab runs sync for this database`);
+  }
+
+  /** One sync round now, once adoption has let the engine start. */
+  syncNow(): Promise<void> {
+    // The engine starts once rows that predate syncing are queued (see `startAdoption`).
+    return Promise.resolve(this.#adopting).then(() => this.leading('syncNow').syncNow());
+  }
+
+  /** Stops the engine, runs `fn` (e.g. a reset of the local copy), and leads again after it. */
+  async withEngineStopped(what: string, fn: () => Promise<void>): Promise<void> {
+    this.leading(what);
+    await this.#adopting;
+    const engine = this.leading(what);
+    for (const s of this.#subs.splice(0)) s.unsubscribe();
+    this.#engine = undefined;
+    await engine.stop();
+    try {
+      await fn();
+    } finally {
+      this.#lead();
+    }
+  }
+
+  #join(): void {
+    if (this.#campaign) return;
+    const election = this.#d.options.election();
+    this.#campaign = election.campaign(`syncline:${this.#d.db.name}`, () => this.#lead());
+  }
+
+  /** Stops the engine and leaves the election. */
+  async #leave(): Promise<void> {
+    for (const s of this.#subs.splice(0)) s.unsubscribe();
+    const engine = this.#engine;
+    this.#engine = undefined;
+    this.#adoptionRun?.wake();
+    await this.#adopting; // stops after its current chunk (it checks #engine)
+    await engine?.stop();
+    this.engineState$.next({ ...this.engineState$.value, phase: 'stopped', connected: false });
+    this.engineMetrics$.next(EMPTY_ENGINE_METRICS); // a follower tab has no engine figures
+    this.leader$.next(false);
+    const campaign = this.#campaign;
+    this.#campaign = undefined;
+    await campaign?.resign();
+  }
+
+  #lead(): void {
+    if (!this.#campaign || this.#engine) return;
+    const { db, options: o } = this.#d;
+    const engine = new SyncEngine({
+      urls: o.urls,
+      clientId: this.#d.clientId(),
+      token: o.token,
+      path: o.path,
+      scopes: o.scopes,
+      store: this.#d.store,
+      network: o.network,
+      visibility: o.visibility,
+      backoff: o.backoff,
+      now: o.now,
+      random: o.random,
+      limits: o.limits,
+      requestTimeoutMs: o.requestTimeoutMs,
+      pullPageSize: o.pullPageSize,
+      onActivity: () => undefined,
+    });
+    this.#engine = engine;
+    this.#subs.push(engine.state$.subscribe((s) => this.engineState$.next(s)));
+    this.#subs.push(engine.metrics$.subscribe((m) => this.engineMetrics$.next(m)));
+    this.#subs.push(engine.errors$.subscribe((e) => this.errors$.next({ ...e, at: o.now() })));
+    if (o.telemetryIntervalMs !== null) {
+      this.#subs.push(
+        this.#d
+          .metrics$()
+          .pipe(sampleTime(Math.max(o.telemetryIntervalMs, METRICS_TICK_MS)))
+          .subscribe((m) => void engine.sendTelemetry(toTelemetryReport(m))),
+      );
+    }
+    // Writes from any tab land in the shared outbox; the leader hears of them through Dexie's
+    // cross-tab change events (this tab's own writes also through the middleware's onQueued).
+    // The engine ignores a last mid it has already read (settled pushes re-run this query).
+    this.#subs.push(
+      from(liveQuery(() => lastOutboxEntry(db))).subscribe((last) => {
+        if (last !== undefined) engine.notifyOutbox(last.mid);
+      }),
+    );
+    this.leader$.next(true);
+    // The engine starts once rows that predate syncing are queued (see `startAdoption`).
+    const leading = () => this.#engine === engine;
+    const run = startAdoption({
+      db,
+      core: this.#d.queueCore,
+      tables: o.tableNames,
+      backoff: o.backoff,
+      random: o.random,
+      leading,
+      onProgress: (p) => this.adoption$.next(p),
+      onError: (error) => {
+        this.engineState$.next({ ...this.engineState$.value, lastError: error });
+        this.errors$.next({ ...error, at: o.now() });
+      },
+    });
+    this.#adoptionRun = run;
+    this.#adopting = run.done.then((complete) => {
+      if (complete && leading()) engine.start();
+    });
+  }
+}
