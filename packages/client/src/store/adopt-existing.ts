@@ -178,7 +178,8 @@ async function adoptSpan(
   } catch (err) {
     if (!(err instanceof SynclineError)) throw err;
     if (limit === 1) {
-      onSkip(seen.key, err);
+      // The write checks refuse only with the protocol's codes.
+      onSkip(seen.key, err as SynclineError<ErrorCode>);
       return { scanned: 1, queued: 0, last: seen.key };
     }
     const half = Math.ceil(limit / 2);
