@@ -2,7 +2,7 @@
  * The PostgreSQL variants (B2 two nodes, B3 ingest) run when SYNCLINE_PG_URL is set and the
  * `syncline-server` CLI takes `--postgres`; each run uses its own schema, dropped afterwards.
  */
-import { runCli } from '../packages/server/test/helpers/server-process.js';
+import { runCli } from '@syncline/test-support';
 import { loadPg } from './peers/untyped.js';
 
 let cliHasPostgres: boolean | undefined;

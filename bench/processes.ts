@@ -6,7 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { spawnServer } from '../packages/server/test/helpers/server-process.js';
+import { spawnServer } from '@syncline/test-support';
 
 const live = new Map<number, ChildProcess>();
 const BENCH_DIR = fileURLToPath(new URL('./', import.meta.url));

@@ -2,6 +2,11 @@
  * A Syncline client as a Node process runs it: its own database in fake-indexeddb (never
  * presented as a browser number), the real `SyncClient` with outbox middleware and engine.
  */
+// The real client's sources name DOM types; the root tests program (which type-checks bench) has
+// no DOM lib otherwise.
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+/// <reference lib="dom.asynciterable" />
 import 'fake-indexeddb/auto';
 import { Dexie, type Table } from 'dexie';
 import { filter, firstValueFrom } from 'rxjs';

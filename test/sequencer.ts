@@ -14,22 +14,22 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * the two randomized cluster runs (each three server processes) are kept apart by the next two.
  */
 export const SLOW_FILES: readonly string[] = [
-  'packages/server/test/cluster-run.test.ts',
+  'test/integration/cluster/cluster-run.test.ts',
   'test/browser/demo.test.ts',
   'packages/server/test/cli.test.ts',
-  'packages/server/test/cluster-run-redis.test.ts',
-  'packages/server/test/cluster-redis-restart.test.ts',
+  'test/integration/cluster/cluster-run-redis.test.ts',
+  'test/integration/cluster/cluster-redis-restart.test.ts',
   'test/browser/client-sync.test.ts',
-  'packages/server/test/cluster-fanout.test.ts',
-  'packages/server/test/cluster-pg-restart.test.ts',
+  'test/integration/cluster/cluster-fanout.test.ts',
+  'test/integration/cluster/cluster-pg-restart.test.ts',
   'packages/server/test/storage.test.ts',
   'packages/server/test/postgres-storage.test.ts',
-  'packages/client/test/resilience.test.ts',
-  'packages/client/test/telemetry.test.ts',
-  'packages/client/test/random.test.ts',
+  'test/integration/client/resilience.test.ts',
+  'test/integration/client/telemetry.test.ts',
+  'test/integration/client/random.test.ts',
   'packages/server/test/crash-recovery.test.ts',
-  'packages/client/test/push-pipeline.test.ts',
-  'packages/client/test/conflicts.test.ts',
+  'test/integration/client/push-pipeline.test.ts',
+  'test/integration/client/conflicts.test.ts',
   'packages/server/test/health.test.ts',
 ];
 

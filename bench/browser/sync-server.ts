@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnServer } from '../../packages/server/test/helpers/server-process.js';
+import { spawnServer } from '@syncline/test-support';
 import { withTimeout } from './deadline.js';
 
 export interface BenchSyncServer {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SyncStatus } from '@syncline/client';
-import { startTcpProxy, type TcpProxy } from '../../packages/client/test/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '@syncline/test-support';
 import type { SyncApp, SyncAppResult } from './fixtures/sync-app.js';
 import type { TestContext } from './harness.js';
 import { useSyncSuite, waitForOk } from './suite.js';

@@ -2,7 +2,7 @@
 // request order inside a transaction, and the durability the app asked for.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ORDER_CASES } from '../../packages/client/test/dexie-order-cases.js';
+import { ORDER_CASES } from '../integration/helpers/dexie-order-cases.js';
 import type { DexieOrderResult } from './fixtures/dexie-order.js';
 import type { TestBrowser } from './harness.js';
 import { closeSuite, startPageSuite, waitForOk, type PageSuite } from './suite.js';

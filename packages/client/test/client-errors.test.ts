@@ -8,7 +8,7 @@ import {
   SynclineWriteError,
   type SyncClientOptions,
 } from '../src/index.js';
-import { device, type Card, type Device } from './helpers.js';
+import { device, type Card, type Device } from '@syncline/test-support/devices';
 
 const devices: Device[] = [];
 const servers: { srv: Server; open: Socket[] }[] = [];

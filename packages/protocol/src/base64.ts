@@ -9,6 +9,9 @@ for (let i = 0; i < ALPHABET.length; i++) INDEX[ALPHABET.charCodeAt(i)] = i;
 
 const CODES = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));
 const PAD = 61; // '='
+// A web platform global (every browser, Node ≥ 11) that the ES lib does not declare; this package
+// compiles without the DOM lib and Node's types, so it declares the one member it uses.
+declare const TextDecoder: new () => { decode(input: Uint8Array): string };
 const ASCII = new TextDecoder();
 
 /** Base64 of the bytes, padded. */

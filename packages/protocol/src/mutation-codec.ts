@@ -49,7 +49,9 @@ export function encodeMutation(m: AppMutation): CodecResult<Mutation> {
     }
     case 'inc':
       return { ok: true, value: { ...m, field: encodeKeyPath(m.field) } };
-    default:
+    // Nothing to encode: no value, no key path.
+    case 'delete':
+    case 'restore':
       return { ok: true, value: m };
   }
 }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+// Seeded, so a failing case replays from its seed.
+import { mulberry32 } from '@syncline/test-support';
 import { base64ToBytes, bytesToBase64, isCanonicalBase64 } from './base64.js';
 import { canonicalJson } from './canonical-json.js';
 import { inspectJson, type JsonValue } from './json.js';
@@ -13,18 +15,6 @@ import {
   encodeValue,
   type AppValue,
 } from './value-codec.js';
-
-/** Mulberry32: a seeded PRNG, so a failing case replays from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEYS = ['a', 'b', '$date', '$bytes', '$$date', '$', '$$', '$arraybuffer', '$x', 'é', 'when'];
 
@@ -73,7 +63,7 @@ function encoded(v: unknown): JsonValue {
 describe('value codec', () => {
   it('round-trips random values (dates, binaries, tag-shaped user objects, nesting) exactly', () => {
     for (let seed = 1; seed <= 2000; seed++) {
-      const value = randomValue(prng(seed), 0);
+      const value = randomValue(mulberry32(seed), 0);
       const wire = encoded(value);
       // What travels is plain JSON: stringify/parse keeps it, and it passes the server's check.
       const parsed = JSON.parse(JSON.stringify(wire)) as JsonValue;
@@ -214,7 +204,7 @@ describe('value codec', () => {
 
 describe('base64', () => {
   it('matches Node for random lengths and rejects non-canonical text', () => {
-    const rnd = prng(7);
+    const rnd = mulberry32(7);
     for (let n = 0; n < 300; n++) {
       const bytes = new Uint8Array(n);
       for (let i = 0; i < n; i++) bytes[i] = Math.floor(rnd() * 256);

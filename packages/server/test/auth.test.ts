@@ -19,7 +19,7 @@ import {
   TestClient,
   type RunningServer,
   type TestSocket,
-} from './helpers/harness.js';
+} from '@syncline/test-support/server';
 import {
   expectError,
   expectResults,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, ERROR_CODES, asScopeId, type SyncError } from '@syncline/protocol';
-import { startServer, type RunningServer } from './helpers/harness.js';
+import { startServer, type RunningServer } from '@syncline/test-support/server';
 import {
   Arena,
   BAD_SCOPE,

@@ -8,7 +8,12 @@ import { ChangeFeedError } from '../src/feed/change-feed.js';
 import { silentLogger } from '../src/ops/logger.js';
 import type { AppFeedChange } from '../src/sync/app-values.js';
 import { SqliteStorage } from '../src/storage/sqlite-storage.js';
-import { startServer, TestClient, type MutationInput, type RunningServer } from './helpers/harness.js';
+import {
+  startServer,
+  TestClient,
+  type MutationInput,
+  type RunningServer,
+} from '@syncline/test-support/server';
 import { FeedReader } from './helpers/http.js';
 import { tokenAuth } from './helpers/token-auth.js';
 

@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TestClient } from './helpers/harness.js';
-import { dropSchema, PG_URL, query, testSchema } from './helpers/cluster-nodes.js';
-import { runCli, spawnServer, type ServerProcess } from './helpers/server-process.js';
+import { TestClient } from '@syncline/test-support/server';
+import { dropSchema, PG_URL, query, testSchema } from '@syncline/test-support/databases';
+import { runCli, spawnServer, type ServerProcess } from '@syncline/test-support';
 
 let dir: string;
 let proc: ServerProcess | undefined;

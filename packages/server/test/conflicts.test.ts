@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppObject, JsonObject } from '@syncline/protocol';
 import type { CollectionsConfig, CustomResolver, ResolveContext } from '../src/sync/collections.js';
-import type { TestClient } from './helpers/harness.js';
+import type { TestClient } from '@syncline/test-support/server';
 import {
   appliedVersion,
   coll,

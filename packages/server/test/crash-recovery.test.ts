@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Mutation, MutationResult } from '@syncline/protocol';
-import { newClientId, TestClient } from './helpers/harness.js';
-import { spawnServer, type ServerProcess } from './helpers/server-process.js';
+import { newClientId, TestClient } from '@syncline/test-support/server';
+import { spawnServer, type ServerProcess } from '@syncline/test-support';
 
 let dir: string;
 let proc: ServerProcess | undefined;

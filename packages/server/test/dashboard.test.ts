@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from './helpers/harness.js';
+import { startServer, type RunningServer } from '@syncline/test-support/server';
 import { scrape } from './helpers/http.js';
 
 const DASHBOARD = fileURLToPath(new URL('../../../ops/grafana/syncline-dashboard.json', import.meta.url));

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Mutation } from '@syncline/protocol';
-import { startServer, TestClient, type RunningServer } from './helpers/harness.js';
+import { startServer, TestClient, type RunningServer } from '@syncline/test-support/server';
 
 let running: RunningServer;
 const clients: TestClient[] = [];

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSyncServer } from '../src/create-sync-server.js';
 import { silentLogger } from '../src/ops/logger.js';
 import { MemoryStorage } from '../src/storage/memory-storage.js';
-import { startServer, TestClient, type RunningServer } from './helpers/harness.js';
+import { startServer, TestClient, type RunningServer } from '@syncline/test-support/server';
 import { tokenAuth } from './helpers/token-auth.js';
 
 let running: RunningServer | undefined;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Change, HistoryEntry, JsonObject } from '@syncline/protocol';
-import type { TestClient } from './helpers/harness.js';
+import type { TestClient } from '@syncline/test-support/server';
 import {
   appliedVersion,
   coll,

@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Mutation } from '@syncline/protocol';
-import { startServer, TestClient, type MutationInput, type RunningServer } from './helpers/harness.js';
+import {
+  startServer,
+  TestClient,
+  type MutationInput,
+  type RunningServer,
+} from '@syncline/test-support/server';
 import { scrape } from './helpers/http.js';
 
 const running: RunningServer[] = [];

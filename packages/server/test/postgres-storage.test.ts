@@ -6,7 +6,7 @@ import { PostgresStorage } from '../src/storage/postgres-storage.js';
 import { PG_MIGRATIONS, migratePg } from '../src/storage/postgres-schema.js';
 import type { StorageTx } from '../src/storage/storage.js';
 import { applyPush, type PushContext } from '../src/sync/apply-push.js';
-import { dropSchema, PG_URL, tempSchema } from './helpers/pg.js';
+import { dropSchema, PG_URL, testSchema as tempSchema } from '@syncline/test-support/databases';
 
 /**
  * What only a shared database can get wrong: several nodes (each its own `PostgresStorage` with

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Mutation, ServerWriteResponse } from '@syncline/protocol';
 import { serverClientId } from '../src/sync/server-writes.js';
-import { startServer, TestClient, type RunningServer } from './helpers/harness.js';
+import { startServer, TestClient, type RunningServer } from '@syncline/test-support/server';
 import { postJson } from './helpers/http.js';
 import { tokenAuth } from './helpers/token-auth.js';
 

@@ -5,7 +5,7 @@ import { describe } from 'vitest';
 import { MemoryStorage } from '../src/storage/memory-storage.js';
 import { PostgresStorage } from '../src/storage/postgres-storage.js';
 import { SqliteStorage } from '../src/storage/sqlite-storage.js';
-import { dropSchema, PG_URL, tempSchema } from './helpers/pg.js';
+import { dropSchema, PG_URL, testSchema as tempSchema } from '@syncline/test-support/databases';
 import { runStorageConformance } from './storage-conformance.js';
 
 runStorageConformance('memory', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startServer, TestClient, type RunningServer } from './helpers/harness.js';
+import { startServer, TestClient, type RunningServer } from '@syncline/test-support/server';
 import { scrape } from './helpers/http.js';
 
 let running: RunningServer | undefined;

@@ -6,7 +6,7 @@ import type { ChangesMessage } from '@syncline/protocol';
 import { SqliteStorage } from '../src/storage/sqlite-storage.js';
 import { MemoryStorage } from '../src/storage/memory-storage.js';
 import type { SyncStorage } from '../src/storage/storage.js';
-import { startServer, TestClient, type RunningServer } from './helpers/harness.js';
+import { startServer, TestClient, type RunningServer } from '@syncline/test-support/server';
 
 let running: RunningServer | undefined;
 let dir: string | undefined;

@@ -6,7 +6,12 @@ import type { Timers } from '../src/ops/timers.js';
 import type { AppFeedChange } from '../src/sync/app-values.js';
 import { webhookRetryDelay } from '../src/webhooks/webhook-dispatcher.js';
 import { signWebhook, verifyWebhookSignature } from '../src/webhooks/webhook-signature.js';
-import { startServer, TestClient, type MutationInput, type RunningServer } from './helpers/harness.js';
+import {
+  startServer,
+  TestClient,
+  type MutationInput,
+  type RunningServer,
+} from '@syncline/test-support/server';
 import { scrape } from './helpers/http.js';
 
 const SECRET = 'whsec_test';

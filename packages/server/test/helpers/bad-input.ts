@@ -11,7 +11,7 @@ import {
   type SyncError,
 } from '@syncline/protocol';
 import type { SyncStorage } from '../../src/storage/storage.js';
-import { TestClient, type RunningServer, type TestSocket } from './harness.js';
+import { TestClient, type RunningServer, type TestSocket } from '@syncline/test-support/server';
 
 /** Asserts an `{ ok: false, error }` reply with `code`, whose `retryable` flag agrees with `ERROR_CODES`. */
 export function expectError(res: unknown, code: ErrorCode): SyncError {

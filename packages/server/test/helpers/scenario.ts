@@ -16,7 +16,12 @@ import type { Clock } from '../../src/ops/clock.js';
 import { MemoryStorage } from '../../src/storage/memory-storage.js';
 import { SqliteStorage } from '../../src/storage/sqlite-storage.js';
 import type { SyncServerOptions } from '../../src/create-sync-server.js';
-import { startServer, TestClient, type MutationInput, type RunningServer } from './harness.js';
+import {
+  startServer,
+  TestClient,
+  type MutationInput,
+  type RunningServer,
+} from '@syncline/test-support/server';
 
 /** A server plus the clients a test connected to it, torn down together in `afterEach`. */
 export class Env {
