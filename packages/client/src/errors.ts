@@ -48,11 +48,11 @@ export interface SynclineErrorData {
  * to branch on, `retryable` to decide whether to try again, `cause` for the underlying failure
  * when there is one. `C` narrows the code where it is known (e.g. a write refusal's).
  */
-export class SynclineError<C extends SynclineErrorCode = SynclineErrorCode> extends Error {
-  readonly code: C;
+export class SynclineError extends Error {
+  readonly code: SynclineErrorCode;
   readonly retryable: boolean;
 
-  constructor(error: SynclineErrorData & { readonly code: C }, options?: { readonly cause?: unknown }) {
+  constructor(error: SynclineErrorData, options?: { readonly cause?: unknown }) {
     super(error.message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'SynclineError';
     this.code = error.code;
@@ -64,7 +64,7 @@ export class SynclineError<C extends SynclineErrorCode = SynclineErrorCode> exte
    * carried it.
    * @deprecated Read `code`, `message` and `retryable` on the error itself.
    */
-  get error(): SynclineErrorData & { readonly code: C } {
+  get error(): SynclineErrorData {
     return { code: this.code, message: this.message, retryable: this.retryable };
   }
 }

@@ -3,7 +3,11 @@
 import type { Dexie } from 'dexie';
 import type { JsonObject } from '@syncline/protocol';
 import { replay } from '../../../packages/client/src/store/replay.js';
-import { SYNCLINE_TABLES, type OutboxEntry, type RecordMeta } from '../../../packages/client/src/store/schema.js';
+import {
+  SYNCLINE_TABLES,
+  type OutboxEntry,
+  type RecordMeta,
+} from '../../../packages/client/src/store/schema.js';
 
 /**
  * Mismatches between Syncline's queue and the visible records (empty when none): mids must be

@@ -127,9 +127,11 @@ export async function adoptExisting(o: AdoptOptions): Promise<AdoptionReport> {
   let queued = 0;
   let skipped = 0;
   const skippedRows: SkippedRow[] = [];
-  const skip = (table: string, key: unknown, err: SynclineError<ErrorCode>) => {
+  const skip = (table: string, key: unknown, err: SynclineError) => {
     skipped++;
-    if (skippedRows.length < 100) skippedRows.push({ table, key, error: err.error });
+    // The write checks refuse only with the protocol's codes.
+    if (skippedRows.length < 100)
+      skippedRows.push({ table, key, error: { ...err.error, code: err.code as ErrorCode } });
   };
   for (const table of o.tables) {
     const mark = byTable.get(table);
@@ -170,7 +172,7 @@ async function adoptSpan(
   table: string,
   after: unknown,
   limit: number,
-  onSkip: (key: unknown, err: SynclineError<ErrorCode>) => void,
+  onSkip: (key: unknown, err: SynclineError) => void,
 ): Promise<ChunkOut> {
   const seen: { key?: unknown } = {};
   try {
@@ -178,8 +180,7 @@ async function adoptSpan(
   } catch (err) {
     if (!(err instanceof SynclineError)) throw err;
     if (limit === 1) {
-      // The write checks refuse only with the protocol's codes.
-      onSkip(seen.key, err as SynclineError<ErrorCode>);
+      onSkip(seen.key, err);
       return { scanned: 1, queued: 0, last: seen.key };
     }
     const half = Math.ceil(limit / 2);

@@ -6,7 +6,6 @@ import {
   inspectJson,
   type JsonObject,
   type Limits,
-  type ErrorCode,
   type SyncError,
   syncError,
 } from '@syncline/protocol';
@@ -23,9 +22,9 @@ import { recordIdOf, type KeyPath } from './synced-keys.js';
  * with `SynclineError`, its code one of the protocol's.
  * @deprecated Use `SynclineError`: this is the same class under its former name.
  */
-export const SynclineWriteError: new (error: SyncError) => SynclineError<ErrorCode> = SynclineError;
+export const SynclineWriteError: new (error: SyncError) => SynclineError = SynclineError;
 /** @deprecated Use `SynclineError` (see the value of the same name). */
-export type SynclineWriteError = SynclineError<ErrorCode>;
+export type SynclineWriteError = SynclineError;
 
 /** A record in the wire encoding, or the write refused (a value that cannot be synced). */
 export function wire(value: unknown): JsonObject {
