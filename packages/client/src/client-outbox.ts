@@ -18,17 +18,17 @@ export interface InstalledOutbox {
  */
 export function installOutbox(
   db: Dexie,
-  o: ResolvedOptions,
+  options: ResolvedOptions,
   markers: TxMarkers,
   onQueued: (lastMid: number) => void,
 ): InstalledOutbox {
   let lastMid = 0;
   let core: DBCore | undefined;
   const outbox = createOutboxMiddleware({
-    tables: o.tables,
+    tables: options.tables,
     markers,
-    now: o.now,
-    limits: o.limits,
+    now: options.now,
+    limits: options.limits,
     onQueued: (mid) => {
       lastMid = Math.max(lastMid, mid);
       onQueued(mid);

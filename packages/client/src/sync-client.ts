@@ -74,7 +74,7 @@ export class SyncClient {
    * sees the shared outbox only).
    */
   readonly metrics$: Observable<SyncMetrics>;
-  readonly #o: ResolvedOptions;
+  readonly #options: ResolvedOptions;
   readonly #markers: TxMarkers = { remote: new WeakSet(), txn: new WeakMap() };
   readonly #store: LocalStore;
   readonly #leadership: ClientLeadership;
@@ -95,27 +95,29 @@ export class SyncClient {
     checkSyncedTables(db, Object.keys(options.tables));
     this.db = db;
     this.#life = new ClientLifetime(db);
-    const o = (this.#o = resolveOptions(options));
-    this.#outbox = installOutbox(db, o, this.#markers, (mid) => this.#leadership.engine?.notifyOutbox(mid));
-    this.#store = new LocalStore(db, o.tableNames, this.#markers, o.now);
+    const resolved = (this.#options = resolveOptions(options));
+    this.#outbox = installOutbox(db, resolved, this.#markers, (mid) =>
+      this.#leadership.engine?.notifyOutbox(mid),
+    );
+    this.#store = new LocalStore(db, resolved.tableNames, this.#markers, resolved.now);
     this.#eviction = new ScopeEviction(db, this.#store);
     this.#leadership = new ClientLeadership({
       db,
-      options: o,
+      options: resolved,
       store: this.#store,
       queueCore: this.#outbox.core,
       clientId: () => this.clientId,
       started: () => this.#clientId !== undefined,
       metrics$: () => this.metrics$,
     });
-    const online$ = new BehaviorSubject(o.network.isOnline());
-    this.#unsubscribeNetwork = o.network.subscribe(() => online$.next(o.network.isOnline()));
-    this.#scopes$ = new BehaviorSubject<readonly string[]>(o.scopes);
+    const online$ = new BehaviorSubject(resolved.network.isOnline());
+    this.#unsubscribeNetwork = resolved.network.subscribe(() => online$.next(resolved.network.isOnline()));
+    this.#scopes$ = new BehaviorSubject<readonly string[]>(resolved.scopes);
     const streams = createClientStreams(db, this.#leadership, {
       online$,
       scopes$: this.#scopes$,
       closed$: this.#life.closed$,
-      now: o.now,
+      now: resolved.now,
     });
     this.outbox$ = streams.outbox$;
     this.conflicts$ = streams.conflicts$;
@@ -126,7 +128,7 @@ export class SyncClient {
     this.errors$ = this.#leadership.errors$.asObservable();
     this.#requests = {
       db,
-      options: o,
+      options: resolved,
       clientId: () => this.clientId,
       liveSocket: () => this.#leadership.engine?.socket,
     };
@@ -142,7 +144,7 @@ export class SyncClient {
   async start(): Promise<void> {
     if (this.#leadership.joined) return;
     await this.db.open();
-    this.#clientId = await ensureClientId(this.db, this.#o.random);
+    this.#clientId = await ensureClientId(this.db, this.#options.random);
     this.#leadership.start();
   }
 
@@ -244,7 +246,7 @@ export class SyncClient {
    * commits them all or none, and a rejection rolls all of them back here.
    */
   transaction<R>(tables: readonly (string | Table)[], fn: () => Promise<R>): Promise<R> {
-    const { now, random } = this.#o;
+    const { now, random } = this.#options;
     return this.db.transaction('rw', tables as string[], async (tx) => {
       this.#markers.txn.set(
         tx.idbtrans as unknown as object as never,
@@ -261,7 +263,7 @@ export class SyncClient {
 
   /** Settles a manual conflict; "mine" and custom values sync as new changes on the server's version. */
   async resolveConflict(mid: number, resolution: ConflictResolution): Promise<void> {
-    await resolveConflict(this.db, this.#o.tableNames, mid, resolution);
+    await resolveConflict(this.db, this.#options.tableNames, mid, resolution);
   }
 
   async dismissRejection(mid: number): Promise<void> {

@@ -4,7 +4,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChangeSchema, MutationSchema, syncError, type Change } from '@syncline/protocol';
 import { SynclineError } from '../src/errors.js';
-import { highestOwnMid, includedFor, liveFit, onGap } from '../src/engine/live-changes.js';
+import { highestOwnMid, includedFor, onGap } from '../src/engine/live-changes.js';
+import { liveFit } from '../src/store/live-fit.js';
 import {
   failureOf,
   nextStep,

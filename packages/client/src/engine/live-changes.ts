@@ -1,6 +1,6 @@
 /**
  * Live `changes` messages: each is applied through the write queue if it continues the scope's
- * cursor (`LocalStore.applyLive` checks that in the transaction that applies it), dropped if
+ * cursor (`LocalStore.applyLive` decides it with `liveFit` in the transaction that applies it), dropped if
  * stale, and otherwise a gap. A gap while pushes are in flight is held: the missing versions may
  * be this client's own commits, which arrive in a push response, not as a broadcast. Held
  * messages are tried again after each settled push, and pulled for once nothing is in flight.
@@ -9,21 +9,6 @@
 import type { Change, ChangesMessage, ScopeId } from '@syncline/protocol';
 import { withScope } from '../sync-metrics.js';
 import type { EngineContext } from './engine-context.js';
-
-/**
- * Where a live message whose changes follow version `after` stands against the scope's
- * `cursor`: `stale` if the cursor covers them all, `gap` if versions between the cursor and
- * `after` are missing, else `fresh` from index `skip` on (the ones the cursor does not cover).
- */
-export function liveFit(
-  cursor: number,
-  after: number,
-  count: number,
-): 'stale' | 'gap' | { readonly skip: number } {
-  if (after + count <= cursor) return 'stale';
-  if (after > cursor) return 'gap';
-  return { skip: cursor - after };
-}
 
 /** What to do with a gap: wait for the pushes in flight (they may fill it), or pull. */
 export function onGap(pushesInFlight: boolean): 'hold' | 'pull' {

@@ -113,14 +113,16 @@ const RANGE = 2 as DBCoreRangeType;
 const ANY = 3 as DBCoreRangeType;
 
 /** Uploads rows of synced tables that predate syncing (see the module doc). Leader tab only. */
-export async function adoptExisting(o: AdoptOptions): Promise<AdoptionReport> {
-  const { db } = o;
-  const size = Math.max(1, o.chunkSize ?? ADOPT_CHUNK);
+export async function adoptExisting(options: AdoptOptions): Promise<AdoptionReport> {
+  const { db } = options;
+  const size = Math.max(1, options.chunkSize ?? ADOPT_CHUNK);
   const meta = db.table<AdoptionMark, string>(SYNCLINE_TABLES.meta);
   // Tables that stopped being synced: forget their position, so they are walked again if they
   // come back (rows written meanwhile have no meta).
   const marks = await meta.where('key').startsWith(MARK_PREFIX).toArray();
-  const stale = marks.filter((m) => !o.tables.includes(m.key.slice(MARK_PREFIX.length))).map((m) => m.key);
+  const stale = marks
+    .filter((m) => !options.tables.includes(m.key.slice(MARK_PREFIX.length)))
+    .map((m) => m.key);
   if (stale.length > 0) await meta.bulkDelete(stale);
   const byTable = new Map(marks.map((m) => [m.key.slice(MARK_PREFIX.length), m]));
 
@@ -133,7 +135,7 @@ export async function adoptExisting(o: AdoptOptions): Promise<AdoptionReport> {
     if (skippedRows.length < 100)
       skippedRows.push({ table, key, error: { ...err.error, code: err.code as ErrorCode } });
   };
-  for (const table of o.tables) {
+  for (const table of options.tables) {
     const mark = byTable.get(table);
     if (mark?.done) continue;
     let after = mark?.after;
@@ -141,17 +143,17 @@ export async function adoptExisting(o: AdoptOptions): Promise<AdoptionReport> {
     const total = await (after === undefined ? rows.count() : rows.where(':id').above(after).count());
     let done = 0;
     let tableSkipped = 0;
-    o.onProgress?.({ table, done, total, skipped: 0 });
+    options.onProgress?.({ table, done, total, skipped: 0 });
     for (;;) {
-      if (o.cancelled?.()) return { queued, skipped, skippedRows, complete: false };
-      const out = await adoptSpan(o, table, after, size, (key, err) => {
+      if (options.cancelled?.()) return { queued, skipped, skippedRows, complete: false };
+      const out = await adoptSpan(options, table, after, size, (key, err) => {
         skip(table, key, err);
         tableSkipped++;
       });
       queued += out.queued;
       done += out.scanned;
       after = out.last;
-      o.onProgress?.({ table, done, total, skipped: tableSkipped });
+      options.onProgress?.({ table, done, total, skipped: tableSkipped });
       if (out.scanned < size) break;
       // Let the app's reads and live queries run between chunks.
       await new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -168,7 +170,7 @@ export async function adoptExisting(o: AdoptOptions): Promise<AdoptionReport> {
  * transactions, not one per row.
  */
 async function adoptSpan(
-  o: AdoptOptions,
+  options: AdoptOptions,
   table: string,
   after: unknown,
   limit: number,
@@ -176,7 +178,7 @@ async function adoptSpan(
 ): Promise<ChunkOut> {
   const seen: { key?: unknown } = {};
   try {
-    return await adoptChunk(o, table, after, limit, seen);
+    return await adoptChunk(options, table, after, limit, seen);
   } catch (err) {
     if (!(err instanceof SynclineError)) throw err;
     if (limit === 1) {
@@ -184,9 +186,9 @@ async function adoptSpan(
       return { scanned: 1, queued: 0, last: seen.key };
     }
     const half = Math.ceil(limit / 2);
-    const first = await adoptSpan(o, table, after, half, onSkip);
+    const first = await adoptSpan(options, table, after, half, onSkip);
     if (first.scanned < half) return first;
-    const second = await adoptSpan(o, table, first.last, limit - half, onSkip);
+    const second = await adoptSpan(options, table, first.last, limit - half, onSkip);
     return { scanned: half + second.scanned, queued: first.queued + second.queued, last: second.last };
   }
 }
@@ -199,18 +201,18 @@ async function adoptSpan(
  * layers below read Dexie's transaction zone).
  */
 function adoptChunk(
-  o: AdoptOptions,
+  options: AdoptOptions,
   table: string,
   after: unknown,
   limit: number,
   seen: { key?: unknown } = {},
 ): Promise<ChunkOut> {
-  return o.db.transaction(
+  return options.db.transaction(
     'rw',
     [table, SYNCLINE_TABLES.outbox, SYNCLINE_TABLES.records, SYNCLINE_TABLES.meta],
     (tx) => {
       const trans = tx.idbtrans as unknown as DBCoreTransaction;
-      const core = o.core();
+      const core = options.core();
       const rows = core.table(table);
       const records = core.table(SYNCLINE_TABLES.records);
       const min: unknown = core.MIN_KEY;

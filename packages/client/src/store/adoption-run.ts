@@ -30,26 +30,26 @@ export interface AdoptionRun {
  * local row the server also has before it is queued, instead of letting the collection's
  * strategy decide), retrying a failed attempt with backoff for as long as this tab leads.
  */
-export function startAdoption(o: AdoptionRunOptions): AdoptionRun {
+export function startAdoption(options: AdoptionRunOptions): AdoptionRun {
   let wake = (): void => {};
   const done = (async () => {
-    for (let attempt = 0; o.leading(); attempt++) {
+    for (let attempt = 0; options.leading(); attempt++) {
       try {
         const report = await adoptExisting({
-          db: o.db,
-          core: o.core,
-          tables: o.tables,
-          onProgress: o.onProgress,
-          cancelled: () => !o.leading(),
+          db: options.db,
+          core: options.core,
+          tables: options.tables,
+          onProgress: options.onProgress,
+          cancelled: () => !options.leading(),
         });
-        o.onProgress(null);
-        return report.complete && o.leading();
+        options.onProgress(null);
+        return report.complete && options.leading();
       } catch (err) {
-        o.onProgress(null);
-        if (!o.leading() || !o.db.isOpen()) return false;
+        options.onProgress(null);
+        if (!options.leading() || !options.db.isOpen()) return false;
         const message = err instanceof Error ? err.message : String(err);
-        o.onError(syncError('internal', `adopting existing rows failed: ${message}`));
-        const delay = backoffDelay(attempt, o.backoff, o.random);
+        options.onError(syncError('internal', `adopting existing rows failed: ${message}`));
+        const delay = backoffDelay(attempt, options.backoff, options.random);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
           wake = () => {

@@ -11,6 +11,7 @@ import { discardOutbox } from './discard.js';
 import { withSynclineDurability } from './durability.js';
 import type { TxMarkers } from './outbox-middleware.js';
 import { fold, OwnRanges } from './own-ranges.js';
+import { liveFit } from './live-fit.js';
 import { queueRestore } from './queue-restore.js';
 import { dropScopeRecords, evictScopeRecords, scopesWithRecords } from './scope-records.js';
 import { settleResults, type SettleReport } from './settle-results.js';
@@ -110,13 +111,13 @@ export class LocalStore {
     return this.remote(async () => {
       const stored = await this.scopeRow(scope);
       const prev = { ...stored, cursor: this.#own.fold(scope, stored.cursor) };
-      const end = after + changes.length;
-      if (end <= prev.cursor || after > prev.cursor) {
+      const fit = liveFit(prev.cursor, after, changes.length);
+      if (fit === 'stale' || fit === 'gap') {
         if (prev.cursor !== stored.cursor) await this.#t<ScopeRow>(SYNCLINE_TABLES.scopes).put(prev);
-        return end <= prev.cursor ? 'stale' : 'gap';
+        return fit;
       }
-      const fresh = changes.slice(prev.cursor - after);
-      await this.#applyAndMove(prev, fresh, includedMid, { to: end });
+      const fresh = changes.slice(fit.skip);
+      await this.#applyAndMove(prev, fresh, includedMid, { to: after + changes.length });
       return { fresh };
     }, 'relaxed');
   }

@@ -43,7 +43,7 @@ export interface RetryLoop {
  * Tries `attempt` until it succeeds or `stop()`, waiting `backoff` between tries; the n-th delay
  * of a loop is `backoffDelay(backoff, n)`, whatever earlier loops did.
  */
-export function startRetryLoop(o: RetryLoopOptions): RetryLoop {
+export function startRetryLoop(options: RetryLoopOptions): RetryLoop {
   let stopped = false;
   let n = 0;
   let timer: TimerHandle;
@@ -51,22 +51,22 @@ export function startRetryLoop(o: RetryLoopOptions): RetryLoop {
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
       wake = resolve;
-      timer = o.timers.setTimeout(resolve, ms);
+      timer = options.timers.setTimeout(resolve, ms);
     });
   const run = async (): Promise<boolean> => {
-    if (o.pauseFirst) await pause(backoffDelay(o.backoff, n++, o.random));
+    if (options.pauseFirst) await pause(backoffDelay(options.backoff, n++, options.random));
     while (!stopped) {
       try {
-        await o.attempt();
+        await options.attempt();
       } catch (err) {
         if (stopped) return false;
-        const delay = backoffDelay(o.backoff, n++, o.random);
-        o.onFailure(err, delay);
+        const delay = backoffDelay(options.backoff, n++, options.random);
+        options.onFailure(err, delay);
         await pause(delay);
         continue;
       }
       if (stopped) return false;
-      o.onSuccess?.();
+      options.onSuccess?.();
       return true;
     }
     return false;
@@ -76,7 +76,7 @@ export function startRetryLoop(o: RetryLoopOptions): RetryLoop {
     done,
     stop: async () => {
       stopped = true;
-      o.timers.clearTimeout(timer);
+      options.timers.clearTimeout(timer);
       wake?.();
       await done;
     },

@@ -52,7 +52,7 @@ export type FanoutState = 'starting' | 'up' | 'down' | 'closed';
  */
 export class FanoutBase implements ClusterFanout {
   readonly kind: 'postgres' | 'redis';
-  readonly #o: FanoutBaseOptions;
+  readonly #options: FanoutBaseOptions;
   readonly #timers: Timers;
   readonly #listeners = new Set<() => void>();
   #state: FanoutState = 'starting';
@@ -60,12 +60,12 @@ export class FanoutBase implements ClusterFanout {
 
   constructor(options: FanoutBaseOptions) {
     this.kind = options.kind;
-    this.#o = options;
+    this.#options = options;
     this.#timers = options.timers ?? processTimers;
   }
 
   get adapter(): ServerOptions['adapter'] {
-    return this.#o.driver.adapter();
+    return this.#options.driver.adapter();
   }
 
   get state(): FanoutState {
@@ -73,7 +73,7 @@ export class FanoutBase implements ClusterFanout {
   }
 
   ready(): boolean {
-    return this.#o.driver.isUp();
+    return this.#options.driver.isUp();
   }
 
   onReconnect(listener: () => void): () => void {
@@ -87,11 +87,11 @@ export class FanoutBase implements ClusterFanout {
    * driver's error when it gives up; either way after undoing the start.
    */
   async start(timeoutMs: number, timeoutMessage: string): Promise<void> {
-    const driver = this.#o.driver;
+    const driver = this.#options.driver;
     let timer: unknown;
     try {
       await Promise.race([
-        this.#o.reconnects === 'base' ? this.#firstConnection() : driver.connect(),
+        this.#options.reconnects === 'base' ? this.#firstConnection() : driver.connect(),
         new Promise<never>((_, reject) => {
           timer = this.#timers.setTimeout(() => reject(new Error(timeoutMessage)), timeoutMs);
         }),
@@ -116,7 +116,7 @@ export class FanoutBase implements ClusterFanout {
     const first = this.#state === 'starting';
     this.#state = 'up';
     if (first) return;
-    this.#o.logger.info('fanout connection restored', { adapter: this.kind });
+    this.#options.logger.info('fanout connection restored', { adapter: this.kind });
     for (const listener of [...this.#listeners]) listener();
   }
 
@@ -127,17 +127,17 @@ export class FanoutBase implements ClusterFanout {
   lost(err?: unknown): void {
     if (this.#state !== 'up') {
       if (err !== undefined)
-        this.#o.logger.debug('fanout connection attempt failed', { adapter: this.kind, err });
+        this.#options.logger.debug('fanout connection attempt failed', { adapter: this.kind, err });
       return;
     }
     this.#state = 'down';
     if (err !== undefined) {
-      this.#o.logger.warn('fanout connection lost; cross-node broadcasts pause until it is back', {
+      this.#options.logger.warn('fanout connection lost; cross-node broadcasts pause until it is back', {
         adapter: this.kind,
         err,
       });
     }
-    if (this.#o.reconnects === 'base') void this.#connectLoop(true);
+    if (this.#options.reconnects === 'base') void this.#connectLoop(true);
   }
 
   /**
@@ -146,8 +146,8 @@ export class FanoutBase implements ClusterFanout {
    */
   failed(err: unknown, during: string): void {
     const fields = { adapter: this.kind, during, err };
-    if (this.#state === 'down') this.#o.logger.debug('fanout error', fields);
-    else this.#o.logger.warn('fanout error', fields);
+    if (this.#state === 'down') this.#options.logger.debug('fanout error', fields);
+    else this.#options.logger.warn('fanout error', fields);
   }
 
   /** Releases the connections. Call after the server closed. */
@@ -155,7 +155,7 @@ export class FanoutBase implements ClusterFanout {
     this.#state = 'closed';
     this.#listeners.clear();
     await this.#loop?.stop();
-    await this.#o.driver.release();
+    await this.#options.driver.release();
   }
 
   async #firstConnection(): Promise<void> {
@@ -169,8 +169,8 @@ export class FanoutBase implements ClusterFanout {
   async #connectLoop(pauseFirst: boolean): Promise<boolean> {
     if (this.#loop || this.#state === 'closed') return false;
     const loop = startRetryLoop({
-      attempt: () => this.#o.driver.connect(),
-      backoff: this.#o.reconnect,
+      attempt: () => this.#options.driver.connect(),
+      backoff: this.#options.reconnect,
       timers: this.#timers,
       pauseFirst,
       onFailure: (err) => this.failed(err, 'connect'),
@@ -186,7 +186,7 @@ export class FanoutBase implements ClusterFanout {
   }
 
   async #abort(): Promise<void> {
-    const driver = this.#o.driver;
+    const driver = this.#options.driver;
     if (driver.abort) {
       this.#state = 'closed';
       this.#listeners.clear();

@@ -57,7 +57,7 @@ function hasBinary(value: unknown, depth = 0): boolean {
  * - received messages are delivered in NOTIFY order, attachments included.
  */
 export class PgNotifyBus {
-  readonly #o: PgNotifyBusOptions;
+  readonly #options: PgNotifyBusOptions;
   readonly #receivers = new Map<string, BusReceiver>(); // by channel
   #client: pg.PoolClient | undefined;
   #closed = false;
@@ -67,7 +67,7 @@ export class PgNotifyBus {
   #outbox: Promise<void> = Promise.resolve();
 
   constructor(options: PgNotifyBusOptions) {
-    this.#o = options;
+    this.#options = options;
     this.#cleanupTimer = setInterval(() => void this.#cleanup(), options.cleanupIntervalMs ?? 30_000);
     this.#cleanupTimer.unref();
     this.#pingTimer = setInterval(() => void this.#ping(), options.pingIntervalMs ?? 10_000);
@@ -86,7 +86,7 @@ export class PgNotifyBus {
     // Without a connection, the (re)connection LISTENs on every channel.
     this.#client
       ?.query(`LISTEN ${pgIdent(channel)}`)
-      .catch((err: unknown) => this.#o.onError(asError(err), 'listen'));
+      .catch((err: unknown) => this.#options.onError(asError(err), 'listen'));
   }
 
   remove(nsp: string): void {
@@ -105,24 +105,24 @@ export class PgNotifyBus {
     const channel = this.#channel(message.nsp ?? '/');
     const json = hasBinary(message) ? undefined : JSON.stringify(message);
     const attachment =
-      json === undefined || Buffer.byteLength(json) > (this.#o.payloadThreshold ?? 8000)
+      json === undefined || Buffer.byteLength(json) > (this.#options.payloadThreshold ?? 8000)
         ? Buffer.from(encode(message))
         : undefined;
     const send = async () => {
       let payload = json;
       if (attachment !== undefined) {
-        const { rows } = await this.#o.pool.query<{ id: string }>(
-          `INSERT INTO ${this.#o.attachmentsTable} (payload) VALUES ($1) RETURNING id`,
+        const { rows } = await this.#options.pool.query<{ id: string }>(
+          `INSERT INTO ${this.#options.attachmentsTable} (payload) VALUES ($1) RETURNING id`,
           [attachment],
         );
         payload = JSON.stringify({ uid: message.uid, type: message['type'], attachmentId: rows[0]!.id });
       }
-      await this.#o.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+      await this.#options.pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
     };
     const sent = this.#outbox.then(send);
     this.#outbox = sent.catch(() => undefined);
     return sent.catch((err: unknown) => {
-      this.#o.onError(asError(err), 'publish');
+      this.#options.onError(asError(err), 'publish');
       throw err;
     });
   }
@@ -143,7 +143,7 @@ export class PgNotifyBus {
   }
 
   #channel(nsp: string): string {
-    return `${this.#o.channelPrefix}#${nsp}`;
+    return `${this.#options.channelPrefix}#${nsp}`;
   }
 
   /**
@@ -153,7 +153,7 @@ export class PgNotifyBus {
   async connect(): Promise<void> {
     let client: pg.PoolClient | undefined;
     try {
-      client = await this.#o.pool.connect();
+      client = await this.#options.pool.connect();
       // For the connection's whole life: a checked-out client without an error listener
       // takes the process down when the database goes away.
       const c = client;
@@ -179,7 +179,7 @@ export class PgNotifyBus {
     this.#client = undefined;
     // Released as broken: the pool destroys it and frees its slot.
     client.release(err);
-    this.#o.onLost(err);
+    this.#options.onLost(err);
   }
 
   async #ping(): Promise<void> {
@@ -211,8 +211,8 @@ export class PgNotifyBus {
         if (header.uid === receiver.uid) return;
         let message: BusMessage = header;
         if (header.attachmentId !== undefined) {
-          const { rows } = await this.#o.pool.query<{ payload: Buffer }>(
-            `SELECT payload FROM ${this.#o.attachmentsTable} WHERE id = $1`,
+          const { rows } = await this.#options.pool.query<{ payload: Buffer }>(
+            `SELECT payload FROM ${this.#options.attachmentsTable} WHERE id = $1`,
             [header.attachmentId],
           );
           const row = rows[0];
@@ -221,20 +221,20 @@ export class PgNotifyBus {
         }
         receiver.onMessage(message);
       } catch (err) {
-        this.#o.onError(asError(err), 'receive');
+        this.#options.onError(asError(err), 'receive');
       }
     });
   }
 
   async #cleanup(): Promise<void> {
-    const ms = this.#o.cleanupIntervalMs ?? 30_000;
+    const ms = this.#options.cleanupIntervalMs ?? 30_000;
     try {
-      await this.#o.pool.query(
-        `DELETE FROM ${this.#o.attachmentsTable} WHERE created_at < now() - make_interval(secs => $1)`,
+      await this.#options.pool.query(
+        `DELETE FROM ${this.#options.attachmentsTable} WHERE created_at < now() - make_interval(secs => $1)`,
         [ms / 1000],
       );
     } catch (err) {
-      this.#o.onError(asError(err), 'cleanup');
+      this.#options.onError(asError(err), 'cleanup');
     }
   }
 }
