@@ -121,7 +121,7 @@ export class PushPipeline {
     }
     this.#inFlight.shift();
     await context.writes.run(async () => {
-      const { cursors } = await options.store.applyResults(oldest.batch, res.results, res.committed);
+      const { cursors } = await options.store.settle(oldest.batch, res.results, res.committed);
       for (const r of res.results) {
         this.live.noteIncluded(r.mid);
         // A duplicate's outcome is only in server state: fetch it.
@@ -167,7 +167,7 @@ export class PushPipeline {
       request(socket, 'push', { mutations: placeholders }, options.requestTimeoutMs),
     );
     await context.writes.run(() =>
-      options.store.applyResults(
+      options.store.settle(
         batch,
         res.results.map((r): MutationResult => (r.status === 'rejected' ? { ...r, error } : r)),
         res.committed,

@@ -153,7 +153,7 @@ export class LocalStore {
    * `settle-results.ts`) and, in the same transaction, moves each scope's cursor over the
    * versions the push committed once it reaches them. Returns the report and the cursors moved.
    */
-  async applyResults(
+  async settle(
     entries: readonly OutboxEntry[],
     results: readonly MutationResult[],
     committed: readonly CommittedRange[] = [],

@@ -8,7 +8,7 @@
  *   (`apply-changes.ts`; `LocalStore.applyChanges`, `applyLive`).
  * - **settle**: store a push's answers: drop the answered outbox entries, confirm the server
  *   states they carry, keep conflicts and rejections (`settle-results.ts`;
- *   `LocalStore.applyResults` keeps its older name for its callers outside `store/`).
+ *   `LocalStore.settle`).
  * - **confirm**: make a server state a record's confirmed state (its meta's `version`, and the
  *   value), unless a newer one is known; applying and settling both do.
  *

@@ -53,7 +53,7 @@ function plain(input: DecideInput): Decision {
 }
 
 /**
- * Decides a mutation against the current record, per DESIGN.md: non-concurrent changes apply;
+ * Decides a mutation against the current record (docs/architecture.md, "Conflict strategies"): non-concurrent changes apply;
  * `inc` always merges; update-vs-delete lets delete win unless the strategy is manual or custom;
  * otherwise the collection's strategy decides.
  */
