@@ -1,4 +1,5 @@
 import {
+  decodeKey,
   decodeRecord,
   encodeRecord,
   type AppObject,
@@ -23,11 +24,17 @@ export type AppRecordState = Omit<RecordState, 'value'> & { readonly value: AppO
  * A manual conflict as the app sees it: values in the app's types, and `key`, the record's key
  * in the app's table (`id` is its record id on the wire). `mutation` stays in the wire encoding.
  */
-export type AppConflictEntry = Omit<ConflictEntry, 'base' | 'mine' | 'theirs'> & {
+export type AppConflictEntry = Omit<ConflictEntry, 'base' | 'mine' | 'theirs' | 'counters'> & {
   readonly key: AppKey;
   readonly base: AppObject | null;
   readonly mine: AppObject | null;
   readonly theirs: AppRecordState;
+  /**
+   * Fields (app key paths, e.g. `"likes"`) this device changed with `inc`: the server adds every
+   * device's increments, so they are merged automatically (the record shows the sum), are not a
+   * choice, and no resolution writes them. `base`, `mine` and `theirs` hold them as they were.
+   */
+  readonly counters: readonly string[];
 };
 
 const decoded = (v: JsonObject | null): AppObject | null => (v === null ? null : decodeRecord(v));
@@ -36,6 +43,9 @@ export function decodeHistoryEntry(e: HistoryEntry): AppHistoryEntry {
   return { ...e, value: decoded(e.value) };
 }
 
+/** A wire key path as the app writes it (each segment's escaping undone). */
+const appPath = (path: string): string => path.split('.').map(decodeKey).join('.');
+
 export function decodeConflict(c: ConflictEntry): AppConflictEntry {
   return {
     ...c,
@@ -43,6 +53,7 @@ export function decodeConflict(c: ConflictEntry): AppConflictEntry {
     base: decoded(c.base),
     mine: decoded(c.mine),
     theirs: { ...c.theirs, value: decoded(c.theirs.value) },
+    counters: (c.counters ?? []).map(appPath),
   };
 }
 

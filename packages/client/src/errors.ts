@@ -25,6 +25,8 @@ export const CLIENT_ERROR_CODES = {
   unknown_version: { retryable: false },
   /** `createSyncClient` was given options or a database it cannot work with (see `cause`). */
   invalid_config: { retryable: false },
+  /** A method was called with an argument it cannot use (the message says which and why); nothing changed. */
+  invalid_argument: { retryable: false },
   /** The server could not be reached, or did not answer in time (a request outside the sync loop). */
   unreachable: { retryable: true },
 } as const satisfies Record<string, { readonly retryable: boolean }>;

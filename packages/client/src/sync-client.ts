@@ -42,7 +42,7 @@ import type { SyncStatus } from './status.js';
 import type { SyncMetrics } from './sync-metrics.js';
 
 export type { SyncClientOptions } from './resolve-options.js';
-export type { ConflictResolution } from './conflict-resolution.js';
+export type { ConflictResolution, FieldChoice } from './conflict-resolution.js';
 
 /**
  * Syncline on top of an app's Dexie database. Create it before `db.open()` (it installs the
@@ -261,7 +261,11 @@ export class SyncClient {
     await this.db.table(table).update(key, { [field]: add(by) });
   }
 
-  /** Settles a manual conflict; "mine" and custom values sync as new changes on the server's version. */
+  /**
+   * Settles a manual conflict: `'mine'`, `'theirs'`, `{ fields: { status: 'mine', … } }` or
+   * `{ value }`. What was chosen syncs as a patch on the server's current version (fields nobody
+   * chose and counters are never written); rejects with `invalid_argument` on a malformed choice.
+   */
   async resolveConflict(mid: number, resolution: ConflictResolution): Promise<void> {
     await resolveConflict(this.db, this.#options.tableNames, mid, resolution);
   }

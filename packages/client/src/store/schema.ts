@@ -77,6 +77,12 @@ export interface ConflictEntry {
   readonly theirs: RecordState;
   readonly mutation: Mutation;
   readonly createdAt: number;
+  /**
+   * Key paths (wire encoding) this device changed with `inc` on this record while the conflict
+   * was open: merged by the server on their own, so never offered for choice nor written by a
+   * resolution. Absent on entries stored before it existed.
+   */
+  readonly counters?: readonly string[];
 }
 
 /** A mutation the server refused for good; it has been rolled back locally. */

@@ -1,4 +1,4 @@
-import type { Dexie } from 'dexie';
+import type { Dexie, Table } from 'dexie';
 import type { JsonObject, MutationResult, RecordState, ScopeId } from '@syncline/protocol';
 import { pendingMidsOf, pendingOf, recordKeyOf, RecordRows, type BareMeta } from './record-rows.js';
 import { replay } from './replay.js';
@@ -34,6 +34,8 @@ interface Work {
    * exactly what the app already shows, and the app row needs no rewrite.
    */
   onlyApplied: boolean;
+  /** Fields the server took an `inc` of in this batch: counters of an open conflict. */
+  readonly incs: Set<string>;
 }
 
 /**
@@ -80,6 +82,7 @@ export async function settleResults(
         moved: false,
         lastAnswered: entry.mid,
         onlyApplied: true,
+        incs: new Set(),
       });
   }
   const works = [...touched.values()];
@@ -125,6 +128,8 @@ export async function settleResults(
     const w = touched.get(recordKeyOf(entry.table, entry.key))!;
     const scope = entry.mutation.scope;
     if (r.status !== 'applied') w.onlyApplied = false;
+    if (entry.mutation.op === 'inc' && r.status !== 'rejected' && r.status !== 'conflict')
+      w.incs.add(entry.mutation.field);
     switch (r.status) {
       case 'applied':
         if (w.meta && r.version > w.meta.version)
@@ -175,6 +180,11 @@ export async function settleResults(
     }
   }
 
+  await markCounters(
+    conflictsTable,
+    works.filter((w) => w.incs.size > 0),
+  );
+
   // Rewrite every touched record that has a confirmed state: meta, then the visible value.
   // Records only `applied` need to know whether mutations remain, not which (no app rewrite).
   const live = works.filter((w) => w.meta !== undefined && w.confirmed !== undefined);
@@ -209,4 +219,26 @@ export async function settleResults(
       : undefined,
   ]);
   return { applied: results.length - conflicts - rejections, conflicts, rejections };
+}
+
+/**
+ * Adds the fields this batch incremented to the open conflict of their record, whether the inc
+ * came before or after the conflicting change: the server adds increments up on its own, so the
+ * inbox shows those fields as merged and a resolution never writes them (it would overwrite
+ * another device's increments with a stale count).
+ */
+async function markCounters(conflicts: Table<ConflictEntry, number>, works: readonly Work[]): Promise<void> {
+  if (works.length === 0) return;
+  const open = await conflicts
+    .where('[table+id]')
+    .anyOf(works.map((w) => [w.table, w.id]))
+    .toArray();
+  if (open.length === 0) return;
+  const incsOf = new Map(works.map((w) => [recordKeyOf(w.table, w.id), w.incs]));
+  const changed = open.flatMap((c) => {
+    const known = new Set(c.counters ?? []);
+    const added = [...(incsOf.get(recordKeyOf(c.table, c.id)) ?? [])].filter((f) => !known.has(f));
+    return added.length > 0 ? [{ ...c, counters: [...known, ...added].sort() }] : [];
+  });
+  if (changed.length > 0) await conflicts.bulkPut(changed);
 }
