@@ -296,6 +296,41 @@ it('concurrent edits of one field land in the inbox; a field-by-field merge make
   expectNoErrors();
 });
 
+it('a conflict with likes on both devices: the inbox shows the likes merged, and merging fields keeps both', async () => {
+  const page = await openDemo();
+  const a = device(page, 'Device A');
+  const b = device(page, 'Device B');
+  await addCard(a, 'Pack the booth');
+  await card(b, 'Pack the booth').waitFor(WAIT);
+
+  await setOnline(a, false);
+  await editCard(a, 'Pack the booth', { title: 'Pack the booth by Friday' });
+  await likeButton(a, 'Pack the booth by Friday').click();
+  await editCard(b, 'Pack the booth', { notes: 'Banner is in the van' });
+  await likeButton(b, 'Pack the booth').click();
+  await expectStatus(b, /^Online · 0 changes pending/);
+  await setOnline(a, true);
+
+  await expectStatus(a, /1 conflict$/);
+  await expect.poll(() => likeButton(a, 'Pack the booth').textContent(), WAIT).toBe('♥ 2');
+  const inbox = await openInbox(a, 'Device A');
+  // The inbox agrees with the board: likes are not a choice, they add up.
+  const likes = inbox.getByRole('row', { name: /^Likes/ });
+  await expect.poll(() => likes.textContent(), WAIT).toMatch(/2 merged automatically/);
+  expect(await inbox.getByRole('radio', { name: /for Likes$/ }).count()).toBe(0);
+  await inbox.getByRole('button', { name: 'Merge selected fields' }).click();
+  await inbox.waitFor({ state: 'detached', ...WAIT });
+
+  for (const d of [a, b]) {
+    const merged = card(d, 'Pack the booth by Friday');
+    await merged.getByText('Banner is in the van').waitFor(WAIT);
+    await expect.poll(() => likeButton(d, 'Pack the booth by Friday').textContent(), WAIT).toBe('♥ 2');
+    await expectStatus(d, /^Online · 0 changes pending · 0 conflicts$/);
+  }
+  expect(await expectConverged(a)).toBe(await expectConverged(b));
+  expectNoErrors();
+});
+
 it('two offline likes on two devices add up to +2', async () => {
   const page = await openDemo();
   const a = device(page, 'Device A');

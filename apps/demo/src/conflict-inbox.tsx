@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ConflictEntry } from '@syncline/client';
-import { useConflicts } from '@syncline/client/react';
+import { useConflicts, useLiveQuery } from '@syncline/client/react';
 import type { Device } from './devices';
 import { asText, changedFields, fieldLabel, formatValue, jsonEqual } from './format';
 
@@ -69,14 +69,21 @@ function ConflictItem({ device, conflict, resolve }: ConflictItemProps) {
   const base: Obj | null = conflict.base;
   const mine: Obj | null = conflict.mine;
   const theirs: Obj | null = conflict.theirs.value;
+  // Counters (likes) are increments: the server adds up every device's, so they are not a choice;
+  // the inbox shows the sum the board shows, and no resolution writes them.
+  const counters = useMemo(() => conflict.counters.filter((f) => !f.includes('.')), [conflict.counters]);
+  const now = useLiveQuery(
+    () => (typeof conflict.key === 'string' ? device.db.cards.get(conflict.key) : undefined),
+    [device.db, conflict.key],
+  );
   const fields = useMemo(() => {
     const all = new Set([
       ...changedFields(base, mine),
       ...changedFields(base, theirs),
       ...changedFields(mine, theirs),
     ]);
-    return [...all].filter((f) => f !== 'id' && !jsonEqual(mine?.[f], theirs?.[f]));
-  }, [base, mine, theirs]);
+    return [...all].filter((f) => f !== 'id' && !counters.includes(f) && !jsonEqual(mine?.[f], theirs?.[f]));
+  }, [base, mine, theirs, counters]);
   // Default per field: the side that changed it; mine where both did (I am resolving here).
   const [choice, setChoice] = useState<Record<string, Side>>(() =>
     Object.fromEntries(fields.map((f) => [f, !jsonEqual(base?.[f], mine?.[f]) ? 'mine' : 'theirs'] as const)),
@@ -92,17 +99,9 @@ function ConflictItem({ device, conflict, resolve }: ConflictItemProps) {
       console.error(err);
     });
   };
-  const merge = () => {
-    const start: Obj | null = theirs ?? mine;
-    if (start === null) return settle({ value: null });
-    const value: Record<string, unknown> = { ...start };
-    for (const f of fields) {
-      const pick = choice[f] === 'mine' ? mine : theirs;
-      if (pick === null || pick[f] === undefined) delete value[f];
-      else value[f] = pick[f];
-    }
-    settle({ value: value as NonNullable<ConflictEntry['mine']> });
-  };
+  // Only the chosen fields are written, on the server's current card: fields nobody chose, changes
+  // made meanwhile and likes stay as they are.
+  const merge = () => settle({ fields: Object.fromEntries(fields.map((f) => [f, choice[f] ?? 'theirs'])) });
 
   return (
     <article className="conflict" aria-labelledby={`${prefix}-h`}>
@@ -153,6 +152,18 @@ function ConflictItem({ device, conflict, resolve }: ConflictItemProps) {
                 </tr>
               );
             })}
+            {counters.map((f) => (
+              <tr key={f} className="merged">
+                <th scope="row">{fieldLabel(f)}</th>
+                <td className="base" data-label="Base">
+                  {formatValue(f, base?.[f])}
+                </td>
+                <td colSpan={2} data-label="Merged automatically">
+                  {formatValue(f, (now as Obj | undefined)?.[f] ?? theirs?.[f])}{' '}
+                  <span className="muted">merged automatically: every device&apos;s likes count</span>
+                </td>
+              </tr>
+            ))}
           </tbody>
         </table>
       </div>

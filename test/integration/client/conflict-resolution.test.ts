@@ -78,6 +78,41 @@ describe('resolving a manual conflict writes only what was chosen (issue 16, fin
     expect(card).toMatchObject({ status: 'doing', title: 'a title', notes: 'b notes', likes: 2 });
   });
 
+  it('keep mine after more changes: an inc before the conflicting edit, their later edits and my pending like all survive', async () => {
+    await env.server({ collections: { cards: { strategy: 'manual' } } });
+    const a = await env.device();
+    const b = await env.device();
+    await a.db.cards.put({ id: 'c', board: '1', title: 'original', notes: 'n0', status: 'todo', likes: 0 });
+    await convergeAll(a, b);
+    a.network.set(false);
+    await a.sync.inc('cards', 'c', 'likes');
+    await a.db.cards.update('c', { status: 'doing' });
+    await b.sync.inc('cards', 'c', 'likes');
+    await converged(b);
+    a.network.set(true);
+    const [conflict] = await next(a.sync.conflicts$, (c) => c.length > 0);
+    expect(conflict!.counters).toEqual(['likes']);
+
+    // While A's conflict is open, B changes notes and likes again; A likes it once more offline.
+    await b.db.cards.update('c', { notes: 'b notes' });
+    await b.sync.inc('cards', 'c', 'likes');
+    await converged(b);
+    await converged(a);
+    expect(await a.db.cards.get('c')).toMatchObject({ notes: 'b notes', likes: 3, status: 'todo' });
+    a.network.set(false);
+    await a.sync.inc('cards', 'c', 'likes');
+    await a.sync.resolveConflict(conflict!.mid, 'mine');
+    a.network.set(true);
+    await convergeAll(a, b);
+    const card = await b.db.cards.get('c');
+    expect(card).toMatchObject({ status: 'doing', notes: 'b notes', likes: 4 });
+    expect(await a.db.cards.get('c')).toEqual(card);
+    // The resolution travelled as a patch of the one chosen field, not as a whole value.
+    const history = await b.sync.history('cards', 'c');
+    const resolution = history.find((h) => h.clientId === a.sync.clientId && h.value?.['status'] === 'doing');
+    expect(resolution).toMatchObject({ op: 'patch' });
+  });
+
   it('refuses a field choice that is neither mine nor theirs, and changes nothing', async () => {
     const { a, conflict } = await conflictWithCounters();
     const bad = { fields: { status: 'both' } } as unknown as ConflictResolution;
