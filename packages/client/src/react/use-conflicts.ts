@@ -8,9 +8,11 @@ export interface UseConflictsResult {
   /** Manual-strategy conflicts waiting for the user, oldest first; `undefined` until loaded. */
   readonly conflicts: readonly ConflictEntry[] | undefined;
   /**
-   * Settles the conflict of mutation `mid`: `'mine'` re-sends this client's value on the
-   * server's version, `'theirs'` keeps the server's, `{ value }` writes a merged value (null
-   * deletes). The conflict leaves the list once settled. Stable across renders.
+   * Settles the conflict of mutation `mid` (see `ConflictResolution`): `'mine'` writes this
+   * client's changed fields on the server's version, `'theirs'` keeps the server's, `{ fields }`
+   * takes a side per field, `{ value }` writes the fields that differ (null deletes). Only chosen
+   * fields are written, never counters. The conflict leaves the list once settled. Stable
+   * across renders.
    */
   readonly resolve: (mid: number, resolution: ConflictResolution) => Promise<void>;
 }
