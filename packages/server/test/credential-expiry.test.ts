@@ -149,7 +149,7 @@ describe('reauth', () => {
     t = T0 + 2_000;
     const res: unknown = await carol.socket
       .timeout(5_000)
-      .emitWithAck('reauth', { token: `carol@${T0 + 5_000}` } as never);
+      .emitWithAck('reauth', { token: `carol@${T0 + 5_000}` });
     expect(res).toEqual({ ok: true, expiresAt: T0 + 5_000, serverTime: T0 + 2_000 });
 
     t = T0 + 3_000; // past the old expiry
