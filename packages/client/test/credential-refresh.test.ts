@@ -21,6 +21,9 @@ describe('refresh decisions', () => {
     expect(refreshDelay({ expiresAt: 900, serverTime: 1_000 })).toBe(0);
     expect(refreshDelay({ expiresAt: null, serverTime: 1_000 })).toBeUndefined();
     expect(refreshDelay({ expiresAt: 2_000, serverTime: 1_000 }, 0.5)).toBe(500);
+    for (const expiresAt of [Number.NaN, Number.POSITIVE_INFINITY, '2030-01-01' as unknown as number]) {
+      expect(refreshDelay({ expiresAt, serverTime: 1_000 })).toBeUndefined();
+    }
   });
 
   it('retries at half the time left, capped, and gives up close to expiry', () => {

@@ -137,6 +137,22 @@ describe('credential expiry on live sockets', () => {
   });
 });
 
+describe('broken expiry from the authenticate hook', () => {
+  it('closes a socket whose expiresAt is not a time (fail closed), without a timer loop', async () => {
+    const t = T0;
+    const timers = new ManualTimers(() => t);
+    const nanAuth: AuthHooks = {
+      authenticate: () => ({ id: 'nan', expiresAt: Number.NaN }),
+      authorize: () => true,
+    };
+    running = await startServer({ auth: nanAuth, clock: { now: () => t }, timers });
+    const c = await TestClient.connect(running.url, { token: 'x' });
+    sockets.push(c.socket);
+    if (c.socket.connected) expect(await nextDisconnect(c.socket)).toBe('io server disconnect');
+    expect(timers.pending.size).toBe(0);
+  });
+});
+
 describe('reauth', () => {
   it('renews the expiry on the live socket: it stays subscribed and is closed at the new time', async () => {
     let t = T0;

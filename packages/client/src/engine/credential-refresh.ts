@@ -23,7 +23,10 @@ export interface CredentialGrant {
  * `undefined` when they never expire.
  */
 export function refreshDelay(grant: CredentialGrant, ratio = REFRESH_AT): number | undefined {
-  if (grant.expiresAt === null) return undefined;
+  // Anything but a finite time (an older or broken server) is treated as "never": no refresh
+  // loop; the server's own expiry and the reconnect path still apply.
+  if (typeof grant.expiresAt !== 'number' || !Number.isFinite(grant.expiresAt)) return undefined;
+  if (typeof grant.serverTime !== 'number' || !Number.isFinite(grant.serverTime)) return undefined;
   return Math.max(0, Math.floor((grant.expiresAt - grant.serverTime) * ratio));
 }
 

@@ -72,7 +72,8 @@ export class CredentialExpiry {
     const at = socket.data.principal.expiresAt;
     if (at === undefined) return;
     const delay = at - this.clock.now();
-    if (delay <= 0) return this.#end(socket);
+    // Not after now, or not a time at all (NaN from a broken hook): access ends, fail closed.
+    if (!(delay > 0)) return this.#end(socket);
     this.#earliest = Math.min(this.#earliest, at);
     const handle = this.timers.setTimeout(
       () => {
