@@ -207,6 +207,32 @@ describe('reauth', () => {
   });
 });
 
+describe('reauth with fewer rights', () => {
+  it('leaves the scope rooms the new claims do not allow, and keeps the others', async () => {
+    // Tokens `<user>:<scopes>`: the principal may use the listed scopes only.
+    const scopedAuth: AuthHooks = {
+      authenticate: ({ token }) => ({
+        id: (token ?? '').split(':')[0]!,
+        claims: { scopes: (token ?? '').split(':')[1]!.split(',') },
+      }),
+      authorize: (p, scope) => (p.claims?.scopes as string[]).includes(scope),
+    };
+    running = await startServer({ auth: scopedAuth });
+    const carol = await connect(running.url, 'carol:a,b');
+    const writer = await TestClient.connect(running.url, { token: 'w:a,b' });
+    sockets.push(writer.socket);
+    expect((await carol.subscribe('a', 'b')).ok).toBe(true);
+    const res: unknown = await carol.socket.timeout(5_000).emitWithAck('reauth', { token: 'carol:b' });
+    expect(res).toMatchObject({ ok: true });
+    await writer.write({ op: 'put', scope: 'a', collection: 'notes', id: 'n1', value: { n: 1 }, base: 0 });
+    await writer.write({ op: 'put', scope: 'b', collection: 'notes', id: 'n2', value: { n: 2 }, base: 0 });
+    await expect.poll(() => carol.changes.length).toBe(1);
+    await waitMs(50);
+    expect(carol.changes.map((m) => m.scope)).toEqual(['b']);
+    expectError(await carol.pull('a'), 'forbidden');
+  });
+});
+
 describe('revoke', () => {
   it('closes every socket of the user now, with access_revoked, and nobody else’s', async () => {
     running = await startServer({ auth: tokenAuth });
