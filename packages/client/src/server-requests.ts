@@ -102,7 +102,7 @@ async function onSocket<R>(ctx: RequestContext, fn: (s: ClientSocket) => Promise
   const live = ctx.liveSocket();
   if (live?.connected) return fn(live);
   const o = ctx.options;
-  const socket = await connectSocket({
+  const { socket } = await connectSocket({
     url: o.urls[0]!,
     clientId: ctx.clientId(),
     token: o.token,

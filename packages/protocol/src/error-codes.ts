@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   unauthenticated: { retryable: false },
   /** The credentials expired; reconnect with fresh ones. */
   auth_expired: { retryable: true },
+  /** The app revoked this principal's access (`server.revoke`); reconnect with fresh credentials. */
+  access_revoked: { retryable: true },
   /** The principal may not do this on this scope. */
   forbidden: { retryable: false },
   /** The client id is bound to another principal. */

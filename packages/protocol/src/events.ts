@@ -1,5 +1,6 @@
 import type { ChangesMessage } from './messages/changes.js';
 import type { Hello } from './messages/handshake.js';
+import type { ReauthRequest, ReauthResponse, SessionEnded } from './messages/reauth.js';
 import type { HashRequest, HashResponse } from './messages/scope-hash.js';
 import type { HistoryRequest, HistoryResponse } from './messages/history.js';
 import type { PullRequest, PullResponse } from './messages/pull.js';
@@ -23,6 +24,8 @@ export interface ClientToServerEvents {
   hash: (req: HashRequest, ack: (res: HashResponse) => void) => void;
   /** Optional sync-health summary (added without a protocol bump: older servers say `unknown_event`). */
   telemetry: (req: TelemetryReport, ack: (res: TelemetryResponse) => void) => void;
+  /** Fresh credentials for this connection, before the current ones expire (protocol 4). */
+  reauth: (req: ReauthRequest, ack: (res: ReauthResponse) => void) => void;
 }
 
 /** Event names a client may emit. Anything else is answered with `unknown_event`. */
@@ -34,6 +37,7 @@ export const CLIENT_EVENTS = [
   'history',
   'hash',
   'telemetry',
+  'reauth',
 ] as const satisfies readonly (keyof ClientToServerEvents)[];
 export type ClientEventName = (typeof CLIENT_EVENTS)[number];
 
@@ -49,4 +53,6 @@ export interface ServerToClientEvents {
   changes: (msg: ChangesMessage) => void;
   /** An event that could not be acknowledged (no ack callback, unknown event) was refused. */
   protocol_error: (error: SyncError & { event: string }) => void;
+  /** The connection's access ended (`auth_expired`, `access_revoked`); the server closes it next. */
+  session_ended: (error: SessionEnded) => void;
 }

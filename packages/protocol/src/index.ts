@@ -139,6 +139,8 @@ export type {
   ServerWriteResponse,
   WriterStateResponse,
 } from './messages/server-write.js';
+export { ReauthRequestSchema, ReauthResponseSchema, SessionEndedSchema } from './messages/reauth.js';
+export type { ReauthRequest, ReauthResponse, SessionEnded } from './messages/reauth.js';
 export { CLIENT_EVENTS } from './events.js';
 export type { ClientToServerEvents, ServerToClientEvents, InboundEvents, ClientEventName } from './events.js';
 export { applyMutation, applyPatch, applyInc } from './apply-mutation.js';

@@ -33,6 +33,7 @@ describe('integration messages (additive to protocol 1)', () => {
       'history',
       'hash',
       'telemetry',
+      'reauth', // protocol 4
     ]);
     expect(ERROR_CODES.cursor_unavailable.retryable).toBe(false);
     expect(ERROR_CODES.unknown_route.retryable).toBe(false);

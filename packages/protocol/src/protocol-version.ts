@@ -16,8 +16,14 @@
  *      user key starting with `$` travels with one more; record ids that start with `~` encode
  *      number and compound keys (`~n…`, `~a[…]`, `~~` for a string starting with `~`). A
  *      version 2 client would send `$`-keys and `~`-ids that now mean something else.
+ * - 4: credentials end the connection's access when they expire: the server closes a socket at
+ *      its principal's `expiresAt` (after a `session_ended` event), tells the client that time in
+ *      `hello.expiresAt`, and takes fresh credentials on the live connection (`reauth`, answered
+ *      with the new `expiresAt`). A version 3 client neither knows when it will be cut off nor
+ *      can it refresh without reconnecting; `server.revoke` ends a principal's sockets
+ *      (`access_revoked`).
  *
  * Additive changes that need no bump (old peers keep working), newest last:
  * - `telemetry` client event (a server without it answers `unknown_event`; clients then stop).
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;

@@ -14,7 +14,9 @@ import { CommitBus } from './sync/commit-bus.js';
 import { writeAppMutations, writerState } from './sync/server-writes.js';
 import { gateConnections } from './transport/connection-gate.js';
 import type { ServerContext } from './transport/context.js';
+import { CredentialExpiry } from './transport/credential-expiry.js';
 import { startLiveFanout } from './transport/live-fanout.js';
+import { revokeUser } from './transport/revoke.js';
 import { socketMetricsSources } from './transport/socket-metrics.js';
 import { closeSocketServer, createSocketServer } from './transport/socket-server.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
@@ -42,6 +44,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   // The routes need the context built below; requests only arrive once it exists.
   const httpServer = options.httpServer ?? createHttpServer(() => handleHttp);
   const io = createSocketServer(httpServer, { path: options.path, limits, origins, cluster });
+  const expiry = new CredentialExpiry(clock, timers, logger);
   const commits = new CommitBus((err) => logger.error('commit listener failed', { err }));
   const metrics: ServerMetrics = new ServerMetrics({
     nodeId,
@@ -63,7 +66,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   const catchUp = cluster ? startCatchUp({ cluster, io, storage, logger, timers }) : undefined;
 
   // Live fan-out is the first commit listener, so sockets hear of a commit before anything else.
-  startLiveFanout(io, commits, metrics);
+  startLiveFanout(io, commits, metrics, expiry);
   const webhooks: WebhookDispatcher = new WebhookDispatcher({
     ...config,
     commits,
@@ -72,7 +75,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     random: options.webhooks?.random ?? Math.random,
   });
 
-  const ctx: ServerContext = { ...config, io, storage, metrics, commits, isClosing };
+  const ctx: ServerContext = { ...config, io, storage, metrics, commits, isClosing, expiry };
   const feed: ChangeFeedDeps = {
     storage,
     commits,
@@ -116,6 +119,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       writeAppMutations({ ...ctx, track: shutdown.track }, principal, mutations, opts.clientId),
     writerState: (principal, opts = {}) => writerState(ctx, principal, opts.clientId),
     webhooksSettled: () => webhooks.idle(),
+    revoke: ({ userId }) => revokeUser(io, logger, userId, cluster !== undefined),
     close: async () => {
       // Change feeds end and new HTTP API calls are refused; in-flight writes still answer.
       if (!shutdown.begin()) return;

@@ -1,5 +1,6 @@
 export { createSyncServer } from './create-sync-server.js';
 export type { SyncServer, SyncServerOptions } from './create-sync-server.js';
+export type { RevokeResult } from './transport/revoke.js';
 export { ChangeFeedError } from './feed/change-feed.js';
 export type { ChangeFeedOptions } from './feed/feed-iterator.js';
 export type { AppFeedChange } from './sync/app-values.js';

@@ -12,6 +12,7 @@ import type { PruneStats, RetentionPolicy, SyncStorage } from './storage/storage
 import type { AppFeedChange } from './sync/app-values.js';
 import type { CollectionsConfig } from './sync/collections.js';
 import type { SyncIo } from './transport/context.js';
+import type { RevokeResult } from './transport/revoke.js';
 
 // The public contract of `createSyncServer`: what it takes and what it returns.
 
@@ -109,6 +110,14 @@ export interface SyncServer {
   ): Promise<ServerWriteResponse>;
   /** The last mid applied for a backend's client id (0 for a new one); resume at `lastMid + 1`. */
   writerState(principal: Principal, opts?: { readonly clientId?: string }): Promise<WriterStateResponse>;
+  /**
+   * Ends a user's access now: each of the user's sockets hears `session_ended`
+   * (`access_revoked`) and is closed, on this node at once and on the other nodes through the
+   * cluster adapter. Make the `authenticate` hook refuse the revoked credentials first, or the
+   * client, which reconnects at once, is let back in. Credentials also end on their own at the
+   * principal's `expiresAt`.
+   */
+  revoke(who: { readonly userId: string }): RevokeResult;
   /** Resolves once every queued webhook delivery has been delivered or given up. */
   webhooksSettled(): Promise<void>;
   /**

@@ -26,10 +26,17 @@
  * interleave.
  */
 import { BehaviorSubject, Subject } from 'rxjs';
-import { asScopeId, type ScopeId, type SyncError, type TelemetryReport } from '@syncline/protocol';
+import {
+  asScopeId,
+  type Hello,
+  type ScopeId,
+  type SyncError,
+  type TelemetryReport,
+} from '@syncline/protocol';
 import { clientError, type SynclineError } from '../errors.js';
 import { EMPTY_ENGINE_METRICS, withScope, type EngineMetrics } from '../sync-metrics.js';
 import { backoffDelay } from './backoff.js';
+import { CredentialRefresh } from './credential-refresh.js';
 import type { EngineContext } from './engine-context.js';
 import type { EngineOptions, EngineState } from './engine-types.js';
 import { LiveChanges } from './live-changes.js';
@@ -68,10 +75,13 @@ export class SyncEngine {
   #unsubs: (() => void)[] = [];
   #loop: Promise<void> | undefined;
   readonly #telemetry: TelemetrySender;
+  /** Fresh credentials on the live socket before the current ones expire (`reauth`). */
+  readonly #refresh: CredentialRefresh;
 
   constructor(private readonly options: EngineOptions) {
     this.#scopes = new Set(options.scopes.map(asScopeId));
     this.#telemetry = new TelemetrySender(options.requestTimeoutMs);
+    this.#refresh = new CredentialRefresh({ ...options, report: (error) => this.errors$.next(error) });
     this.state$ = new BehaviorSubject<EngineState>({
       phase: 'stopped',
       connected: false,
@@ -197,6 +207,7 @@ export class SyncEngine {
   #dropSocket(): void {
     const s = this.#socket;
     this.#socket = undefined;
+    this.#refresh.detach();
     this.#push.drop(); // the unanswered batches are still in the outbox
     this.#live.drop(); // the next connection pulls every scope anyway
     if (s) {
@@ -249,14 +260,15 @@ export class SyncEngine {
     const { options } = this;
     const url = options.urls[this.#urlIndex % options.urls.length]!;
     let socket: ClientSocket;
+    let hello: Hello;
     try {
-      socket = await connectSocket({
+      ({ socket, hello } = await connectSocket({
         url,
         clientId: options.clientId,
         token: options.token,
         path: options.path,
         timeoutMs: options.requestTimeoutMs,
-      });
+      }));
     } catch (err) {
       await this.#fail(err);
       return;
@@ -273,6 +285,12 @@ export class SyncEngine {
       }
     });
     socket.on('changes', (msg) => this.#live.receive(msg));
+    // Access ended (expired, revoked): the server closes the socket next and we reconnect.
+    socket.on('session_ended', (error) => {
+      this.#set({ lastError: error });
+      this.errors$.next(error);
+    });
+    this.#refresh.attach(socket, hello);
     this.#set({ phase: 'subscribing', connected: true });
     const res = await answered(
       request(socket, 'subscribe', { scopes: [...this.#scopes] }, options.requestTimeoutMs),

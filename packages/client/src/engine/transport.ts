@@ -3,6 +3,7 @@ import {
   PROTOCOL_VERSION,
   syncError,
   type ClientToServerEvents,
+  type Hello,
   type ServerToClientEvents,
   type SyncError,
 } from '@syncline/protocol';
@@ -26,11 +27,18 @@ export class ConnectError extends Error {
   }
 }
 
+/** An accepted connection and the server's `hello` on it. */
+export interface Connected {
+  readonly socket: ClientSocket;
+  readonly hello: Hello;
+}
+
 /**
  * Opens one Socket.IO connection (no built-in reconnection: the engine owns retries and
- * failover) and resolves once the server accepted the handshake.
+ * failover) and resolves once the server accepted the handshake and said `hello` (which the
+ * server sends right after accepting; it carries the credentials' `expiresAt`).
  */
-export function connectSocket(opts: ConnectOptions): Promise<ClientSocket> {
+export function connectSocket(opts: ConnectOptions): Promise<Connected> {
   const socket: ClientSocket = io(opts.url, {
     transports: ['websocket'],
     reconnection: false,
@@ -51,9 +59,9 @@ export function connectSocket(opts: ConnectOptions): Promise<ClientSocket> {
     },
   });
   return new Promise((resolve, reject) => {
-    socket.once('connect', () => {
+    socket.once('hello', (hello) => {
       socket.off('connect_error');
-      resolve(socket);
+      resolve({ socket, hello });
     });
     socket.once('connect_error', (err: Error & { data?: SyncError }) => {
       socket.close();

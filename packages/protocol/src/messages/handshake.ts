@@ -19,6 +19,12 @@ export const HelloSchema = z.object({
   userId: z.string(),
   /** True when the server runs in development auth mode (everything allowed). */
   devMode: z.boolean(),
+  /**
+   * When the connection's credentials expire (ms since the epoch, server clock), or null when
+   * they do not (protocol 4). The server closes the connection then; a client refreshes before
+   * (`reauth`), measuring the lifetime against `serverTime`, not its own clock.
+   */
+  expiresAt: z.number().nullable(),
 });
 /** The TypeScript type of `HelloSchema`. */
 export type Hello = z.infer<typeof HelloSchema>;

@@ -1,6 +1,6 @@
 import { PROTOCOL_VERSION, syncError } from '@syncline/protocol';
 import { failureOf } from '../ops/failure.js';
-import type { ServerContext } from './context.js';
+import { userRoom, type ServerContext } from './context.js';
 import { acceptHandshake, ConnectRefused } from './handshake.js';
 import { isOriginAllowed } from './origin.js';
 import { attachSession } from './session.js';
@@ -9,7 +9,8 @@ import { attachSession } from './session.js';
  * Every connection passes this gate before any event: refused while shutting down, refused from
  * an origin not in `cors.origins` (`origin_not_allowed`, so a developer sees why), then the
  * handshake (`acceptHandshake`: protocol version, authentication, client id binding). An
- * accepted socket gets its session (the per-event gate and handlers) and then `hello`.
+ * accepted socket gets its session (the per-event gate and handlers), its expiry timer and its
+ * user's room (`revoke`), and then `hello` (with `expiresAt`, so the client refreshes in time).
  *
  * In development auth mode everyone gets through, which is logged loudly once, here.
  *
@@ -66,12 +67,16 @@ export function gateConnections(
 
   io.on('connection', (socket) => {
     attachSession(ctx, socket, track);
+    // Expiry and revocation (`revoke` closes the user's room on every node).
+    ctx.expiry.watch(socket);
+    void socket.join(userRoom(socket.data.principal.id));
     socket.emit('hello', {
       protocolVersion: PROTOCOL_VERSION,
       nodeId: ctx.nodeId,
       serverTime: ctx.clock.now(),
       userId: socket.data.principal.id,
       devMode: ctx.devMode,
+      expiresAt: socket.data.principal.expiresAt ?? null,
     });
   });
 }

@@ -3,10 +3,12 @@ import type { ClientId, InboundEvents, Limits, ScopeId, ServerToClientEvents } f
 import type { AuthHooks, Principal } from '../auth/auth.js';
 import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
+import type { Timers } from '../ops/timers.js';
 import type { ServerMetrics } from '../ops/metrics.js';
 import type { SyncStorage } from '../storage/storage.js';
 import type { CollectionsConfig } from '../sync/collections.js';
 import type { CommitBus } from '../sync/commit-bus.js';
+import type { CredentialExpiry } from './credential-expiry.js';
 
 /** What the server keeps on each accepted socket. */
 export interface SocketData {
@@ -25,6 +27,7 @@ export interface ServerContext {
   readonly collections: CollectionsConfig;
   readonly limits: Limits;
   readonly clock: Clock;
+  readonly timers: Timers;
   readonly logger: Logger;
   readonly nodeId: string;
   readonly devMode: boolean;
@@ -35,10 +38,15 @@ export interface ServerContext {
   readonly telemetryMinIntervalMs: number;
   /** True once shutdown started: new events are refused with `shutting_down`. */
   readonly isClosing: () => boolean;
+  /** Closes each socket when its credentials expire (and before a broadcast could reach it). */
+  readonly expiry: CredentialExpiry;
 }
 
 /** Prefix of every scope room's name; no other room starts with it. */
 export const SCOPE_ROOM_PREFIX = 'scope:';
+
+/** The Socket.IO room of every socket of one user (`revoke` closes them, on every node). */
+export const userRoom = (userId: string): string => `user:${userId}`;
 
 /** The Socket.IO room of a scope's live changes. */
 export const scopeRoom = (scope: ScopeId): string => `${SCOPE_ROOM_PREFIX}${scope}`;

@@ -23,6 +23,7 @@ import {
 import type { ScopeAction } from '../auth/auth.js';
 import { runPush } from '../sync/run-push.js';
 import { toChange } from '../sync/wire-change.js';
+import { reauthenticate } from './reauth.js';
 import { scopeRoom, type ServerContext, type ServerSocket } from './context.js';
 
 type Handler = (payload: unknown) => Promise<{ ok: boolean }>;
@@ -32,8 +33,9 @@ const DEFAULT_PULL_LIMIT = 500;
 /** One handler per protocol event. Each validates its payload and authorizes before storage. */
 export function createHandlers(ctx: ServerContext, socket: ServerSocket): Record<ClientEventName, Handler> {
   const { storage, limits } = ctx;
-  const principal = socket.data.principal;
-  const can = async (scope: ScopeId, action: ScopeAction) => ctx.auth.authorize(principal, scope, action);
+  // Read at each call: `reauth` replaces the principal (fresh credentials, new claims).
+  const can = async (scope: ScopeId, action: ScopeAction) =>
+    ctx.auth.authorize(socket.data.principal, scope, action);
   const forbidden = (scope: ScopeId, action: ScopeAction) =>
     ({ ok: false, error: syncError('forbidden', `no ${action} access to scope "${scope}"`) }) as const;
 
@@ -45,7 +47,12 @@ export function createHandlers(ctx: ServerContext, socket: ServerSocket): Record
     const run = pushes.then(() =>
       runPush(
         ctx,
-        { principal, clientId: socket.data.clientId, source: 'client', origin: socket.id },
+        {
+          principal: socket.data.principal,
+          clientId: socket.data.clientId,
+          source: 'client',
+          origin: socket.id,
+        },
         payload,
       ),
     );
@@ -148,5 +155,7 @@ export function createHandlers(ctx: ServerContext, socket: ServerSocket): Record
     return { ok: true };
   };
 
-  return { push, pull, subscribe, unsubscribe, history, hash, telemetry };
+  const reauth = (payload: unknown) => reauthenticate(ctx, socket, payload);
+
+  return { push, pull, subscribe, unsubscribe, history, hash, telemetry, reauth };
 }

@@ -4,14 +4,23 @@ import type { ServerMetrics } from '../ops/metrics.js';
 import type { CommitBus } from '../sync/commit-bus.js';
 import { toChange, type ChangeSource } from '../sync/wire-change.js';
 import { scopeRoom, type SyncIo } from './context.js';
+import type { CredentialExpiry } from './credential-expiry.js';
 
 /**
  * The live fan-out: every commit of this node goes from the commit bus to the scope rooms of
  * its changes (on every node, through the cluster adapter when there is one). Subscribe it
  * first, so sockets hear of a commit before change feeds, webhooks and anything else.
+ * Sockets of this node whose credentials expired are closed first (`expiry.sweep()`), so a
+ * change never reaches an expired principal even when its timer has not fired yet.
  */
-export function startLiveFanout(io: SyncIo, commits: CommitBus, metrics: ServerMetrics): void {
+export function startLiveFanout(
+  io: SyncIo,
+  commits: CommitBus,
+  metrics: ServerMetrics,
+  expiry: CredentialExpiry,
+): void {
   commits.subscribe((event) => {
+    expiry.sweep();
     broadcastCommit(io, event.changes, event.origin);
     metrics.fanoutChanges.inc(event.changes.length);
     metrics.fanoutLatency.observe((performance.now() - event.committedAt) / 1000);
