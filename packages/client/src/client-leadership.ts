@@ -91,8 +91,8 @@ export class ClientLeadership implements EngineSignals {
     const doc = (globalThis as { document?: Pick<Document, 'addEventListener' | 'removeEventListener'> })
       .document;
     if (doc && this.#detach.length === 0) {
-      const onFreeze = () => void this.#leave();
-      const onResume = () => this.#join();
+      const onFreeze = () => this.#freeze();
+      const onResume = () => (this.#engine ? void this.#lost() : this.#join());
       doc.addEventListener('freeze', onFreeze);
       doc.addEventListener('resume', onResume);
       this.#detach.push(() => {
@@ -160,6 +160,19 @@ export class ClientLeadership implements EngineSignals {
     if (this.#engine || !campaign?.takeOver || this.#losing) return;
     if (!(await this.#lease.takeOverIfStale(this.#holder))) return;
     if (this.#campaign === campaign && !this.#engine) campaign.takeOver();
+  }
+
+  /**
+   * The page is about to freeze: hand the lock over now, synchronously. Nothing here may start
+   * an IndexedDB transaction: a page frozen inside one blocks the database for every tab. The
+   * engine stays as it is until `resume` (its pushes are fenced by the lease meanwhile).
+   */
+  #freeze(): void {
+    this.#stopHeartbeat?.();
+    this.#stopHeartbeat = undefined;
+    const campaign = this.#campaign;
+    this.#campaign = undefined;
+    void campaign?.resign();
   }
 
   /** Lost the lease or the lock (another tab took over): step down, then wait for a turn. */
