@@ -1,12 +1,17 @@
 // Which tab syncs: the client joins a leader election per database; the tab that wins runs the
 // sync engine (after adopting rows that predate syncing), and steps down when it stops, is
 // frozen, or loses the lock. Every tab sees the engine's state through the subjects here.
+// A frozen or hung leader keeps its lock, so the leader also holds a lease (`LeaseKeeper`): a
+// follower with pending writes takes a stale one over, and the old leader, fenced by the lease's
+// epoch before every push, steps down when it runs again.
 import { liveQuery, type DBCore, type Dexie } from 'dexie';
 import { BehaviorSubject, from, sampleTime, Subject, type Observable } from 'rxjs';
 import type { SyncErrorEvent } from './client-observables.js';
 import { METRICS_TICK_MS, type EngineSignals } from './client-streams.js';
 import { clientError } from './errors.js';
+import type { LeaderCampaign } from './engine/leader.js';
 import { SyncEngine, type EngineState } from './engine/sync-engine.js';
+import { every, LeaseKeeper } from './leader-lease-keeper.js';
 import type { ResolvedOptions } from './resolve-options.js';
 import type { AdoptionProgress } from './store/adopt-existing.js';
 import { startAdoption, type AdoptionRun } from './store/adoption-run.js';
@@ -49,12 +54,22 @@ export class ClientLeadership implements EngineSignals {
   #adoptionRun: AdoptionRun | undefined;
   #adopting: Promise<void> | undefined;
   #engine: SyncEngine | undefined;
-  #campaign: { resign(): Promise<void> } | undefined;
+  #campaign: LeaderCampaign | undefined;
   #subs: { unsubscribe(): void }[] = [];
   #detach: (() => void)[] = [];
+  readonly #lease: LeaseKeeper;
+  /** This tab in the lease (one per leadership, so two tabs of one client id differ). */
+  readonly #holder: string;
+  #stopHeartbeat: (() => void) | undefined;
+  #stopWatch: (() => void) | undefined;
+  /** A step-down after losing the lease or the lock, running. */
+  #losing: Promise<void> | undefined;
 
   constructor(deps: LeadershipDeps) {
     this.#d = deps;
+    const { options } = deps;
+    this.#lease = new LeaseKeeper(deps.db, options.leaseTiming, options.now);
+    this.#holder = `${options.now().toString(36)}-${options.random().toString(36).slice(2, 10)}`;
   }
 
   /** The running engine (this tab leads), if any. */
@@ -70,13 +85,14 @@ export class ClientLeadership implements EngineSignals {
   /** Joins the election; a frozen page hands leadership over until it resumes. */
   start(): void {
     this.#join();
+    this.#stopWatch ??= every(this.#lease.timing.heartbeatMs, () => this.#watch());
     // A frozen tab (Page Lifecycle) keeps its Web Lock but runs no code: hand leadership over
     // while frozen and ask for it again on resume.
     const doc = (globalThis as { document?: Pick<Document, 'addEventListener' | 'removeEventListener'> })
       .document;
     if (doc && this.#detach.length === 0) {
-      const onFreeze = () => void this.#leave();
-      const onResume = () => this.#join();
+      const onFreeze = () => this.#freeze();
+      const onResume = () => (this.#engine ? void this.#lost() : this.#join());
       doc.addEventListener('freeze', onFreeze);
       doc.addEventListener('resume', onResume);
       this.#detach.push(() => {
@@ -89,6 +105,9 @@ export class ClientLeadership implements EngineSignals {
   /** Stops the engine (if leading) and leaves the election (another tab may take over). */
   async stop(): Promise<void> {
     for (const d of this.#detach.splice(0)) d();
+    this.#stopWatch?.();
+    this.#stopWatch = undefined;
+    await this.#losing;
     await this.#leave();
   }
 
@@ -128,11 +147,49 @@ export class ClientLeadership implements EngineSignals {
   #join(): void {
     if (this.#campaign) return;
     const election = this.#d.options.election();
-    this.#campaign = election.campaign(`syncline:${this.#d.db.name}`, () => this.#lead());
+    this.#campaign = election.campaign(
+      `syncline:${this.#d.db.name}`,
+      () => this.#lead(),
+      () => void this.#lost(),
+    );
+  }
+
+  /** A follower's look at the lease: takes a stale one over when writes wait in the outbox. */
+  async #watch(): Promise<void> {
+    const campaign = this.#campaign;
+    if (this.#engine || !campaign?.takeOver || this.#losing) return;
+    if (!(await this.#lease.takeOverIfStale(this.#holder))) return;
+    if (this.#campaign === campaign && !this.#engine) campaign.takeOver();
+  }
+
+  /**
+   * The page is about to freeze: hand the lock over now, synchronously. Nothing here may start
+   * an IndexedDB transaction: a page frozen inside one blocks the database for every tab. The
+   * engine stays as it is until `resume` (its pushes are fenced by the lease meanwhile).
+   */
+  #freeze(): void {
+    this.#stopHeartbeat?.();
+    this.#stopHeartbeat = undefined;
+    const campaign = this.#campaign;
+    this.#campaign = undefined;
+    void campaign?.resign();
+  }
+
+  /** Lost the lease or the lock (another tab took over): step down, then wait for a turn. */
+  #lost(): Promise<void> {
+    this.#losing ??= (async () => {
+      await this.#leave();
+      if (this.#stopWatch) this.#join(); // still started
+    })()
+      .catch(() => undefined) // closing: the database is gone, nothing is left to step down from
+      .finally(() => (this.#losing = undefined));
+    return this.#losing;
   }
 
   /** Stops the engine and leaves the election. */
   async #leave(): Promise<void> {
+    this.#stopHeartbeat?.();
+    this.#stopHeartbeat = undefined;
     for (const s of this.#subs.splice(0)) s.unsubscribe();
     const engine = this.#engine;
     this.#engine = undefined;
@@ -150,6 +207,9 @@ export class ClientLeadership implements EngineSignals {
   #lead(): void {
     if (!this.#campaign || this.#engine) return;
     const { db, options: o } = this.#d;
+    // A new epoch fences the previous leader (it may be frozen mid-push, see `leader-lease.ts`).
+    const claim = this.#lease.claim(this.#holder);
+    claim.catch(() => void this.#lost()); // no lease, no pushes: let another tab try
     const engine = new SyncEngine({
       urls: o.urls,
       clientId: this.#d.clientId(),
@@ -166,8 +226,16 @@ export class ClientLeadership implements EngineSignals {
       requestTimeoutMs: o.requestTimeoutMs,
       pullPageSize: o.pullPageSize,
       onActivity: () => undefined,
+      fence: async () => {
+        const held = await this.#lease.holds(await claim);
+        if (!held) void this.#lost();
+        return held;
+      },
     });
     this.#engine = engine;
+    this.#stopHeartbeat = every(this.#lease.timing.heartbeatMs, async () => {
+      if (!(await this.#lease.renew(await claim))) void this.#lost();
+    });
     this.#subs.push(engine.state$.subscribe((s) => this.engineState$.next(s)));
     this.#subs.push(engine.metrics$.subscribe((m) => this.engineMetrics$.next(m)));
     this.#subs.push(engine.errors$.subscribe((e) => this.errors$.next({ ...e, at: o.now() })));
@@ -204,8 +272,12 @@ export class ClientLeadership implements EngineSignals {
       },
     });
     this.#adoptionRun = run;
-    this.#adopting = run.done.then((complete) => {
-      if (complete && leading()) engine.start();
+    this.#adopting = run.done.then(async (complete) => {
+      const claimed = await claim.then(
+        () => true,
+        () => false,
+      );
+      if (complete && claimed && leading()) engine.start();
     });
   }
 }

@@ -27,6 +27,6 @@ export type { NetworkStatus, Visibility } from './engine/environment.js';
 export { combineNetworks, workOfflineSwitch } from './engine/network.js';
 export type { WorkOfflineNetwork } from './engine/network.js';
 export { memoryElection, webLocksElection, defaultElection } from './engine/leader.js';
-export type { LeaderElection } from './engine/leader.js';
+export type { LeaderCampaign, LeaderElection } from './engine/leader.js';
 export { DEFAULT_BACKOFF, backoffDelay } from './engine/backoff.js';
 export type { BackoffPolicy } from './engine/backoff.js';

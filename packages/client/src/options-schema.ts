@@ -75,6 +75,9 @@ const clientShape = {
       error: (iss) => `expected true, false or { intervalMs }, got ${showConfigValue(iss.input)}`,
     }),
   ),
+  leaderLease: z.optional(
+    z.strictObject({ heartbeatMs: z.optional(count(1)), staleAfterMs: z.optional(count(1)) }),
+  ),
 } satisfies Record<keyof SyncClientOptions, z.ZodMiniType>;
 
 export const ClientOptionsSchema = z.strictObject(clientShape);

@@ -7,6 +7,7 @@ import {
   type Visibility,
 } from './engine/environment.js';
 import { defaultElection, type LeaderElection } from './engine/leader.js';
+import { DEFAULT_LEASE_TIMING, type LeaseTiming } from './engine/leader-lease.js';
 import type { SyncedTableConfig } from './store/outbox-middleware.js';
 
 export interface SyncClientOptions {
@@ -35,6 +36,12 @@ export interface SyncClientOptions {
    * Prometheus metrics. Off by default.
    */
   readonly telemetry?: boolean | { readonly intervalMs?: number };
+  /**
+   * The leader tab's lease: it renews it every `heartbeatMs` (default 2 000); another tab with
+   * pending writes takes over a lease not renewed for `staleAfterMs` (default 6 000), e.g. when
+   * the leader tab is frozen or hung. See docs/behaviour.md.
+   */
+  readonly leaderLease?: { readonly heartbeatMs?: number; readonly staleAfterMs?: number };
 }
 
 /** How long a request to the server may take when `requestTimeoutMs` is not given. */
@@ -66,11 +73,12 @@ export interface ResolvedOptions {
   readonly pullPageSize: number;
   /** How often to report telemetry, or null when it is off. */
   readonly telemetryIntervalMs: number | null;
+  readonly leaseTiming: LeaseTiming;
 }
 
 /** Fills in every default of `options` (which `checkClientOptions` has accepted). */
 export function resolveOptions(options: SyncClientOptions): ResolvedOptions {
-  const { election, telemetry } = options;
+  const { election, telemetry, leaderLease } = options;
   return {
     urls: typeof options.url === 'string' ? [options.url] : [...options.url],
     tables: options.tables,
@@ -93,5 +101,6 @@ export function resolveOptions(options: SyncClientOptions): ResolvedOptions {
       : telemetry === true
         ? DEFAULT_TELEMETRY_INTERVAL_MS
         : (telemetry.intervalMs ?? DEFAULT_TELEMETRY_INTERVAL_MS),
+    leaseTiming: { ...DEFAULT_LEASE_TIMING, ...leaderLease },
   };
 }

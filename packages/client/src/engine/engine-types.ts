@@ -35,6 +35,11 @@ export interface EngineOptions {
   readonly pullPageSize: number;
   /** Called after every applied batch (status refresh). */
   readonly onActivity: () => void;
+  /**
+   * Checked before every push is sent: false when this tab no longer leads (another tab took
+   * the lease over while this one was frozen), and then nothing is sent.
+   */
+  readonly fence?: () => Promise<boolean>;
 }
 
 export interface EngineState {

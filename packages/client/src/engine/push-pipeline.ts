@@ -87,6 +87,8 @@ export class PushPipeline {
       if (after === undefined) break;
       const news = this.#outbox.vagueNews;
       const head = await this.#outboxHead(after);
+      // Fenced: another tab leads now. Send nothing; the leadership stops this engine.
+      if (!(await this.#mayPush())) return this.#fenced();
       // The socket may have dropped (and the window with it) while the outbox was read.
       if (context.socket() !== socket) break;
       const batch = cutBatch(head, this.#maxPerPush, options.limits.maxPayloadBytes);
@@ -136,6 +138,16 @@ export class PushPipeline {
     return true;
   }
 
+  /** Whether this tab still leads (`fence`); checked right before sending, in the same task. */
+  #mayPush(): Promise<boolean> {
+    return this.context.options.fence?.() ?? Promise.resolve(true);
+  }
+
+  #fenced(): false {
+    this.drop();
+    return false;
+  }
+
   /** Enough of the outbox head after `after` for one batch (see `headIsEnough`). */
   async #outboxHead(after: number): Promise<OutboxEntry[]> {
     let limit = this.#maxPerPush + 1;
@@ -161,7 +173,7 @@ export class PushPipeline {
     const { context } = this;
     const { options } = context;
     const socket = context.socket();
-    if (!socket) return;
+    if (!socket || !(await this.#mayPush())) return;
     const placeholders = batch.map((e) => placeholderMutation(e.mutation));
     const res: PushResponse & { ok: true } = await answered(
       request(socket, 'push', { mutations: placeholders }, options.requestTimeoutMs),
