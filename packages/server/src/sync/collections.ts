@@ -67,7 +67,8 @@ export interface WebhookConfig {
 export interface CollectionConfig {
   /**
    * How concurrent changes are resolved: `merge` (default, field-level three-way), `lww`
-   * (later arrival replaces), `manual` (refused as a conflict for the user to resolve), or a
+   * (the later arrival wins for what it wrote: a put replaces the record, a patch the fields it
+   * names), `manual` (refused as a conflict for the user to resolve), or a
    * custom resolver function.
    */
   readonly strategy?: 'merge' | 'lww' | 'manual' | CustomResolver;
