@@ -12,7 +12,7 @@ import {
   type SyncError,
 } from '@syncline/protocol';
 import type { StorageTx, StoredHistoryEntry, StoredRecord, SyncStorage } from '../storage/storage.js';
-import type { CollectionsConfig } from './collections.js';
+import { collectionConfig, type CollectionsConfig } from './collections.js';
 import { decide, type Decision } from './decide.js';
 import { writeChange } from './write-change.js';
 import { toRecordState } from './wire-change.js';
@@ -162,7 +162,7 @@ async function applyOne(
   if (!(await ctx.canPush(m.scope))) {
     return rejected(syncError('forbidden', `no push access to scope "${m.scope}"`));
   }
-  const config = ctx.collections[m.collection] ?? {};
+  const config = collectionConfig(ctx.collections, m.collection);
   const current = await tx.getRecord(m.scope, m.collection, m.id);
   const currentValue = current?.value ?? null;
 
@@ -267,7 +267,7 @@ async function checkValue(
     if (!encoding.ok)
       return syncError(encoding.code, `resulting record: ${encoding.message} at ${encoding.path}`);
   }
-  const validate = ctx.collections[m.collection]?.validate;
+  const validate = collectionConfig(ctx.collections, m.collection).validate;
   if (!validate) return undefined;
   try {
     // Hooks see the app's types (Date, Uint8Array, ArrayBuffer), as the app wrote them.

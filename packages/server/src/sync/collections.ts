@@ -79,3 +79,15 @@ export interface CollectionConfig {
 }
 
 export type CollectionsConfig = Readonly<Record<string, CollectionConfig>>;
+
+/** What an unconfigured collection uses: no prototype, so no inherited member reads as an option. */
+const NO_CONFIG: CollectionConfig = Object.freeze(Object.create(null) as CollectionConfig);
+
+/**
+ * The configuration of a collection named on the wire (the default when it has none). Own
+ * properties only: a name like `constructor`, `toString` or `__proto__` is an ordinary
+ * collection and never resolves to a member of `Object.prototype`.
+ */
+export function collectionConfig(collections: CollectionsConfig, name: string): CollectionConfig {
+  return (Object.hasOwn(collections, name) ? collections[name] : undefined) ?? NO_CONFIG;
+}
