@@ -536,6 +536,31 @@ export function runStorageConformance(
       });
     });
 
+    describe('client rows', () => {
+      it('are read without being created: an unknown client stays unknown', async () => {
+        const stranger = asClientId('client-stranger');
+        expect(await storage.getClient(stranger)).toBeUndefined();
+        expect((await storage.pull(S, v(0), 10, stranger)).clientLastMid).toBe(0);
+        expect(await storage.getClient(stranger)).toBeUndefined();
+        await storage.transaction((tx) => tx.putClient({ clientId: stranger, userId: 'u1', lastMid: 3 }));
+        expect(await storage.getClient(stranger)).toEqual({ clientId: stranger, userId: 'u1', lastMid: 3 });
+      });
+
+      it('with no mid recorded are removed by prune (any policy); a row with a mid never is', async () => {
+        const empty = asClientId('client-empty');
+        const used = asClientId('client-used');
+        await storage.bindClient(empty, 'u1');
+        await storage.transaction((tx) => tx.putClient({ clientId: used, userId: 'u1', lastMid: 1 }));
+        expect(await storage.prune({}, 1)).toMatchObject({ clientsRemoved: 1 });
+        expect(await storage.getClient(empty)).toBeUndefined();
+        expect(await storage.getClient(used)).toEqual({ clientId: used, userId: 'u1', lastMid: 1 });
+        expect(await storage.prune({ maxAgeMs: 1, keepVersions: 1 }, 1e15)).toMatchObject({
+          clientsRemoved: 0,
+        });
+        expect((await storage.getClient(used))?.lastMid).toBe(1);
+      });
+    });
+
     describe('history', () => {
       it('is newest first, with before and limit, and round-trips every field', async () => {
         for (let n = 1; n <= 5; n++) await commit(S, 'a', { n }, 1000 + n);
@@ -630,7 +655,11 @@ export function runStorageConformance(
       it('removes nothing without limits', async () => {
         await commit(S, 'a', { n: 1 }, 1);
         await commit(S, 'a', null, 2);
-        expect(await storage.prune({}, NOW)).toEqual({ historyRemoved: 0, tombstonesRemoved: 0 });
+        expect(await storage.prune({}, NOW)).toEqual({
+          historyRemoved: 0,
+          tombstonesRemoved: 0,
+          clientsRemoved: 0,
+        });
         expect(await storage.history(S, 'todos', 'a', { limit: 10 })).toHaveLength(2);
         expect((await storage.getRecord(S, 'todos', 'a'))?.value).toBeNull();
       });
@@ -645,12 +674,14 @@ export function runStorageConformance(
         expect(await storage.prune({ keepVersions: 2 }, NOW)).toEqual({
           historyRemoved: 3,
           tombstonesRemoved: 0,
+          clientsRemoved: 0,
         });
         expect(versionsOf(await storage.history(S, 'todos', 'a', { limit: 10 }))).toEqual([5, 4]);
         expect(versionsOf(await storage.history(S, 'todos', 'c', { limit: 10 }))).toEqual([8, 7]);
         expect(await storage.prune({ keepVersions: 1 }, NOW)).toEqual({
           historyRemoved: 3,
           tombstonesRemoved: 0,
+          clientsRemoved: 0,
         });
         expect(versionsOf(await storage.history(S, 'todos', 'a', { limit: 10 }))).toEqual([5]);
         expect(versionsOf(await storage.history(S, 'todos', 'b', { limit: 10 }))).toEqual([6]);
@@ -662,6 +693,7 @@ export function runStorageConformance(
         expect(await storage.prune({ keepVersions: 0 }, NOW)).toEqual({
           historyRemoved: 1,
           tombstonesRemoved: 0,
+          clientsRemoved: 0,
         });
         expect(versionsOf(await storage.history(S, 'todos', 'a', { limit: 10 }))).toEqual([9]);
         expect(versionsOf(await storage.history(S, 'todos', 'b', { limit: 10 }))).toEqual([6]);
@@ -675,7 +707,7 @@ export function runStorageConformance(
         await commit(S, 'b', { n: 2 }, NOW - 2 * DAY); // 5 … now b's current is 5
         await commit(S, 'c', { n: 1 }, NOW - 30 * DAY); // 6: old but current
         const stats = await storage.prune({ maxAgeMs: 5 * DAY }, NOW);
-        expect(stats).toEqual({ historyRemoved: 3, tombstonesRemoved: 0 });
+        expect(stats).toEqual({ historyRemoved: 3, tombstonesRemoved: 0, clientsRemoved: 0 });
         expect(versionsOf(await storage.history(S, 'todos', 'a', { limit: 10 }))).toEqual([3]);
         expect(versionsOf(await storage.history(S, 'todos', 'b', { limit: 10 }))).toEqual([5]);
         expect(versionsOf(await storage.history(S, 'todos', 'c', { limit: 10 }))).toEqual([6]);
@@ -684,6 +716,7 @@ export function runStorageConformance(
         expect(await storage.prune({ maxAgeMs: 5 * DAY, keepVersions: 1 }, NOW)).toEqual({
           historyRemoved: 1,
           tombstonesRemoved: 0,
+          clientsRemoved: 0,
         });
         expect(versionsOf(await storage.history(S, 'todos', 'a', { limit: 10 }))).toEqual([7]);
       });
@@ -699,7 +732,7 @@ export function runStorageConformance(
         await commit(S2, 'x', null, NOW - 50 * DAY); // S2: 1
         const stats = await storage.prune({ maxAgeMs: 5 * DAY }, NOW);
         // gone: 3 entries with its tombstone; fresh: its entry 5; S2/x: 1 entry with its tombstone.
-        expect(stats).toEqual({ historyRemoved: 5, tombstonesRemoved: 2 });
+        expect(stats).toEqual({ historyRemoved: 5, tombstonesRemoved: 2, clientsRemoved: 0 });
         expect(await storage.getRecord(S, 'todos', 'gone')).toBeUndefined();
         expect(await storage.history(S, 'todos', 'gone', { limit: 10 })).toEqual([]);
         await storage.transaction(async (tx) => {
@@ -726,10 +759,12 @@ export function runStorageConformance(
         expect(await storage.prune({ maxAgeMs: 5 * DAY }, NOW)).toEqual({
           historyRemoved: 0,
           tombstonesRemoved: 0,
+          clientsRemoved: 0,
         });
         expect((await storage.pull(S, v(0), 10)).horizon).toBe(4);
         expect(await storage.prune({ maxAgeMs: 5 * DAY }, NOW + 10 * DAY)).toMatchObject({
           tombstonesRemoved: 1,
+          clientsRemoved: 0,
         });
         const later = await storage.pull(S, v(0), 10);
         expect(later).toMatchObject({ head: 7, horizon: 6 });
@@ -737,10 +772,14 @@ export function runStorageConformance(
         // Clocks can step back: a lower-versioned tombstone removed later must not lower the horizon.
         await commit(S2, 'y', null, NOW + 20 * DAY); // 2
         await commit(S2, 'z', null, NOW - 20 * DAY); // 3
-        expect(await storage.prune({ maxAgeMs: 5 * DAY }, NOW)).toMatchObject({ tombstonesRemoved: 1 });
+        expect(await storage.prune({ maxAgeMs: 5 * DAY }, NOW)).toMatchObject({
+          tombstonesRemoved: 1,
+          clientsRemoved: 0,
+        });
         expect((await storage.pull(S2, v(0), 10)).horizon).toBe(3);
         expect(await storage.prune({ maxAgeMs: 5 * DAY }, NOW + 30 * DAY)).toMatchObject({
           tombstonesRemoved: 1,
+          clientsRemoved: 0,
         });
         expect(await storage.pull(S2, v(0), 10)).toMatchObject({ records: [], head: 3, horizon: 3 });
         // Versions keep counting from the head, not the horizon.

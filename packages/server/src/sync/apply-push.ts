@@ -64,6 +64,13 @@ export async function applyPush(
   return storage.transaction<PushOutcome>(
     async (tx) => {
       const client = await tx.getClient(ctx.clientId);
+      // The first push binds the client id (connecting does not); another user's id is refused.
+      if (client && client.userId !== ctx.userId) {
+        return {
+          ok: false,
+          error: syncError('client_id_mismatch', 'this client id belongs to another user'),
+        };
+      }
       const lastMid = client?.lastMid ?? 0;
       const first = mutations[0]!.mid;
       if (first > lastMid + 1) {
@@ -87,7 +94,7 @@ export async function applyPush(
         results.push(...(await applyTxn(tx, ctx, fresh, committed)));
       }
       const newLast = Math.max(lastMid, mutations[mutations.length - 1]!.mid);
-      await tx.putClient({ clientId: ctx.clientId, userId: client?.userId ?? ctx.userId, lastMid: newLast });
+      await tx.putClient({ clientId: ctx.clientId, userId: ctx.userId, lastMid: newLast });
       return { ok: true, results, committed };
     },
     (outcome) => {
