@@ -15,6 +15,7 @@ import { writeAppMutations, writerState } from './sync/server-writes.js';
 import { gateConnections } from './transport/connection-gate.js';
 import type { ServerContext } from './transport/context.js';
 import { startLiveFanout } from './transport/live-fanout.js';
+import { ScopeHashCache } from './storage/scope-hash-cache.js';
 import { socketMetricsSources } from './transport/socket-metrics.js';
 import { closeSocketServer, createSocketServer } from './transport/socket-server.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
@@ -72,7 +73,8 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     random: options.webhooks?.random ?? Math.random,
   });
 
-  const ctx: ServerContext = { ...config, io, storage, metrics, commits, isClosing };
+  const scopeHashes = new ScopeHashCache(storage);
+  const ctx: ServerContext = { ...config, io, storage, scopeHashes, metrics, commits, isClosing };
   const feed: ChangeFeedDeps = {
     storage,
     commits,

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { asClientId, asMid, asScopeId, asVersion } from '@syncline/protocol';
 import type { ClientId, JsonObject, ScopeId, Version } from '@syncline/protocol';
+import { scopeHash } from '@syncline/protocol';
+import { ScopeHashCache } from '../src/storage/scope-hash-cache.js';
 import type { StorageTx, StoredHistoryEntry, StoredRecord, SyncStorage } from '../src/storage/storage.js';
 
 /**
@@ -533,6 +535,74 @@ export function runStorageConformance(
           userId: 'bob',
           lastMid: 5,
         });
+      });
+    });
+
+    describe('scope hash cache', () => {
+      /** The cache over this storage, counting the records it reads. */
+      function counted() {
+        let read = 0;
+        const cache = new ScopeHashCache(
+          {
+            pull: async (...args: Parameters<SyncStorage['pull']>) => {
+              const page = await storage.pull(...args);
+              read += page.records.length;
+              return page;
+            },
+          },
+          { pageSize: 3 },
+        );
+        return { cache, reads: () => [read, (read = 0)][0]! };
+      }
+      async function full(scope: ScopeId) {
+        const live: StoredRecord[] = [];
+        for await (const r of storage.liveRecords(scope)) live.push(r);
+        const { hash, count } = scopeHash(live.map((r) => ({ ...r, value: r.value! })));
+        return { hash, count, head: await storage.head(scope) };
+      }
+
+      it('equals a full walk, and reads only what changed since the last call', async () => {
+        const { cache, reads } = counted();
+        expect(await cache.hash(S)).toEqual(await full(S));
+        for (let i = 0; i < 10; i++) await commit(S, `r${i}`, { n: i });
+        await commit(S2, 'other', { n: 1 });
+        expect(await cache.hash(S)).toEqual(await full(S));
+        expect(reads()).toBe(10);
+        // Unchanged: nothing is read again.
+        expect(await cache.hash(S)).toEqual(await full(S));
+        expect(reads()).toBe(0);
+        // An overwrite, a delete, a record of another collection with the same id: three reads.
+        await commit(S, 'r1', { n: 100 });
+        await commit(S, 'r2', null);
+        await commit(S, 'r1', { n: 1 }, 1000, 'notes');
+        const after = await cache.hash(S);
+        expect(after).toEqual(await full(S));
+        expect(after).toMatchObject({ count: 10, head: 13 });
+        expect(reads()).toBe(3);
+        // A rolled-back transaction changes nothing.
+        await expect(
+          storage.transaction(async (tx) => {
+            await change(tx, S, 'r3', { n: -1 });
+            throw new Error('abort');
+          }),
+        ).rejects.toThrow('abort');
+        expect(await cache.hash(S)).toEqual(after);
+        expect(await cache.hash(S2)).toEqual(await full(S2));
+      });
+
+      it('stays right when retention removes a tombstone above its head, and for concurrent callers', async () => {
+        const { cache } = counted();
+        await commit(S, 'a', { n: 1 }, 1);
+        await commit(S, 'b', { n: 2 }, 1);
+        expect(await cache.hash(S)).toEqual(await full(S));
+        await commit(S, 'a', null, 2); // deleted, and its tombstone pruned before the next call
+        await storage.prune({ maxAgeMs: 10 }, 100);
+        expect((await storage.pull(S, v(0), 10)).horizon).toBe(3);
+        expect(await cache.hash(S)).toEqual(await full(S));
+        expect((await cache.hash(S)).count).toBe(1);
+        await commit(S, 'c', { n: 3 });
+        const both = await Promise.all([cache.hash(S), cache.hash(S)]);
+        expect(both).toEqual([await full(S), await full(S)]);
       });
     });
 
