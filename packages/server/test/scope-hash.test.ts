@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { scopeHash, type ClientId, type ScopeId, type Version } from '@syncline/protocol';
-import { MemoryStorage, type StoredRecord, type SyncStorage } from '@syncline/server';
+import { MemoryStorage, type StoredRecord } from '@syncline/server';
 import { startServer, TestClient, type RunningServer } from '@syncline/test-support/server';
 
 let running: RunningServer | undefined;
