@@ -49,7 +49,7 @@ export { bytesToBase64, base64ToBytes, isCanonicalBase64 } from './base64.js';
 export { RECORD_KEY_SIGIL, encodeRecordKey, decodeRecordKey, recordKeyProblem } from './record-key.js';
 export type { RecordKey, RecordKeyResult } from './record-key.js';
 export { canonicalJson } from './canonical-json.js';
-export { ScopeHasher, scopeHash } from './scope-hash.js';
+export { ScopeHasher, addToScopeSum, scopeHash, scopeHashHex, scopeRecordDigest } from './scope-hash.js';
 export { parseKeyPath, isKeyPathError, getAtPath, setAtPath, unsetAtPath } from './key-path.js';
 export type { KeyPathError } from './key-path.js';
 export {

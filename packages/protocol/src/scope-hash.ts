@@ -32,8 +32,26 @@ export class ScopeHasher {
 
   /** 64 lowercase hex characters. */
   digest(): string {
-    return this.#sum.toString(16).padStart(64, '0');
+    return scopeHashHex(this.#sum);
   }
+}
+
+/**
+ * One live record's term of the scope hash, for code that keeps the sum itself (the server's
+ * per-scope cache keeps each record's term, so a change costs one subtraction and one addition).
+ */
+export function scopeRecordDigest(collection: string, id: string, value: JsonObject): bigint {
+  return recordDigest(collection, id, value);
+}
+
+/** Adds (or, with `sign` -1, subtracts) a record's term to a scope hash sum, modulo 2^256. */
+export function addToScopeSum(sum: bigint, digest: bigint, sign: 1 | -1 = 1): bigint {
+  return (((sum + BigInt(sign) * digest) % MOD) + MOD) % MOD;
+}
+
+/** A scope hash sum as the protocol writes it: 64 lowercase hex characters. */
+export function scopeHashHex(sum: bigint): string {
+  return sum.toString(16).padStart(64, '0');
 }
 
 function recordDigest(collection: string, id: string, value: JsonObject): bigint {

@@ -16,6 +16,7 @@ import { gateConnections } from './transport/connection-gate.js';
 import type { ServerContext } from './transport/context.js';
 import { CredentialExpiry } from './transport/credential-expiry.js';
 import { startLiveFanout } from './transport/live-fanout.js';
+import { ScopeHashCache } from './storage/scope-hash-cache.js';
 import { revokeUser } from './transport/revoke.js';
 import { socketMetricsSources } from './transport/socket-metrics.js';
 import { closeSocketServer, createSocketServer } from './transport/socket-server.js';
@@ -75,7 +76,8 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     random: options.webhooks?.random ?? Math.random,
   });
 
-  const ctx: ServerContext = { ...config, io, storage, metrics, commits, isClosing, expiry };
+  const scopeHashes = new ScopeHashCache(storage);
+  const ctx: ServerContext = { ...config, io, storage, scopeHashes, metrics, commits, isClosing, expiry };
   const feed: ChangeFeedDeps = {
     storage,
     commits,

@@ -160,4 +160,42 @@ describe('exactly-once by (client id, mid)', () => {
     const pulled = await again.pull(SCOPE, 0);
     expect(pulled.ok && pulled.lastMid).toBe(2);
   });
+
+  it('stores no client row until the first push, and a retention run never lets a mutation apply twice', async () => {
+    running = await startServer({ retention: { maxAgeMs: 1, keepVersions: 1 } });
+    const a = await connect();
+    // Connecting and asking for state store nothing.
+    expect(await running.storage.getClient(a.clientId as never)).toBeUndefined();
+    const state = await fetch(`${running.url}/v1/mutations/state?clientId=never-wrote-1`, {
+      headers: { authorization: 'Bearer someone' },
+    });
+    expect(await state.json()).toEqual({ ok: true, clientId: 'never-wrote-1', lastMid: 0 });
+    expect(await running.storage.getClient('never-wrote-1' as never)).toBeUndefined();
+    // A row left by an older server that bound clients on connect (lastMid 0) is removed.
+    await running.storage.bindClient('legacy-client-1' as never, 'dev');
+
+    const batch = a.mutations(
+      { scope: SCOPE, collection: 'counters', id: 'likes', op: 'put', base: 0, value: { n: 0 } } as never,
+      { scope: SCOPE, collection: 'counters', id: 'likes', op: 'inc', base: 0, field: 'n', by: 1 } as never,
+    );
+    expect((await a.push(batch)).ok).toBe(true);
+    expect(await running.server.prune()).toMatchObject({ clientsRemoved: 1 });
+    expect(await running.storage.getClient('legacy-client-1' as never)).toBeUndefined();
+    // The pusher's row survives retention: the re-sent batch (a lost ack) is still a duplicate.
+    const res = await a.push(batch);
+    expect(res.ok && res.results.map((r) => r.status)).toEqual(['duplicate', 'duplicate']);
+    expect((await head(a)).changes.find((c) => c.id === 'likes')?.value).toEqual({ n: 1 });
+  });
+
+  it('binds a client id to the user of its first push: another user pushing with it is refused', async () => {
+    running = await startServer();
+    const alice = await TestClient.connect(running.url, { token: 'alice' });
+    clients.push(alice);
+    const mallory = await TestClient.connect(running.url, { token: 'mallory', clientId: alice.clientId });
+    clients.push(mallory);
+    expect((await alice.push(alice.mutations(put('n1', { v: 1 })))).ok).toBe(true);
+    const refused = await mallory.push(mallory.mutations(put('n1', { v: 666 })));
+    expect(refused).toMatchObject({ ok: false, error: { code: 'client_id_mismatch' } });
+    expect((await head(alice)).changes.find((c) => c.id === 'n1')?.value).toEqual({ v: 1 });
+  });
 });

@@ -179,13 +179,21 @@ describe('retention', () => {
     await alice.write(cards.put('c2', 0, { only: true }));
 
     clock.set(10_000);
-    expect(await env.running.server.prune()).toEqual({ historyRemoved: 3, tombstonesRemoved: 0 });
+    expect(await env.running.server.prune()).toEqual({
+      historyRemoved: 3,
+      tombstonesRemoved: 0,
+      clientsRemoved: 0,
+    });
     expect((await historyOf(alice, S, 'cards', 'c1')).map((e) => e.version)).toEqual([5, 4]);
     expect((await historyOf(alice, S, 'cards', 'c2')).map((e) => e.version)).toEqual([6]);
 
     // Past maxAgeMs, every old entry goes except the current version's.
     clock.set(5_000 + 60_001);
-    expect(await env.running.server.prune()).toEqual({ historyRemoved: 1, tombstonesRemoved: 0 });
+    expect(await env.running.server.prune()).toEqual({
+      historyRemoved: 1,
+      tombstonesRemoved: 0,
+      clientsRemoved: 0,
+    });
     expect(await historyOf(alice, S, 'cards', 'c1')).toEqual([
       expect.objectContaining({ version: 5, value: { n: 5 }, serverTime: 5_000 }),
     ]);
@@ -208,7 +216,11 @@ describe('retention', () => {
 
     // Not old enough yet: the tombstone stays and is pulled as such.
     clock.set(50_000);
-    expect(await env.running.server.prune()).toEqual({ historyRemoved: 0, tombstonesRemoved: 0 });
+    expect(await env.running.server.prune()).toEqual({
+      historyRemoved: 0,
+      tombstonesRemoved: 0,
+      clientsRemoved: 0,
+    });
     const early = await pullPage(alice, S, 2);
     expect(early.reset).toBe(false);
     expect(early.changes.map((c) => [c.id, c.version, c.value])).toEqual([
@@ -219,7 +231,11 @@ describe('retention', () => {
     clock.set(70_000);
     await alice.write(cards.put('late', 0, { l: 1 }));
     await alice.write(cards.delete('late', 5));
-    expect(await env.running.server.prune()).toEqual({ historyRemoved: 2, tombstonesRemoved: 1 });
+    expect(await env.running.server.prune()).toEqual({
+      historyRemoved: 2,
+      tombstonesRemoved: 1,
+      clientsRemoved: 0,
+    });
     expect(await historyOf(alice, S, 'cards', 'gone')).toEqual([]);
     expect(await historyOf(alice, S, 'cards', 'keep')).toHaveLength(1);
 

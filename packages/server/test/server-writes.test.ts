@@ -146,6 +146,15 @@ describe('server-side writes over HTTP', () => {
 
   it("refuses a client id bound to another principal (a device's id cannot be written as)", async () => {
     const { url, server, alice } = await setup();
+    // A client id is bound to its user by its first push.
+    await alice.write({
+      scope: 'team:a',
+      collection: 'notes',
+      id: 'mine',
+      op: 'put',
+      base: 0,
+      value: { n: 0 },
+    });
     const res = await write(url, {
       clientId: alice.clientId,
       mutations: numbered(1, put('team:a', 'x', { n: 1 })),

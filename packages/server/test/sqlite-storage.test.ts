@@ -64,8 +64,12 @@ describe('SqliteStorage', () => {
     await put(first, 'b', { n: 1 }, 1);
     await put(first, 'b', null, 2);
     await put(first, 'c', { n: 3 }, 1_000);
-    await first.bindClient(CLIENT, 'alice');
-    expect(await first.prune({ maxAgeMs: 10 }, 100)).toEqual({ historyRemoved: 2, tombstonesRemoved: 1 });
+    await first.transaction((tx) => tx.putClient({ clientId: CLIENT, userId: 'alice', lastMid: 2 }));
+    expect(await first.prune({ maxAgeMs: 10 }, 100)).toEqual({
+      historyRemoved: 2,
+      tombstonesRemoved: 1,
+      clientsRemoved: 0,
+    });
     const before = await first.pull(S, asVersion(0), 100);
     await first.close();
     await expect(first.head(S)).rejects.toThrow(/closed/);
@@ -80,7 +84,7 @@ describe('SqliteStorage', () => {
       expect(await second.bindClient(CLIENT, 'mallory')).toEqual({
         clientId: CLIENT,
         userId: 'alice',
-        lastMid: 0,
+        lastMid: 2,
       });
       expect(await put(second, 'd', { n: 4 }, 5)).toBe(5);
     } finally {

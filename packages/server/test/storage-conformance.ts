@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { asClientId, asMid, asScopeId, asVersion } from '@syncline/protocol';
 import type { ClientId, JsonObject, ScopeId, Version } from '@syncline/protocol';
+import { scopeHash } from '@syncline/protocol';
+import { ScopeHashCache } from '../src/storage/scope-hash-cache.js';
 import type { StorageTx, StoredHistoryEntry, StoredRecord, SyncStorage } from '../src/storage/storage.js';
 
 /**
@@ -536,6 +538,99 @@ export function runStorageConformance(
       });
     });
 
+    describe('scope hash cache', () => {
+      /** The cache over this storage, counting the records it reads. */
+      function counted() {
+        let read = 0;
+        const cache = new ScopeHashCache(
+          {
+            pull: async (...args: Parameters<SyncStorage['pull']>) => {
+              const page = await storage.pull(...args);
+              read += page.records.length;
+              return page;
+            },
+          },
+          { pageSize: 3 },
+        );
+        return { cache, reads: () => [read, (read = 0)][0]! };
+      }
+      async function full(scope: ScopeId) {
+        const live: StoredRecord[] = [];
+        for await (const r of storage.liveRecords(scope)) live.push(r);
+        const { hash, count } = scopeHash(live.map((r) => ({ ...r, value: r.value! })));
+        return { hash, count, head: await storage.head(scope) };
+      }
+
+      it('equals a full walk, and reads only what changed since the last call', async () => {
+        const { cache, reads } = counted();
+        expect(await cache.hash(S)).toEqual(await full(S));
+        for (let i = 0; i < 10; i++) await commit(S, `r${i}`, { n: i });
+        await commit(S2, 'other', { n: 1 });
+        expect(await cache.hash(S)).toEqual(await full(S));
+        expect(reads()).toBe(10);
+        // Unchanged: nothing is read again.
+        expect(await cache.hash(S)).toEqual(await full(S));
+        expect(reads()).toBe(0);
+        // An overwrite, a delete, a record of another collection with the same id: three reads.
+        await commit(S, 'r1', { n: 100 });
+        await commit(S, 'r2', null);
+        await commit(S, 'r1', { n: 1 }, 1000, 'notes');
+        const after = await cache.hash(S);
+        expect(after).toEqual(await full(S));
+        expect(after).toMatchObject({ count: 10, head: 13 });
+        expect(reads()).toBe(3);
+        // A rolled-back transaction changes nothing.
+        await expect(
+          storage.transaction(async (tx) => {
+            await change(tx, S, 'r3', { n: -1 });
+            throw new Error('abort');
+          }),
+        ).rejects.toThrow('abort');
+        expect(await cache.hash(S)).toEqual(after);
+        expect(await cache.hash(S2)).toEqual(await full(S2));
+      });
+
+      it('stays right when retention removes a tombstone above its head, and for concurrent callers', async () => {
+        const { cache } = counted();
+        await commit(S, 'a', { n: 1 }, 1);
+        await commit(S, 'b', { n: 2 }, 1);
+        expect(await cache.hash(S)).toEqual(await full(S));
+        await commit(S, 'a', null, 2); // deleted, and its tombstone pruned before the next call
+        await storage.prune({ maxAgeMs: 10 }, 100);
+        expect((await storage.pull(S, v(0), 10)).horizon).toBe(3);
+        expect(await cache.hash(S)).toEqual(await full(S));
+        expect((await cache.hash(S)).count).toBe(1);
+        await commit(S, 'c', { n: 3 });
+        const both = await Promise.all([cache.hash(S), cache.hash(S)]);
+        expect(both).toEqual([await full(S), await full(S)]);
+      });
+    });
+
+    describe('client rows', () => {
+      it('are read without being created: an unknown client stays unknown', async () => {
+        const stranger = asClientId('client-stranger');
+        expect(await storage.getClient(stranger)).toBeUndefined();
+        expect((await storage.pull(S, v(0), 10, stranger)).clientLastMid).toBe(0);
+        expect(await storage.getClient(stranger)).toBeUndefined();
+        await storage.transaction((tx) => tx.putClient({ clientId: stranger, userId: 'u1', lastMid: 3 }));
+        expect(await storage.getClient(stranger)).toEqual({ clientId: stranger, userId: 'u1', lastMid: 3 });
+      });
+
+      it('with no mid recorded are removed by prune (any policy); a row with a mid never is', async () => {
+        const empty = asClientId('client-empty');
+        const used = asClientId('client-used');
+        await storage.bindClient(empty, 'u1');
+        await storage.transaction((tx) => tx.putClient({ clientId: used, userId: 'u1', lastMid: 1 }));
+        expect(await storage.prune({}, 1)).toMatchObject({ clientsRemoved: 1 });
+        expect(await storage.getClient(empty)).toBeUndefined();
+        expect(await storage.getClient(used)).toEqual({ clientId: used, userId: 'u1', lastMid: 1 });
+        expect(await storage.prune({ maxAgeMs: 1, keepVersions: 1 }, 1e15)).toMatchObject({
+          clientsRemoved: 0,
+        });
+        expect((await storage.getClient(used))?.lastMid).toBe(1);
+      });
+    });
+
     describe('history', () => {
       it('is newest first, with before and limit, and round-trips every field', async () => {
         for (let n = 1; n <= 5; n++) await commit(S, 'a', { n }, 1000 + n);
@@ -630,7 +725,11 @@ export function runStorageConformance(
       it('removes nothing without limits', async () => {
         await commit(S, 'a', { n: 1 }, 1);
         await commit(S, 'a', null, 2);
-        expect(await storage.prune({}, NOW)).toEqual({ historyRemoved: 0, tombstonesRemoved: 0 });
+        expect(await storage.prune({}, NOW)).toEqual({
+          historyRemoved: 0,
+          tombstonesRemoved: 0,
+          clientsRemoved: 0,
+        });
         expect(await storage.history(S, 'todos', 'a', { limit: 10 })).toHaveLength(2);
         expect((await storage.getRecord(S, 'todos', 'a'))?.value).toBeNull();
       });
@@ -645,12 +744,14 @@ export function runStorageConformance(
         expect(await storage.prune({ keepVersions: 2 }, NOW)).toEqual({
           historyRemoved: 3,
           tombstonesRemoved: 0,
+          clientsRemoved: 0,
         });
         expect(versionsOf(await storage.history(S, 'todos', 'a', { limit: 10 }))).toEqual([5, 4]);
         expect(versionsOf(await storage.history(S, 'todos', 'c', { limit: 10 }))).toEqual([8, 7]);
         expect(await storage.prune({ keepVersions: 1 }, NOW)).toEqual({
           historyRemoved: 3,
           tombstonesRemoved: 0,
+          clientsRemoved: 0,
         });
         expect(versionsOf(await storage.history(S, 'todos', 'a', { limit: 10 }))).toEqual([5]);
         expect(versionsOf(await storage.history(S, 'todos', 'b', { limit: 10 }))).toEqual([6]);
@@ -662,6 +763,7 @@ export function runStorageConformance(
         expect(await storage.prune({ keepVersions: 0 }, NOW)).toEqual({
           historyRemoved: 1,
           tombstonesRemoved: 0,
+          clientsRemoved: 0,
         });
         expect(versionsOf(await storage.history(S, 'todos', 'a', { limit: 10 }))).toEqual([9]);
         expect(versionsOf(await storage.history(S, 'todos', 'b', { limit: 10 }))).toEqual([6]);
@@ -675,7 +777,7 @@ export function runStorageConformance(
         await commit(S, 'b', { n: 2 }, NOW - 2 * DAY); // 5 … now b's current is 5
         await commit(S, 'c', { n: 1 }, NOW - 30 * DAY); // 6: old but current
         const stats = await storage.prune({ maxAgeMs: 5 * DAY }, NOW);
-        expect(stats).toEqual({ historyRemoved: 3, tombstonesRemoved: 0 });
+        expect(stats).toEqual({ historyRemoved: 3, tombstonesRemoved: 0, clientsRemoved: 0 });
         expect(versionsOf(await storage.history(S, 'todos', 'a', { limit: 10 }))).toEqual([3]);
         expect(versionsOf(await storage.history(S, 'todos', 'b', { limit: 10 }))).toEqual([5]);
         expect(versionsOf(await storage.history(S, 'todos', 'c', { limit: 10 }))).toEqual([6]);
@@ -684,6 +786,7 @@ export function runStorageConformance(
         expect(await storage.prune({ maxAgeMs: 5 * DAY, keepVersions: 1 }, NOW)).toEqual({
           historyRemoved: 1,
           tombstonesRemoved: 0,
+          clientsRemoved: 0,
         });
         expect(versionsOf(await storage.history(S, 'todos', 'a', { limit: 10 }))).toEqual([7]);
       });
@@ -699,7 +802,7 @@ export function runStorageConformance(
         await commit(S2, 'x', null, NOW - 50 * DAY); // S2: 1
         const stats = await storage.prune({ maxAgeMs: 5 * DAY }, NOW);
         // gone: 3 entries with its tombstone; fresh: its entry 5; S2/x: 1 entry with its tombstone.
-        expect(stats).toEqual({ historyRemoved: 5, tombstonesRemoved: 2 });
+        expect(stats).toEqual({ historyRemoved: 5, tombstonesRemoved: 2, clientsRemoved: 0 });
         expect(await storage.getRecord(S, 'todos', 'gone')).toBeUndefined();
         expect(await storage.history(S, 'todos', 'gone', { limit: 10 })).toEqual([]);
         await storage.transaction(async (tx) => {
@@ -726,10 +829,12 @@ export function runStorageConformance(
         expect(await storage.prune({ maxAgeMs: 5 * DAY }, NOW)).toEqual({
           historyRemoved: 0,
           tombstonesRemoved: 0,
+          clientsRemoved: 0,
         });
         expect((await storage.pull(S, v(0), 10)).horizon).toBe(4);
         expect(await storage.prune({ maxAgeMs: 5 * DAY }, NOW + 10 * DAY)).toMatchObject({
           tombstonesRemoved: 1,
+          clientsRemoved: 0,
         });
         const later = await storage.pull(S, v(0), 10);
         expect(later).toMatchObject({ head: 7, horizon: 6 });
@@ -737,10 +842,14 @@ export function runStorageConformance(
         // Clocks can step back: a lower-versioned tombstone removed later must not lower the horizon.
         await commit(S2, 'y', null, NOW + 20 * DAY); // 2
         await commit(S2, 'z', null, NOW - 20 * DAY); // 3
-        expect(await storage.prune({ maxAgeMs: 5 * DAY }, NOW)).toMatchObject({ tombstonesRemoved: 1 });
+        expect(await storage.prune({ maxAgeMs: 5 * DAY }, NOW)).toMatchObject({
+          tombstonesRemoved: 1,
+          clientsRemoved: 0,
+        });
         expect((await storage.pull(S2, v(0), 10)).horizon).toBe(3);
         expect(await storage.prune({ maxAgeMs: 5 * DAY }, NOW + 30 * DAY)).toMatchObject({
           tombstonesRemoved: 1,
+          clientsRemoved: 0,
         });
         expect(await storage.pull(S2, v(0), 10)).toMatchObject({ records: [], head: 3, horizon: 3 });
         // Versions keep counting from the head, not the horizon.

@@ -124,10 +124,27 @@ describe('lww strategy', () => {
       value: expected,
       conflict: { strategy: 'lww' },
     });
-    expect(winner!.conflict!.overwritten).toEqual(['notes', 'status', 'title']);
+    // Overwritten: what A had changed and B's put replaced (B's own title is no overwrite).
+    expect(winner!.conflict!.overwritten).toEqual(['notes', 'status']);
     expect(loser).toMatchObject({
       clientId: a.sync.clientId,
       value: { ...ORIGINAL, status: 'doing', notes: 'notes from a' },
+    });
+  });
+
+  it('keeps concurrent patches to different fields: a patch replaces only the fields it names', async () => {
+    const { a, b } = await twoOfflineDevices({ strategy: 'lww' });
+    await a.db.cards.update('c1', { status: 'doing' });
+    await b.db.cards.update('c1', { title: 'title from b' });
+
+    await aThenB(a, b);
+    const expected = { ...ORIGINAL, status: 'doing', title: 'title from b' };
+    expect(await card(a, 'c1')).toEqual(expected);
+    expect(await card(b, 'c1')).toEqual(expected);
+    const [winner] = await historyOf(a);
+    expect(winner).toMatchObject({
+      clientId: b.sync.clientId,
+      conflict: { strategy: 'lww', overwritten: [] },
     });
   });
 

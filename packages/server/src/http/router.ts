@@ -104,7 +104,8 @@ export const HTTP_ROUTES: readonly string[] = Object.keys(ROUTES);
 export function createHttpHandler(ctx: HttpContext): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const route = ROUTES[url.pathname];
+    // Own properties only: a path never resolves to a member of Object.prototype.
+    const route = Object.hasOwn(ROUTES, url.pathname) ? ROUTES[url.pathname] : undefined;
     if (!route || (route.name === 'metrics' && ctx.metricsAccess === false)) return false;
     res.once('close', () => ctx.metrics.http.inc({ route: route.name, status: String(res.statusCode) }));
     const method = req.method ?? 'GET';

@@ -3,7 +3,7 @@ import type { PruneStats, RetentionPolicy, SyncStorage } from '../storage/storag
 import { silentLogger } from './logger.js';
 import { startRetention } from './retention.js';
 
-const STATS: PruneStats = { historyRemoved: 1, tombstonesRemoved: 0 };
+const STATS: PruneStats = { historyRemoved: 1, tombstonesRemoved: 0, clientsRemoved: 0 };
 
 function fakeStorage(fail = false) {
   const calls: { policy: RetentionPolicy; now: number }[] = [];

@@ -124,6 +124,10 @@ export class MemoryStorage implements SyncStorage {
     });
   }
 
+  getClient(clientId: ClientId): Promise<ClientRow | undefined> {
+    return this.#mutex.run(() => Promise.resolve(this.#clients.get(clientId)));
+  }
+
   pull(scope: ScopeId, after: Version, limit: number, clientId?: ClientId): Promise<PullPage> {
     return this.#mutex.run(() => {
       this.#assertOpen();
@@ -202,6 +206,10 @@ export class MemoryStorage implements SyncStorage {
     return this.#mutex.run(() => {
       let historyRemoved = 0;
       let tombstonesRemoved = 0;
+      let clientsRemoved = 0;
+      for (const [id, row] of [...this.#clients]) {
+        if (row.lastMid === 0 && this.#clients.delete(id)) clientsRemoved++;
+      }
       const cutoff = policy.maxAgeMs === undefined ? undefined : now - policy.maxAgeMs;
       for (const [key, record] of [...this.#records]) {
         if (record.value === null && cutoff !== undefined && record.updatedAt < cutoff) {
@@ -223,7 +231,7 @@ export class MemoryStorage implements SyncStorage {
         historyRemoved += list.length - kept.length;
         this.#history.set(key, kept);
       }
-      return Promise.resolve({ historyRemoved, tombstonesRemoved });
+      return Promise.resolve({ historyRemoved, tombstonesRemoved, clientsRemoved });
     });
   }
 

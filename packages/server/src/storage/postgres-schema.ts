@@ -142,6 +142,7 @@ export function pgStatements(schema: string) {
     clientLockSpace: `syncline-client:${schema}`,
     ping: 'SELECT 1',
     getClient: `SELECT client_id, user_id, last_mid FROM ${s}.clients WHERE client_id = $1`,
+    deleteEmptyClients: `DELETE FROM ${s}.clients WHERE last_mid = 0 RETURNING client_id`,
     putClient: `INSERT INTO ${s}.clients (client_id, user_id, last_mid) VALUES ($1, $2, $3)
       ON CONFLICT (client_id) DO UPDATE SET user_id = EXCLUDED.user_id, last_mid = EXCLUDED.last_mid`,
     bindClient: `INSERT INTO ${s}.clients (client_id, user_id, last_mid) VALUES ($1, $2, 0)

@@ -127,6 +127,11 @@ export class PostgresStorage implements SyncStorage {
     return toClient(row);
   }
 
+  async getClient(clientId: ClientId): Promise<ClientRow | undefined> {
+    const [row] = await this.#read<ClientDbRow>(this.#sql.getClient, [clientId]);
+    return row && toClient(row);
+  }
+
   async pull(scope: ScopeId, after: Version, limit: number, clientId?: ClientId): Promise<PullPage> {
     const rows = await this.#read<PullRow>(this.#sql.pull, [scope, after, limit + 1, clientId ?? null]);
     const first = rows[0];
@@ -221,6 +226,8 @@ export class PostgresStorage implements SyncStorage {
             return { historyRemoved, tombstonesRemoved };
           }),
         ),
+      // One statement; a push that re-creates such a row meanwhile upserts it (putClient).
+      async () => (await this.#read(this.#sql.deleteEmptyClients, [])).length,
     );
   }
 

@@ -20,25 +20,28 @@ export function retentionBounds(policy: RetentionPolicy, now: number): Retention
 }
 
 /**
- * A retention run: nothing when the policy removes nothing, else `pruneScope` for each scope,
- * one transaction each (atomic per scope, and other work interleaves between scopes).
+ * A retention run: `pruneClients` (rows with no mid), then nothing more when the policy removes
+ * nothing, else `pruneScope` for each scope, one transaction each (atomic per scope, and other
+ * work interleaves between scopes).
  */
 export async function pruneScopes(
   policy: RetentionPolicy,
   now: number,
   listScopes: () => Promise<readonly string[]>,
-  pruneScope: (scope: string, bounds: RetentionBounds) => Promise<PruneStats>,
+  pruneScope: (scope: string, bounds: RetentionBounds) => Promise<Omit<PruneStats, 'clientsRemoved'>>,
+  pruneClients: () => Promise<number>,
 ): Promise<PruneStats> {
   let historyRemoved = 0;
   let tombstonesRemoved = 0;
+  const clientsRemoved = await pruneClients();
   const bounds = retentionBounds(policy, now);
-  if (!bounds) return { historyRemoved, tombstonesRemoved };
+  if (!bounds) return { historyRemoved, tombstonesRemoved, clientsRemoved };
   for (const scope of await listScopes()) {
     const removed = await pruneScope(scope, bounds);
     historyRemoved += removed.historyRemoved;
     tombstonesRemoved += removed.tombstonesRemoved;
   }
-  return { historyRemoved, tombstonesRemoved };
+  return { historyRemoved, tombstonesRemoved, clientsRemoved };
 }
 
 /**

@@ -136,6 +136,7 @@ export function prepareStatements(db: Database.Database) {
   return {
     ping: prep<[], { one: number }>('SELECT 1 AS one'),
     getClient: prep<[string], ClientDbRow>('SELECT * FROM clients WHERE client_id = ?'),
+    deleteEmptyClients: prep<[]>('DELETE FROM clients WHERE last_mid = 0'),
     putClient: prep<[string, string, number]>('INSERT OR REPLACE INTO clients VALUES (?, ?, ?)'),
     bindClient: prep<[string, string]>(
       'INSERT INTO clients VALUES (?, ?, 0) ON CONFLICT (client_id) DO NOTHING',

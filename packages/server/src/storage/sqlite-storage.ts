@@ -76,6 +76,13 @@ export class SqliteStorage implements SyncStorage {
     );
   }
 
+  getClient(clientId: ClientId): Promise<ClientRow | undefined> {
+    return this.conn.read(() => {
+      const row = this.st.getClient.get(clientId);
+      return row && toClient(row);
+    });
+  }
+
   pull(scope: ScopeId, after: Version, limit: number, clientId?: ClientId): Promise<PullPage> {
     // A read transaction pins one WAL snapshot, so head, horizon and page agree even if another
     // process writes the file between the statements.
@@ -167,6 +174,7 @@ export class SqliteStorage implements SyncStorage {
             return { historyRemoved, tombstonesRemoved };
           }),
         ),
+      () => this.conn.exclusive(() => this.conn.atomically(() => this.st.deleteEmptyClients.run().changes)),
     );
   }
 

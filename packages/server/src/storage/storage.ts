@@ -51,6 +51,13 @@ export interface SyncStorage {
   bindClient(clientId: ClientId, userId: string): Promise<ClientRow>;
 
   /**
+   * A client's row, or undefined when the client never wrote. A read: it never creates a row, so
+   * connecting or asking for a client's state does not store anything (rows are created by the
+   * first push, through `StorageTx.putClient`).
+   */
+  getClient(clientId: ClientId): Promise<ClientRow | undefined>;
+
+  /**
    * One consistent snapshot of a scope: up to `limit` records (tombstones included) with
    * `version > after`, ascending by version, with the scope's head and retention horizon at
    * that same instant, and `clientId`'s last applied mid in that snapshot (0 if unknown), which
@@ -91,8 +98,11 @@ export interface SyncStorage {
    *   `keepVersions` entries of its record — except the entry of the record's current version,
    *   which is always kept;
    * - a tombstone whose deletion is older than `maxAgeMs` is removed with all its history, and
-   *   the scope's horizon rises to that tombstone's version (pulls from below it must reset).
-   * An unset limit removes nothing on its own. Atomic per scope; safe to run while serving.
+   *   the scope's horizon rises to that tombstone's version (pulls from below it must reset);
+   * - a client row with `lastMid` 0 (the client never had a mutation applied or rejected) is
+   *   removed whatever the policy: it protects no mid, so removing it cannot let a mutation apply
+   *   twice. A row with `lastMid` > 0 is kept for good: the client may resend any mid up to it.
+   * An unset limit removes no history or tombstone on its own. Atomic per scope; safe to run while serving.
    */
   prune(policy: RetentionPolicy, now: number): Promise<PruneStats>;
 
@@ -219,4 +229,6 @@ export interface RetentionPolicy {
 export interface PruneStats {
   readonly historyRemoved: number;
   readonly tombstonesRemoved: number;
+  /** Client rows removed because they recorded no mid (see `prune`). */
+  readonly clientsRemoved: number;
 }

@@ -12,7 +12,7 @@ import {
   type SyncError,
 } from '@syncline/protocol';
 import type { StorageTx, StoredHistoryEntry, StoredRecord, SyncStorage } from '../storage/storage.js';
-import type { CollectionsConfig } from './collections.js';
+import { collectionConfig, type CollectionsConfig } from './collections.js';
 import { decide, type Decision } from './decide.js';
 import { writeChange } from './write-change.js';
 import { toRecordState } from './wire-change.js';
@@ -64,6 +64,13 @@ export async function applyPush(
   return storage.transaction<PushOutcome>(
     async (tx) => {
       const client = await tx.getClient(ctx.clientId);
+      // The first push binds the client id (connecting does not); another user's id is refused.
+      if (client && client.userId !== ctx.userId) {
+        return {
+          ok: false,
+          error: syncError('client_id_mismatch', 'this client id belongs to another user'),
+        };
+      }
       const lastMid = client?.lastMid ?? 0;
       const first = mutations[0]!.mid;
       if (first > lastMid + 1) {
@@ -87,7 +94,7 @@ export async function applyPush(
         results.push(...(await applyTxn(tx, ctx, fresh, committed)));
       }
       const newLast = Math.max(lastMid, mutations[mutations.length - 1]!.mid);
-      await tx.putClient({ clientId: ctx.clientId, userId: client?.userId ?? ctx.userId, lastMid: newLast });
+      await tx.putClient({ clientId: ctx.clientId, userId: ctx.userId, lastMid: newLast });
       return { ok: true, results, committed };
     },
     (outcome) => {
@@ -162,7 +169,7 @@ async function applyOne(
   if (!(await ctx.canPush(m.scope))) {
     return rejected(syncError('forbidden', `no push access to scope "${m.scope}"`));
   }
-  const config = ctx.collections[m.collection] ?? {};
+  const config = collectionConfig(ctx.collections, m.collection);
   const current = await tx.getRecord(m.scope, m.collection, m.id);
   const currentValue = current?.value ?? null;
 
@@ -267,7 +274,7 @@ async function checkValue(
     if (!encoding.ok)
       return syncError(encoding.code, `resulting record: ${encoding.message} at ${encoding.path}`);
   }
-  const validate = ctx.collections[m.collection]?.validate;
+  const validate = collectionConfig(ctx.collections, m.collection).validate;
   if (!validate) return undefined;
   try {
     // Hooks see the app's types (Date, Uint8Array, ArrayBuffer), as the app wrote them.

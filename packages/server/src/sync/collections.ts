@@ -67,7 +67,8 @@ export interface WebhookConfig {
 export interface CollectionConfig {
   /**
    * How concurrent changes are resolved: `merge` (default, field-level three-way), `lww`
-   * (later arrival replaces), `manual` (refused as a conflict for the user to resolve), or a
+   * (the later arrival wins for what it wrote: a put replaces the record, a patch the fields it
+   * names), `manual` (refused as a conflict for the user to resolve), or a
    * custom resolver function.
    */
   readonly strategy?: 'merge' | 'lww' | 'manual' | CustomResolver;
@@ -78,3 +79,15 @@ export interface CollectionConfig {
 }
 
 export type CollectionsConfig = Readonly<Record<string, CollectionConfig>>;
+
+/** What an unconfigured collection uses: no prototype, so no inherited member reads as an option. */
+const NO_CONFIG: CollectionConfig = Object.freeze(Object.create(null) as CollectionConfig);
+
+/**
+ * The configuration of a collection named on the wire (the default when it has none). Own
+ * properties only: a name like `constructor`, `toString` or `__proto__` is an ordinary
+ * collection and never resolves to a member of `Object.prototype`.
+ */
+export function collectionConfig(collections: CollectionsConfig, name: string): CollectionConfig {
+  return (Object.hasOwn(collections, name) ? collections[name] : undefined) ?? NO_CONFIG;
+}

@@ -53,6 +53,42 @@ describe('decide', () => {
     expect(del).toMatchObject({ kind: 'write', value: null, resolved: { strategy: 'merge' } });
   });
 
+  it('lww: concurrent patches to different fields both survive, a put replaces the record', async () => {
+    const lww = { strategy: 'lww' } as const;
+    // The other side changed a (0 -> 1) and likes (3 -> 4) after this writer's base.
+    const base = { a: 0, b: 0, likes: 3 };
+    const current = { a: 1, b: 0, likes: 4 };
+    const patch = await decide(
+      input({ mutation: m({ op: 'patch', patch: { set: { b: 2 } } }), config: lww, base, current }),
+    );
+    expect(patch).toEqual({
+      kind: 'write',
+      value: { a: 1, b: 2, likes: 4 },
+      resolved: { strategy: 'lww', overwritten: [] },
+    });
+    const both = await decide(
+      input({ mutation: m({ op: 'patch', patch: { set: { a: 7 } } }), config: lww, base, current }),
+    );
+    expect(both).toMatchObject({ value: { a: 7, b: 0, likes: 4 }, resolved: { overwritten: ['a'] } });
+    const put = await decide(
+      input({ mutation: m({ op: 'put', value: { a: 0, b: 2, likes: 3 } }), config: lww, base, current }),
+    );
+    expect(put).toEqual({
+      kind: 'write',
+      value: { a: 0, b: 2, likes: 3 },
+      resolved: { strategy: 'lww', overwritten: ['a', 'likes'] },
+    });
+    const unknownBase = await decide(
+      input({
+        mutation: m({ op: 'patch', patch: { set: { b: 2 } } }),
+        config: lww,
+        base: undefined,
+        current,
+      }),
+    );
+    expect(unknownBase).toMatchObject({ value: { a: 1, b: 2, likes: 4 }, resolved: { overwritten: ['b'] } });
+  });
+
   it('flags patch fields the other side also changed', async () => {
     const d = await decide(
       input({

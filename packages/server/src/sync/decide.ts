@@ -78,10 +78,18 @@ export async function decide(input: DecideInput): Promise<Decision> {
     return { kind: 'write', value: null, resolved: { strategy: strategyName, overwritten: [] } };
   }
   // From here current is a live record and the op is put or patch.
+  // lww is last-writer-wins per write: a put replaces the whole record, a patch replaces the
+  // fields it names (so concurrent patches to different fields both survive, and counters it
+  // does not name keep every increment). Overwritten: fields this write replaced that the other
+  // side had changed since base (all it replaced when base is unknown).
   if (strategy === 'lww') {
     const out = plain(input);
     if (out.kind !== 'write') return out;
-    return { ...out, resolved: { strategy: 'lww', overwritten: changedKeys(current, out.value) } };
+    const base = input.base;
+    const replaced = changedKeys(current, out.value);
+    const theirs = base === undefined ? replaced : changedKeys(base, current);
+    const overwritten = replaced.filter((k) => theirs.includes(k));
+    return { ...out, resolved: { strategy: 'lww', overwritten } };
   }
   const cur = current!;
   if (m.op === 'patch') {

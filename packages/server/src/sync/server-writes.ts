@@ -49,11 +49,12 @@ async function bindWriter(
     }
     id = parsed.data;
   }
-  const row = await deps.storage.bindClient(id, principal.id);
-  if (row.userId !== principal.id) {
+  // A read: asking for an unknown client's state answers "nothing applied" and stores nothing.
+  const row = await deps.storage.getClient(id);
+  if (row && row.userId !== principal.id) {
     return { ok: false, error: syncError('client_id_mismatch', 'this client id belongs to another user') };
   }
-  return { ok: true, value: { clientId: id, lastMid: row.lastMid } };
+  return { ok: true, value: { clientId: id, lastMid: row?.lastMid ?? 0 } };
 }
 
 /** Errors as data: storage and unexpected failures become `storage_unavailable` / `internal`. */

@@ -5,6 +5,7 @@ import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
 import type { Timers } from '../ops/timers.js';
 import type { ServerMetrics } from '../ops/metrics.js';
+import type { ScopeHashCache } from '../storage/scope-hash-cache.js';
 import type { SyncStorage } from '../storage/storage.js';
 import type { CollectionsConfig } from '../sync/collections.js';
 import type { CommitBus } from '../sync/commit-bus.js';
@@ -23,6 +24,8 @@ export type ServerSocket = Socket<InboundEvents, ServerToClientEvents, Record<st
 export interface ServerContext {
   readonly io: SyncIo;
   readonly storage: SyncStorage;
+  /** The `hash` event's answers, maintained incrementally per scope. */
+  readonly scopeHashes: ScopeHashCache;
   readonly auth: AuthHooks;
   readonly collections: CollectionsConfig;
   readonly limits: Limits;

@@ -2,7 +2,6 @@ import {
   HashRequestSchema,
   HistoryRequestSchema,
   PullRequestSchema,
-  ScopeHasher,
   SubscribeRequestSchema,
   TelemetryReportSchema,
   UnsubscribeRequestSchema,
@@ -133,9 +132,8 @@ export function createHandlers(ctx: ServerContext, socket: ServerSocket): Record
     if (!req.ok) return req;
     const { scope } = req.value;
     if (!(await can(scope, 'pull'))) return forbidden(scope, 'pull');
-    const hasher = new ScopeHasher();
-    for await (const r of storage.liveRecords(scope)) if (r.value) hasher.add(r.collection, r.id, r.value);
-    return { ok: true, scope, hash: hasher.digest(), count: hasher.count, head: await storage.head(scope) };
+    // Incremental: reads only what changed since this node last hashed the scope.
+    return { ok: true, scope, ...(await ctx.scopeHashes.hash(scope)) };
   };
 
   let lastTelemetryAt = Number.NEGATIVE_INFINITY;

@@ -18,8 +18,8 @@ export class ConnectRefused extends Error {
 
 /**
  * Connection middleware: validates the handshake, checks the protocol version, authenticates,
- * and binds the client id to the principal (a client id bound to another principal is refused,
- * so nobody can push as someone else's client).
+ * and refuses a client id bound to another principal (so nobody can push as someone else's
+ * client; the binding itself is made by the client's first push, in its transaction).
  */
 export async function acceptHandshake(ctx: ServerContext, socket: ServerSocket): Promise<void> {
   const hs = validateMessage(HandshakeSchema, socket.handshake.auth, ctx.limits);
@@ -41,8 +41,10 @@ export async function acceptHandshake(ctx: ServerContext, socket: ServerSocket):
   if (principal.expiresAt !== undefined && ctx.clock.now() >= principal.expiresAt) {
     throw new ConnectRefused(syncError('auth_expired', 'credentials expired'));
   }
-  const row = await ctx.storage.bindClient(hs.value.clientId, principal.id);
-  if (row.userId !== principal.id) {
+  // A read, not an insert: the client's row is created by its first push (apply-push), so a
+  // connection that never writes stores nothing.
+  const row = await ctx.storage.getClient(hs.value.clientId);
+  if (row && row.userId !== principal.id) {
     throw new ConnectRefused(syncError('client_id_mismatch', 'this client id belongs to another user'));
   }
   socket.data = { principal, clientId: hs.value.clientId };

@@ -63,6 +63,10 @@ export class FaultyStorage implements SyncStorage {
     return this.inner.bindClient(clientId, userId);
   }
 
+  getClient(clientId: ClientId): Promise<ClientRow | undefined> {
+    return this.inner.getClient(clientId);
+  }
+
   pull(scope: ScopeId, after: Version, limit: number, clientId?: ClientId): Promise<PullPage> {
     return this.inner.pull(scope, after, limit, clientId);
   }
