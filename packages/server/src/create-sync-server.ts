@@ -1,3 +1,4 @@
+import { devAuthExposureError, watchDevAuthExposure } from './auth/dev-auth-exposure.js';
 import { startCatchUp } from './cluster/catch-up.js';
 import type { ChangeFeedDeps } from './feed/change-feed.js';
 import { changeFeedIterator } from './feed/feed-iterator.js';
@@ -41,6 +42,8 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
 
   // The routes need the context built below; requests only arrive once it exists.
   const httpServer = options.httpServer ?? createHttpServer(() => handleHttp);
+  // Development auth listens on loopback only (checked in `listen`, or when an attached server listens).
+  if (options.httpServer) watchDevAuthExposure(options.httpServer, config, logger);
   const io = createSocketServer(httpServer, { path: options.path, limits, origins, cluster });
   const commits = new CommitBus((err) => logger.error('commit listener failed', { err }));
   const metrics: ServerMetrics = new ServerMetrics({
@@ -103,11 +106,14 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     nodeId,
     metricsRegistry: metrics.registry,
     handleHttp,
-    listen: (port, host = '127.0.0.1') =>
-      listenHttp(httpServer, port, host, (bound) => {
+    listen: (port, host = '127.0.0.1') => {
+      const refused = devAuthExposureError(config, host);
+      if (refused) return Promise.reject(refused);
+      return listenHttp(httpServer, port, host, (bound) => {
         const adapter = cluster?.kind ?? 'memory';
         logger.info('listening', { host, port: bound, storage: storage.kind, adapter, nodeId });
-      }),
+      });
+    },
     prune: retention.prune,
     health,
     liveness,

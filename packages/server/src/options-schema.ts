@@ -73,6 +73,7 @@ const origin = z.string().refine((s) => s === '*' || /^[a-z][a-z0-9+.-]*:\/\/[^/
 const serverShape = {
   storage: withMethods('a SyncStorage', ['transaction', 'ping', 'prune', 'close']),
   auth: AuthSchema,
+  allowInsecureDevAuth: z.boolean().optional(),
   collections: z.record(CollectionNameSchema, CollectionSchema).optional(),
   limits: LimitsSchema.optional(),
   retention: z

@@ -19,6 +19,12 @@ export interface SyncServerOptions {
   readonly storage: SyncStorage;
   /** Auth hooks, or `'development'` to accept everyone and allow everything (logged loudly). */
   readonly auth: AuthHooks | 'development';
+  /**
+   * INSECURE. Lets `auth: 'development'` listen on a non-loopback address (`0.0.0.0`, a LAN
+   * address); without it `listen` refuses with `invalid_config: auth: …`. Only for a trusted
+   * network: everyone who reaches the port may read and write every scope.
+   */
+  readonly allowInsecureDevAuth?: boolean;
   /** Per-collection conflict strategy and validation; unlisted collections use `merge`. */
   readonly collections?: CollectionsConfig;
   readonly limits?: Partial<Limits>;
