@@ -73,7 +73,6 @@ const origin = z.string().refine((s) => s === '*' || /^[a-z][a-z0-9+.-]*:\/\/[^/
 const serverShape = {
   storage: withMethods('a SyncStorage', ['transaction', 'ping', 'prune', 'close']),
   auth: AuthSchema,
-  allowInsecureDevAuth: z.boolean().optional(),
   collections: z.record(CollectionNameSchema, CollectionSchema).optional(),
   limits: LimitsSchema.optional(),
   retention: z
@@ -106,6 +105,7 @@ const serverShape = {
   readinessChecks: z.record(z.string(), fn()).optional(),
   cluster: z.optional(withMethods('a ClusterFanout', ['ready', 'onReconnect', 'close'])),
   webhooks: z.strictObject({ fetch: z.optional(fn()), random: z.optional(fn()) }).optional(),
+  allowInsecureDevAuth: z.boolean().optional(),
 } satisfies Record<keyof SyncServerOptions, z.core.$ZodType>;
 
 export const ServerOptionsSchema = z.strictObject(serverShape);

@@ -78,14 +78,13 @@ describe('secure by default: createSyncServer', () => {
   });
 
   it('listens on loopback in development auth, anywhere with hooks, and anywhere with the flag', async () => {
-    await expect(server().listen(0, '127.0.0.1')).resolves.toMatchObject({ port: expect.any(Number) });
-    await expect(server().listen(0, 'localhost')).resolves.toMatchObject({ port: expect.any(Number) });
-    await expect(server({ auth: hooks }).listen(0, '0.0.0.0')).resolves.toMatchObject({
-      port: expect.any(Number),
-    });
-    await expect(server({ allowInsecureDevAuth: true }).listen(0, '0.0.0.0')).resolves.toMatchObject({
-      port: expect.any(Number),
-    });
+    const listened = [
+      await server().listen(0, '127.0.0.1'),
+      await server().listen(0, 'localhost'),
+      await server({ auth: hooks }).listen(0, '0.0.0.0'),
+      await server({ allowInsecureDevAuth: true }).listen(0, '0.0.0.0'),
+    ];
+    for (const { port } of listened) expect(port).toBeGreaterThan(0);
   });
 
   it('closes an attached httpServer its owner listens on 0.0.0.0 in development auth, logging why', async () => {
