@@ -92,7 +92,7 @@ describe('secure by default: createSyncServer', () => {
     const httpServer = createServer();
     server({ httpServer, logger: { ...silent, error: (msg: string) => errors.push(msg) } });
     await new Promise<void>((done) => httpServer.listen(0, '0.0.0.0', done));
-    await eventually(() => expect(httpServer.listening).toBe(false));
+    await eventually(() => !httpServer.listening, 'the attached server closes');
     expect(errors.join()).toContain('non-loopback');
 
     const allowed = createServer();
