@@ -13,6 +13,7 @@ import { resolveServerOptions } from './resolve-options.js';
 import type { SyncServer, SyncServerOptions } from './sync-server.js';
 import { CommitBus } from './sync/commit-bus.js';
 import { writeAppMutations, writerState } from './sync/server-writes.js';
+import { Budgets } from './transport/budgets.js';
 import { gateConnections } from './transport/connection-gate.js';
 import type { ServerContext } from './transport/context.js';
 import { startLiveFanout } from './transport/live-fanout.js';
@@ -75,7 +76,8 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     random: options.webhooks?.random ?? Math.random,
   });
 
-  const ctx: ServerContext = { ...config, io, storage, metrics, commits, isClosing };
+  const budgets = new Budgets(options.budgets, logger);
+  const ctx: ServerContext = { ...config, io, storage, metrics, commits, isClosing, budgets };
   const feed: ChangeFeedDeps = {
     storage,
     commits,

@@ -11,6 +11,7 @@ import type { Timers } from './ops/timers.js';
 import type { PruneStats, RetentionPolicy, SyncStorage } from './storage/storage.js';
 import type { AppFeedChange } from './sync/app-values.js';
 import type { CollectionsConfig } from './sync/collections.js';
+import type { BudgetOptions } from './transport/budgets.js';
 import type { SyncIo } from './transport/context.js';
 
 // The public contract of `createSyncServer`: what it takes and what it returns.
@@ -28,6 +29,12 @@ export interface SyncServerOptions {
   /** Per-collection conflict strategy and validation; unlisted collections use `merge`. */
   readonly collections?: CollectionsConfig;
   readonly limits?: Partial<Limits>;
+  /**
+   * Connection and event budgets that hold across sockets and reconnects: connection attempts
+   * per address and per principal (checked at the handshake), events per principal (in the
+   * session gate). Exhausted: `rate_limited`. In memory per node, or shared through `redis`.
+   */
+  readonly budgets?: BudgetOptions;
   /** History/tombstone retention, applied every `intervalMs` (default hourly) when set. */
   readonly retention?: RetentionPolicy & { readonly intervalMs?: number };
   /** Browser origins allowed to connect. Closed by default: same-origin and non-browser only. */
