@@ -132,7 +132,6 @@ export const CONFIG_FILE_KEYS = [
   'auth',
   'collections',
   'limits',
-  'budgets',
   'retention',
   'cors',
   'path',
@@ -141,6 +140,7 @@ export const CONFIG_FILE_KEYS = [
   'changeFeed',
   'telemetry',
   'readinessChecks',
+  'budgets',
 ] as const satisfies readonly (keyof SyncServerOptions)[];
 
 export const ConfigFileSchema = z.strictObject(
