@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
+  assertDevAuthAddress,
   createJsonLogger,
   createSyncServer,
   SqliteStorage,
@@ -70,6 +71,8 @@ export interface DemoServerOptions {
   readonly logger?: Logger;
   /** Server options from a config module; the demo's collections are the defaults. */
   readonly config?: ServerConfigFile;
+  /** INSECURE: development auth on a non-loopback `host` (`--insecure-dev-auth`). */
+  readonly allowInsecureDevAuth?: boolean;
 }
 
 export interface DemoServer {
@@ -84,6 +87,9 @@ type Middleware = (req: IncomingMessage, res: ServerResponse, next: () => void) 
 
 export async function startDemoServer(opts: DemoServerOptions): Promise<DemoServer> {
   const host = opts.host ?? '127.0.0.1';
+  const auth = opts.config?.auth ?? 'development';
+  // Before anything opens: development auth only on loopback, unless explicitly allowed.
+  assertDevAuthAddress({ auth, allowInsecureDevAuth: opts.allowInsecureDevAuth }, host);
   const staticDir = resolve(opts.staticDir ?? DEFAULT_STATIC_DIR);
   let devMiddleware: Middleware | undefined;
   let closeDev: (() => Promise<void>) | undefined;
@@ -103,7 +109,8 @@ export async function startDemoServer(opts: DemoServerOptions): Promise<DemoServ
   const config = opts.config ?? {};
   const sync = createSyncServer({
     ...config,
-    auth: config.auth ?? 'development',
+    auth,
+    allowInsecureDevAuth: opts.allowInsecureDevAuth === true,
     collections: { ...DEMO_COLLECTIONS, ...config.collections },
     storage,
     logger,
@@ -279,7 +286,9 @@ Options:
                      as for syncline-server (see its --help): run several demo
                      nodes on one PostgreSQL
   --config <file>    ES module with server options (auth, collections, limits, retention, cors),
-                     as for syncline-server; the demo's collections are the defaults
+                     as for syncline-server; the demo's collections are the defaults.
+                     Without auth hooks the demo only listens on a loopback --host
+  --insecure-dev-auth  INSECURE: development auth on any --host (trusted networks only)
   --log-level <lvl>  debug | info | warn | error | silent (default info)  env SYNCLINE_LOG_LEVEL
   --dev              serve the sources with Vite's hot reload instead of apps/demo/dist
   --help             show this help`;
@@ -314,6 +323,7 @@ async function main(): Promise<void> {
     backend,
     dev,
     logger,
+    allowInsecureDevAuth: opts.insecureDevAuth,
     ...(config ? { config } : {}),
   });
   const where = Object.entries(backend.description)

@@ -1,3 +1,4 @@
+import { devAuthExposureError, watchDevAuthExposure } from './auth/dev-auth-exposure.js';
 import { startCatchUp } from './cluster/catch-up.js';
 import type { ChangeFeedDeps } from './feed/change-feed.js';
 import { changeFeedIterator } from './feed/feed-iterator.js';
@@ -12,6 +13,7 @@ import { resolveServerOptions } from './resolve-options.js';
 import type { SyncServer, SyncServerOptions } from './sync-server.js';
 import { CommitBus } from './sync/commit-bus.js';
 import { writeAppMutations, writerState } from './sync/server-writes.js';
+import { Budgets } from './transport/budgets.js';
 import { gateConnections } from './transport/connection-gate.js';
 import type { ServerContext } from './transport/context.js';
 import { CredentialExpiry } from './transport/credential-expiry.js';
@@ -44,6 +46,8 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
 
   // The routes need the context built below; requests only arrive once it exists.
   const httpServer = options.httpServer ?? createHttpServer(() => handleHttp);
+  // Development auth listens on loopback only (checked in `listen`, or when an attached server listens).
+  if (options.httpServer) watchDevAuthExposure(options.httpServer, config, logger);
   const io = createSocketServer(httpServer, { path: options.path, limits, origins, cluster });
   const expiry = new CredentialExpiry(clock, timers, logger);
   const commits = new CommitBus((err) => logger.error('commit listener failed', { err }));
@@ -77,7 +81,18 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   });
 
   const scopeHashes = new ScopeHashCache(storage);
-  const ctx: ServerContext = { ...config, io, storage, scopeHashes, metrics, commits, isClosing, expiry };
+  const budgets = new Budgets(options.budgets, logger);
+  const ctx: ServerContext = {
+    ...config,
+    io,
+    storage,
+    scopeHashes,
+    metrics,
+    commits,
+    isClosing,
+    expiry,
+    budgets,
+  };
   const feed: ChangeFeedDeps = {
     storage,
     commits,
@@ -108,11 +123,14 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     nodeId,
     metricsRegistry: metrics.registry,
     handleHttp,
-    listen: (port, host = '127.0.0.1') =>
-      listenHttp(httpServer, port, host, (bound) => {
+    listen: (port, host = '127.0.0.1') => {
+      const refused = devAuthExposureError(config, host);
+      if (refused) return Promise.reject(refused);
+      return listenHttp(httpServer, port, host, (bound) => {
         const adapter = cluster?.kind ?? 'memory';
         logger.info('listening', { host, port: bound, storage: storage.kind, adapter, nodeId });
-      }),
+      });
+    },
     prune: retention.prune,
     health,
     liveness,

@@ -9,6 +9,9 @@ export { SIGNATURE_HEADER, signWebhook, verifyWebhookSignature } from './webhook
 export { webhookRetryDelay } from './webhooks/webhook-dispatcher.js';
 export { HTTP_ROUTES } from './http/router.js';
 export { developmentAuth } from './auth/auth.js';
+export { DEFAULT_BUDGETS } from './transport/budgets.js';
+export type { BudgetOptions, RateBudget } from './transport/budgets.js';
+export { assertDevAuthAddress, isLoopbackHost } from './auth/dev-auth-exposure.js';
 export type { AuthHooks, Principal, HandshakeInfo, ScopeAction } from './auth/auth.js';
 export type {
   CollectionConfig,

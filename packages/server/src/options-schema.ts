@@ -64,6 +64,22 @@ const LimitsSchema = z.strictObject(
   ) as Record<keyof Limits, z.ZodOptional<z.ZodNumber>>,
 );
 
+const RateBudgetSchema = z.union(
+  [z.literal(false), z.strictObject({ points: count(1), seconds: count(1) })],
+  {
+    error: (iss) =>
+      `expected { points, seconds } (whole numbers, at least 1) or false, got ${showConfigValue(iss.input)}`,
+  },
+);
+
+const BudgetsSchema = z.strictObject({
+  connectionsPerAddress: RateBudgetSchema.optional(),
+  connectionsPerPrincipal: RateBudgetSchema.optional(),
+  eventsPerPrincipal: RateBudgetSchema.optional(),
+  trustProxy: z.boolean().optional(),
+  redis: z.optional(withMethods('a node-redis client', ['sendCommand'])),
+});
+
 const origin = z.string().refine((s) => s === '*' || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]+$/i.test(s), {
   error: (iss) =>
     `expected an origin such as 'https://app.example.com' or 'http://localhost:5173' (scheme://host[:port], no path), or '*', got ${showConfigValue(iss.input)}`,
@@ -105,6 +121,8 @@ const serverShape = {
   readinessChecks: z.record(z.string(), fn()).optional(),
   cluster: z.optional(withMethods('a ClusterFanout', ['ready', 'onReconnect', 'close'])),
   webhooks: z.strictObject({ fetch: z.optional(fn()), random: z.optional(fn()) }).optional(),
+  allowInsecureDevAuth: z.boolean().optional(),
+  budgets: BudgetsSchema.optional(),
 } satisfies Record<keyof SyncServerOptions, z.core.$ZodType>;
 
 export const ServerOptionsSchema = z.strictObject(serverShape);
@@ -122,6 +140,7 @@ export const CONFIG_FILE_KEYS = [
   'changeFeed',
   'telemetry',
   'readinessChecks',
+  'budgets',
 ] as const satisfies readonly (keyof SyncServerOptions)[];
 
 export const ConfigFileSchema = z.strictObject(

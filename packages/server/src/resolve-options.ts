@@ -16,6 +16,8 @@ export interface ResolvedServerOptions {
   readonly nodeId: string;
   /** `auth: 'development'`: everyone is accepted and allowed (and a warning is logged). */
   readonly devMode: boolean;
+  /** Development auth may listen on non-loopback addresses (`allowInsecureDevAuth`). */
+  readonly allowInsecureDevAuth: boolean;
   readonly auth: AuthHooks;
   readonly origins: readonly string[];
   readonly collections: CollectionsConfig;
@@ -44,6 +46,7 @@ export function resolveServerOptions(options: SyncServerOptions): ResolvedServer
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     nodeId: options.nodeId ?? randomUUID().slice(0, 8),
     devMode,
+    allowInsecureDevAuth: options.allowInsecureDevAuth === true,
     auth: options.auth === 'development' ? developmentAuth : options.auth,
     origins: options.cors?.origins ?? [],
     collections: options.collections ?? {},

@@ -11,6 +11,7 @@ import type { Timers } from './ops/timers.js';
 import type { PruneStats, RetentionPolicy, SyncStorage } from './storage/storage.js';
 import type { AppFeedChange } from './sync/app-values.js';
 import type { CollectionsConfig } from './sync/collections.js';
+import type { BudgetOptions } from './transport/budgets.js';
 import type { SyncIo } from './transport/context.js';
 import type { RevokeResult } from './transport/revoke.js';
 
@@ -20,9 +21,21 @@ export interface SyncServerOptions {
   readonly storage: SyncStorage;
   /** Auth hooks, or `'development'` to accept everyone and allow everything (logged loudly). */
   readonly auth: AuthHooks | 'development';
+  /**
+   * INSECURE. Lets `auth: 'development'` listen on a non-loopback address (`0.0.0.0`, a LAN
+   * address); without it `listen` refuses with `invalid_config: auth: …`. Only for a trusted
+   * network: everyone who reaches the port may read and write every scope.
+   */
+  readonly allowInsecureDevAuth?: boolean;
   /** Per-collection conflict strategy and validation; unlisted collections use `merge`. */
   readonly collections?: CollectionsConfig;
   readonly limits?: Partial<Limits>;
+  /**
+   * Connection and event budgets that hold across sockets and reconnects: connection attempts
+   * per address and per principal (checked at the handshake), events per principal (in the
+   * session gate). Exhausted: `rate_limited`. In memory per node, or shared through `redis`.
+   */
+  readonly budgets?: BudgetOptions;
   /** History/tombstone retention, applied every `intervalMs` (default hourly) when set. */
   readonly retention?: RetentionPolicy & { readonly intervalMs?: number };
   /** Browser origins allowed to connect. Closed by default: same-origin and non-browser only. */

@@ -19,6 +19,8 @@ export interface CliOptions {
   /** Redis for cross-node fan-out (PostgreSQL storage only); otherwise PostgreSQL's LISTEN/NOTIFY. */
   readonly redis: string | undefined;
   readonly config: string | undefined;
+  /** `--insecure-dev-auth`: development auth may listen on a non-loopback address. */
+  readonly insecureDevAuth: boolean;
   readonly logLevel: LogLevel;
   readonly help: boolean;
   /** Values of the caller's extra boolean flags (see `parseCliArgs`). */
@@ -49,7 +51,11 @@ Options:
                      auth hooks, collections (strategies, validation, webhooks),
                      limits, retention, cors, metrics, changeFeed, telemetry.
                      Without it the server runs in DEVELOPMENT auth mode:
-                     everyone may read and write every scope.
+                     everyone may read and write every scope, and the server
+                     only listens on a loopback address (127.0.0.1, ::1).
+  --insecure-dev-auth  INSECURE: allow development auth on any --host
+                     (e.g. 0.0.0.0): everyone who reaches the port may read
+                     and write every scope. Trusted networks only.
   --log-level <lvl>  debug | info | warn | error | silent (default info) env SYNCLINE_LOG_LEVEL
   --help             show this help
 
@@ -80,6 +86,7 @@ export function parseCliArgs(
       'pg-schema': { type: 'string' },
       redis: { type: 'string' },
       config: { type: 'string' },
+      'insecure-dev-auth': { type: 'boolean' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...Object.fromEntries(extraFlags.map((f) => [f, { type: 'boolean' as const }])),
@@ -105,6 +112,7 @@ export function parseCliArgs(
     postgres,
     redis,
     config: values.config,
+    insecureDevAuth: values['insecure-dev-auth'] === true,
     logLevel,
     help: values.help === true,
     flags: Object.fromEntries(extraFlags.map((f) => [f, (values as Record<string, unknown>)[f] === true])),

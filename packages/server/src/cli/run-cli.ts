@@ -26,6 +26,7 @@ async function main(): Promise<void> {
   const server = createSyncServer({
     ...config,
     auth: config.auth ?? 'development',
+    allowInsecureDevAuth: opts.insecureDevAuth,
     storage,
     logger,
     ...(cluster ? { cluster } : {}),

@@ -1,6 +1,6 @@
 import { PROTOCOL_VERSION, syncError } from '@syncline/protocol';
 import { failureOf } from '../ops/failure.js';
-import { userRoom, type ServerContext } from './context.js';
+import { userRoom, type ServerContext, type ServerSocket } from './context.js';
 import { acceptHandshake, ConnectRefused } from './handshake.js';
 import { isOriginAllowed } from './origin.js';
 import { attachSession } from './session.js';
@@ -8,9 +8,10 @@ import { attachSession } from './session.js';
 /**
  * Every connection passes this gate before any event: refused while shutting down, refused from
  * an origin not in `cors.origins` (`origin_not_allowed`, so a developer sees why), then the
- * handshake (`acceptHandshake`: protocol version, authentication, client id binding). An
- * accepted socket gets its session (the per-event gate and handlers), its expiry timer and its
- * user's room (`revoke`), and then `hello` (with `expiresAt`, so the client refreshes in time).
+ * handshake (`acceptHandshake`: protocol version, authentication, client id binding) between
+ * the connection budgets of the address and of the principal (`rate_limited`). An accepted
+ * socket gets its session (the per-event gate and handlers), its expiry timer and its user's
+ * room (`revoke`), and then `hello` (with `expiresAt`, so the client refreshes in time).
  *
  * In development auth mode everyone gets through, which is logged loudly once, here.
  *
@@ -46,7 +47,7 @@ export function gateConnections(
         ),
       );
     }
-    acceptHandshake(ctx, socket).then(
+    budgetedHandshake(ctx, socket).then(
       () => next(),
       (err: unknown) => {
         if (err instanceof ConnectRefused) {
@@ -79,4 +80,14 @@ export function gateConnections(
       expiresAt: socket.data.principal.expiresAt ?? null,
     });
   });
+}
+
+/** The handshake, after the address's connection budget and before the principal's. */
+async function budgetedHandshake(ctx: ServerContext, socket: ServerSocket): Promise<void> {
+  const address = ctx.budgets.addressOf(socket.handshake.address, socket.handshake.headers);
+  const byAddress = await ctx.budgets.admitAddress(address);
+  if (byAddress) throw new ConnectRefused(byAddress);
+  await acceptHandshake(ctx, socket);
+  const byPrincipal = await ctx.budgets.admitPrincipal(socket.data.principal.id);
+  if (byPrincipal) throw new ConnectRefused(byPrincipal);
 }

@@ -2,6 +2,7 @@ import type { Server, Socket } from 'socket.io';
 import type { ClientId, InboundEvents, Limits, ScopeId, ServerToClientEvents } from '@syncline/protocol';
 import type { AuthHooks, Principal } from '../auth/auth.js';
 import type { Clock } from '../ops/clock.js';
+import type { Budgets } from './budgets.js';
 import type { Logger } from '../ops/logger.js';
 import type { Timers } from '../ops/timers.js';
 import type { ServerMetrics } from '../ops/metrics.js';
@@ -29,6 +30,8 @@ export interface ServerContext {
   readonly auth: AuthHooks;
   readonly collections: CollectionsConfig;
   readonly limits: Limits;
+  /** Connection and event budgets across sockets (per address, per principal). */
+  readonly budgets: Budgets;
   readonly clock: Clock;
   readonly timers: Timers;
   readonly logger: Logger;

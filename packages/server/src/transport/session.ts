@@ -63,23 +63,35 @@ export function attachSession(
       return;
     }
     if (ctx.isClosing()) return refuse(syncError('shutting_down', 'server is shutting down'));
-
-    const started = performance.now();
-    const work = handlers[event](args[0]).then(
-      (res) => {
-        reply(res);
-        ctx.logger.debug('event', { ...log, event, ok: res.ok, ms: Math.round(performance.now() - started) });
-      },
-      (err: unknown) => {
-        // A storage outage is an operational condition (readiness reports it), not a bug.
-        const storageDown = isStorageFailure(err);
-        if (storageDown) ctx.logger.warn('event failed', { ...log, event, err });
-        else ctx.logger.error('event failed', { ...log, event, err });
-        if (storageDown) ctx.metrics.storageErrors.inc({ operation: event });
-        refuse(failureOf(err));
-      },
-    );
-    track(work);
+    // The principal's budget over all its sockets (budgets.ts); a reconnect does not reset it.
+    const handler = handlers[event];
+    const request = args[0];
+    // Tracked from here, so shutdown also waits for an event still being admitted.
+    const admitted = ctx.budgets.admitEvent(socket.data.principal.id).then((refused) => {
+      if (refused) return refuse(refused);
+      const started = performance.now();
+      const work = handler(request).then(
+        (res) => {
+          reply(res);
+          ctx.logger.debug('event', {
+            ...log,
+            event,
+            ok: res.ok,
+            ms: Math.round(performance.now() - started),
+          });
+        },
+        (err: unknown) => {
+          // A storage outage is an operational condition (readiness reports it), not a bug.
+          const storageDown = isStorageFailure(err);
+          if (storageDown) ctx.logger.warn('event failed', { ...log, event, err });
+          else ctx.logger.error('event failed', { ...log, event, err });
+          if (storageDown) ctx.metrics.storageErrors.inc({ operation: event });
+          refuse(failureOf(err));
+        },
+      );
+      return work;
+    });
+    track(admitted);
   };
 
   // onAny sees every event, known or not; known ones are dispatched here too so there is one gate.

@@ -3,6 +3,7 @@ import { Server } from 'socket.io';
 import type { Limits } from '@syncline/protocol';
 import type { ClusterFanout } from '../cluster/cluster-fanout.js';
 import type { SyncIo } from './context.js';
+import { maxFrameBytes, textOnlyParser } from './frame-parser.js';
 import { isOriginAllowed } from './origin.js';
 
 /**
@@ -22,7 +23,7 @@ export interface SocketServerOptions {
   readonly cluster?: ClusterFanout | undefined;
 }
 
-/** The Socket.IO server on `httpServer`: heartbeat, message size cap, origin policy, adapter. */
+/** The Socket.IO server on `httpServer`: heartbeat, frame size cap, text-only parser, origin policy, adapter. */
 export function createSocketServer(httpServer: HttpServer, options: SocketServerOptions): SyncIo {
   const { origins, cluster } = options;
   return new Server(httpServer, {
@@ -35,9 +36,12 @@ export function createSocketServer(httpServer: HttpServer, options: SocketServer
     // would leave a dead link unnoticed for up to 45 s).
     pingInterval: HEARTBEAT.intervalMs,
     pingTimeout: HEARTBEAT.timeoutMs,
-    // Above the payload limit so slightly-oversized messages get a clear `payload_too_large`;
-    // far larger ones are cut off by the transport before they are buffered.
-    maxHttpBufferSize: options.limits.maxPayloadBytes * 2 + 64 * 1024,
+    // Limits before parsing: a frame over the protocol's largest message (plus a margin, so a
+    // slightly oversized message still gets a clear `payload_too_large`) is cut off by the
+    // transport before it is buffered, and binary attachments are refused by the parser
+    // before any JSON is parsed (see frame-parser.ts).
+    maxHttpBufferSize: maxFrameBytes(options.limits),
+    parser: textOnlyParser,
     // Plain HTTP (polling) requests from a foreign origin are refused outright. WebSocket
     // upgrades get through to the handshake middleware instead, which refuses them with
     // `origin_not_allowed`: browsers hide a failed upgrade's status, so that is the only way a
