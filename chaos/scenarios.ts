@@ -1,0 +1,5 @@
+import type { Scenario } from './scenario.js';
+import { postgresKill, sqliteKill } from './server-kill.js';
+
+/** Every scenario, in the order the runner runs them. */
+export const SCENARIOS: readonly Scenario[] = [sqliteKill, postgresKill];
