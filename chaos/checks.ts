@@ -32,7 +32,10 @@ export async function acknowledgedWritesPresent(db: ServerDb, expected: Expected
   }
   return missing.length === 0
     ? pass(name)
-    : fail(name, `${missing.length}/${expected.journal.size} missing or stale: ${missing.slice(0, 5).join(', ')}`);
+    : fail(
+        name,
+        `${missing.length}/${expected.journal.size} missing or stale: ${missing.slice(0, 5).join(', ')}`,
+      );
 }
 
 /**
@@ -45,7 +48,8 @@ export async function appliedOnce(db: ServerDb, expected: Expected): Promise<Che
     `SELECT client_id, mid FROM ${db.table('history')}
       WHERE client_id IS NOT NULL GROUP BY client_id, mid HAVING count(*) > 1`,
   );
-  if (dups.length > 0) return fail(name, `${dups.length} (client, mid) applied twice, e.g. mid ${dups[0]!.mid}`);
+  if (dups.length > 0)
+    return fail(name, `${dups.length} (client, mid) applied twice, e.g. mid ${dups[0]!.mid}`);
   const rows = await db.query<{ id: string; value: string | null }>(
     `SELECT id, value FROM ${db.table('records')} WHERE collection = 'cards' AND id LIKE 'ctr-%'`,
   );

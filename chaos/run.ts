@@ -65,7 +65,10 @@ interface Row {
 }
 
 /** One run, bounded by the scenario's timeout; its clean-ups always run. */
-async function runOnce(s: Scenario, seed: number): Promise<{ ok: boolean; checks: readonly Check[]; details: string }> {
+async function runOnce(
+  s: Scenario,
+  seed: number,
+): Promise<{ ok: boolean; checks: readonly Check[]; details: string }> {
   const cleanups: (() => unknown)[] = [];
   const ctx: RunContext = {
     pgUrl,
@@ -102,7 +105,8 @@ async function runOnce(s: Scenario, seed: number): Promise<{ ok: boolean; checks
 // A socket or process error nobody awaited must not end the whole suite; it is logged.
 process.on('unhandledRejection', (err) => console.error('unhandled rejection:', err));
 
-const mode = values.runs !== undefined ? `${values.runs} runs each` : values.long ? `long (${total} runs)` : 'quick';
+const mode =
+  values.runs !== undefined ? `${values.runs} runs each` : values.long ? `long (${total} runs)` : 'quick';
 console.log(`chaos: ${mode}, SYNCLINE_CHAOS_SEED=${baseSeed} (replay: --seed ${baseSeed})`);
 const rows: Row[] = [];
 const failures: string[] = [];
@@ -131,6 +135,7 @@ for (const s of chosen) {
       console.log(`  replay: pnpm chaos --only ${s.name} --seed ${seed} --runs 1`);
     }
   }
+  await s.finish?.().catch((err: unknown) => console.error(`${s.name}: finish failed:`, err));
   row.seconds = (Date.now() - t0) / 1000;
 }
 
@@ -142,6 +147,8 @@ for (const r of rows) {
   );
 }
 const runs = rows.reduce((a, r) => a + r.runs, 0);
-console.log(`total: ${runs} runs, ${failures.length} failures, seeds ${baseSeed}..${(baseSeed + Math.max(...rows.map((r) => r.runs), 1) - 1) >>> 0}`);
+console.log(
+  `total: ${runs} runs, ${failures.length} failures, seeds ${baseSeed}..${(baseSeed + Math.max(...rows.map((r) => r.runs), 1) - 1) >>> 0}`,
+);
 if (failures.length > 0) console.log(`failed: ${failures.join('; ')}`);
 process.exit(failures.length > 0 || rows.some((r) => r.skipped !== undefined && only !== undefined) ? 1 : 0);

@@ -28,7 +28,7 @@ export interface RunContext {
    * Registers a clean-up (stop a process, drop a schema). The runner runs them in reverse order
    * when the run ends, fails or times out, so no run leaves anything behind.
    */
-  defer(cleanup: () => Promise<unknown> | unknown): void;
+  defer(cleanup: () => unknown): void;
   /** Prints a line prefixed with the scenario and seed (with `--verbose`). */
   log(message: string): void;
 }
@@ -49,6 +49,8 @@ export interface Scenario {
   /** A run that takes longer fails with `timeout` (its clean-ups still run). */
   readonly timeoutMs: number;
   run(seed: number, ctx: RunContext): Promise<RunResult>;
+  /** Releases what the runs shared (a private database), after the scenario's last run. */
+  finish?(): Promise<void>;
 }
 
 /** A run's result from its checks. */

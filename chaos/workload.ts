@@ -51,7 +51,12 @@ export class Workload {
       this.devices.push(
         device(own[0]!, {
           name: `chaos-${process.pid}-${seed}-${i}-${Date.now()}`,
-          client: { url: [...own], scopes: [...SCOPES], random: mulberry32(seed + 1 + i), requestTimeoutMs: 4000 },
+          client: {
+            url: [...own],
+            scopes: [...SCOPES],
+            random: mulberry32(seed + 1 + i),
+            requestTimeoutMs: 4000,
+          },
         }),
       );
     }
