@@ -6,7 +6,7 @@ import { startPrivateRedis, type PrivateRedis } from '../test/integration/helper
 import { replicasEqualServer, storageChecks } from './checks.js';
 import { result, type RunContext, type RunResult, type Scenario } from './scenario.js';
 import { postgresDb } from './server-db.js';
-import { kill } from './server-kill.js';
+import { kill, READY_MS } from './server-kill.js';
 import { Workload } from './workload.js';
 
 type Fault = 'node-kill' | 'postgres-restart' | 'redis-restart';
@@ -43,11 +43,11 @@ async function clusterRun(fault: Fault, seed: number, ctx: RunContext): Promise<
   const db = postgresDb(pgUrl, schema);
   ctx.defer(() => dropSchema(pgUrl, schema).catch(() => undefined));
   ctx.defer(() => db.close());
-  const opts = { pgUrl, schema, ...(redis ? { redisUrl: redis.url } : {}) };
+  const opts = { pgUrl, schema, readyTimeoutMs: READY_MS, ...(redis ? { redisUrl: redis.url } : {}) };
   const nodes: ServerProcess[] = [await spawnNode(opts)];
   ctx.defer(() => Promise.all(nodes.map(kill)));
   nodes.push(...(await Promise.all([spawnNode(opts), spawnNode(opts)])));
-  await Promise.all(nodes.map((n) => untilReadyz(n, 200)));
+  await Promise.all(nodes.map((n) => untilReadyz(n, 200, READY_MS)));
   const urls = nodes.map((n) => n.url);
 
   const work = new Workload({ seed, urls, devices: 6, opsPerDevice: 12, thinkMs: 80 });
@@ -87,7 +87,10 @@ async function clusterRun(fault: Fault, seed: number, ctx: RunContext): Promise<
     // Writes go on for a while after the fault, into the healed (or shrunk) cluster.
     await sleep(300 + rnd() * 700);
     done = true;
-  })();
+  })().catch((err: unknown) => {
+    done = true;
+    throw err;
+  });
   await work.write(() => !done);
   await faults;
 

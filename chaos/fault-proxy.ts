@@ -10,7 +10,7 @@ import {
 } from '@syncline/test-support';
 import { replicasEqualServer, storageChecks } from './checks.js';
 import { result, type RunContext, type RunResult, type Scenario } from './scenario.js';
-import { kill } from './server-kill.js';
+import { kill, READY_MS } from './server-kill.js';
 import { sqliteDb } from './server-db.js';
 import { Workload } from './workload.js';
 
@@ -28,7 +28,11 @@ async function proxyRun(seed: number, ctx: RunContext): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'syncline-chaos-'));
   ctx.defer(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'sync.db');
-  const node = await spawnServer(['--port', '0', '--db', file, '--log-level', 'info']);
+  const node = await spawnServer(
+    ['--port', '0', '--db', file, '--log-level', 'info'],
+    {},
+    { readyTimeoutMs: READY_MS },
+  );
   ctx.defer(() => kill(node));
   const proxies: FaultProxy[] = [];
   for (let i = 0; i < 3; i++) {
@@ -50,6 +54,7 @@ async function proxyRun(seed: number, ctx: RunContext): Promise<RunResult> {
   const planned = 3 + Math.floor(rnd() * 4);
   const seen: string[] = [];
   let episodes = 0;
+  let broken = false;
   const faults = (async () => {
     while (episodes < planned) {
       const p = proxies[Math.floor(rnd() * proxies.length)]!;
@@ -65,8 +70,11 @@ async function proxyRun(seed: number, ctx: RunContext): Promise<RunResult> {
       p.heal();
       episodes++;
     }
-  })();
-  await work.write(() => episodes < planned);
+  })().catch((err: unknown) => {
+    broken = true;
+    throw err;
+  });
+  await work.write(() => episodes < planned && !broken);
   await faults;
 
   const replicas = await replicasEqualServer(work.devices, work.expected.scopes, 45_000);

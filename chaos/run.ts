@@ -91,7 +91,7 @@ async function runOnce(
     return { ok: false, checks: [{ name: 'run completed', ok: false, detail: message }], details: '' };
   } finally {
     clearTimeout(timer);
-    for (const c of cleanups.reverse()) {
+    for (const c of cleanups.splice(0).reverse()) {
       await Promise.race([
         Promise.resolve()
           .then(c)
@@ -110,20 +110,24 @@ const mode =
 console.log(`chaos: ${mode}, SYNCLINE_CHAOS_SEED=${baseSeed} (replay: --seed ${baseSeed})`);
 const rows: Row[] = [];
 const failures: string[] = [];
+const active: { s: Scenario; row: Row; runs: number }[] = [];
 for (const s of chosen) {
   const missing = s.needs.filter((r) => !available[r]);
-  if (missing.length > 0) {
-    rows.push({ scenario: s.name, runs: 0, failures: 0, seconds: 0, skipped: `needs ${missing.join(', ')}` });
-    continue;
-  }
   const row: Row = { scenario: s.name, runs: 0, failures: 0, seconds: 0 };
   rows.push(row);
-  const t0 = Date.now();
-  for (let k = 0; k < runsOf(s); k++) {
+  if (missing.length > 0) row.skipped = `needs ${missing.join(', ')}`;
+  else active.push({ s, row, runs: runsOf(s) });
+}
+// Round by round (each scenario's run k, then k+1): a long run cut short still covers them all.
+const rounds = Math.max(0, ...active.map((a) => a.runs));
+for (let k = 0; k < rounds; k++) {
+  for (const { s, row, runs } of active) {
+    if (k >= runs) continue;
     const seed = (baseSeed + k) >>> 0;
     const t = Date.now();
     const res = await runOnce(s, seed);
     row.runs++;
+    row.seconds += (Date.now() - t) / 1000;
     const took = ((Date.now() - t) / 1000).toFixed(1);
     if (res.ok) {
       console.log(`ok   ${s.name} seed ${seed} (${took} s) ${res.details}`);
@@ -135,9 +139,9 @@ for (const s of chosen) {
       console.log(`  replay: pnpm chaos --only ${s.name} --seed ${seed} --runs 1`);
     }
   }
-  await s.finish?.().catch((err: unknown) => console.error(`${s.name}: finish failed:`, err));
-  row.seconds = (Date.now() - t0) / 1000;
 }
+for (const { s } of active)
+  await s.finish?.().catch((err: unknown) => console.error(`${s.name}: finish failed:`, err));
 
 const pad = (v: string | number, w: number) => String(v).padEnd(w);
 console.log(`\n${pad('scenario', 26)}${pad('runs', 6)}${pad('failures', 10)}seconds`);

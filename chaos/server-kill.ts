@@ -8,6 +8,9 @@ import { result, type RunContext, type RunResult, type Scenario } from './scenar
 import { postgresDb, sqliteDb, type ServerDb } from './server-db.js';
 import { Workload } from './workload.js';
 
+/** How long a (re)started server may take to be ready: minutes on a loaded 2-core machine. */
+export const READY_MS = 90_000;
+
 /** SIGKILLs a process (if it runs) and waits for its exit. */
 export async function kill(node: ServerProcess): Promise<void> {
   if (node.proc.exitCode === null && node.proc.signalCode === null) node.proc.kill('SIGKILL');
@@ -37,7 +40,8 @@ async function killLoop(storage: 'sqlite' | 'postgres', seed: number, ctx: RunCo
     db = postgresDb(pgUrl, schema);
   }
   ctx.defer(() => db.close());
-  const start = () => spawnServer(['--port', String(port), ...args, '--log-level', 'info']);
+  const start = () =>
+    spawnServer(['--port', String(port), ...args, '--log-level', 'info'], {}, { readyTimeoutMs: READY_MS });
   let node = await start();
   ctx.defer(() => kill(node));
 
@@ -47,6 +51,7 @@ async function killLoop(storage: 'sqlite' | 'postgres', seed: number, ctx: RunCo
 
   const planned = 2 + Math.floor(rnd() * 3);
   let kills = 0;
+  let broken = false;
   const killer = (async () => {
     while (kills < planned) {
       await new Promise((r) => setTimeout(r, 300 + rnd() * 1200));
@@ -55,9 +60,12 @@ async function killLoop(storage: 'sqlite' | 'postgres', seed: number, ctx: RunCo
       await new Promise((r) => setTimeout(r, rnd() * 400));
       node = await start();
     }
-  })();
+  })().catch((err: unknown) => {
+    broken = true;
+    throw err;
+  });
   // The devices write until the last restart, so writes meet every kill.
-  await work.write(() => kills < planned);
+  await work.write(() => kills < planned && !broken);
   await killer;
 
   const replicas = await replicasEqualServer(work.devices, work.expected.scopes);
