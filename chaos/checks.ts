@@ -132,3 +132,59 @@ export async function storageChecks(db: ServerDb, expected: Expected): Promise<C
     await versionsGapless(db, expected),
   ];
 }
+
+/**
+ * A counter field whose last `inc`s may or may not have been made (the tab closed while they
+ * ran): at least the acknowledged ones, at most the attempted ones, and as many `inc` entries
+ * in history as the value says (none applied twice).
+ */
+export async function counterWithin(
+  db: ServerDb,
+  id: string,
+  field: string,
+  acknowledged: number,
+  attempted: number,
+): Promise<Check> {
+  const name = 'every mutation applied once (counter within acknowledged..attempted)';
+  const [row] = await db.query<{ value: string | null }>(
+    `SELECT value FROM ${db.table('records')} WHERE collection = 'cards' AND id = '${id}'`,
+  );
+  const value = Number((JSON.parse(row?.value ?? '{}') as Record<string, unknown>)[field] ?? 0);
+  const [logged] = await db.query<{ n: unknown }>(
+    `SELECT count(*) AS n FROM ${db.table('history')} WHERE collection = 'cards' AND id = '${id}' AND op = 'inc'`,
+  );
+  const entries = n(logged?.n ?? 0);
+  return value >= acknowledged && value <= attempted && entries === value
+    ? pass(name)
+    : fail(
+        name,
+        `${id}.${field} = ${value}, ${entries} inc entries; acknowledged ${acknowledged}, attempted ${attempted}`,
+      );
+}
+
+/**
+ * Transactions whose outcome the app never learned (the tab closed) landed whole or not at all;
+ * writes the app was told failed are nowhere on the server.
+ */
+export async function allOrNothing(
+  db: ServerDb,
+  unknownTxns: readonly (readonly string[])[],
+  refused: readonly string[],
+): Promise<Check> {
+  const name = 'unacknowledged transactions all or nothing; refused writes absent';
+  const rows = await db.query<{ id: string; value: string | null }>(
+    `SELECT id, value FROM ${db.table('records')} WHERE collection = 'cards'`,
+  );
+  const present = new Set(rows.filter((r) => r.value !== null).map((r) => r.id));
+  const torn = unknownTxns.filter((ids) => {
+    const k = ids.filter((id) => present.has(id)).length;
+    return k !== 0 && k !== ids.length;
+  });
+  const leaked = refused.filter((id) => present.has(id));
+  return torn.length === 0 && leaked.length === 0
+    ? pass(name)
+    : fail(
+        name,
+        `${torn.length} torn transactions (${torn[0]?.join(',') ?? ''}); refused but stored: ${leaked.slice(0, 5).join(',')}`,
+      );
+}

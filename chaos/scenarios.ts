@@ -1,5 +1,6 @@
 import { nodeKill, postgresRestart, redisRestart } from './cluster.js';
 import { faultProxy } from './fault-proxy.js';
+import { leaderFrozenScenario, pageCloseScenario, quotaScenario } from './browser/scenarios.js';
 import type { Scenario } from './scenario.js';
 import { postgresKill, sqliteKill } from './server-kill.js';
 
@@ -11,4 +12,7 @@ export const SCENARIOS: readonly Scenario[] = [
   nodeKill,
   postgresRestart,
   redisRestart,
+  pageCloseScenario,
+  leaderFrozenScenario,
+  quotaScenario,
 ];
