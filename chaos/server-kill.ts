@@ -98,7 +98,7 @@ export const postgresKill: Scenario = {
   name: 'postgres-kill-loop',
   description: 'server SIGKILLed every 0.3–1.5 s on PostgreSQL while three devices write',
   needs: ['postgres'],
-  quickRuns: 2,
+  quickRuns: 1,
   longWeight: 3,
   timeoutMs: 120_000,
   run: (seed, ctx) => killLoop('postgres', seed, ctx),
