@@ -10,7 +10,6 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../test/browser/chromium-flags.
 import { startBrowserTestServer, waitForResult } from '../../test/browser/harness.js';
 import type { RunContext } from '../scenario.js';
 import { sqliteDb, type ServerDb } from '../server-db.js';
-import './chaos-app.js';
 
 const ENTRY = fileURLToPath(new URL('./chaos-app.ts', import.meta.url));
 

@@ -98,9 +98,10 @@ async function pageClose(seed: number, ctx: RunContext): Promise<RunResult> {
   const ledger = new Ledger();
   const closeAt = 300 + rnd() * 1500;
   let closed = false;
+  // The loop keeps writing until a write fails because the tab is gone: mid-transaction.
   const closing = sleep(closeAt).then(async () => {
+    await page.close({ runBeforeUnload: false });
     closed = true;
-    await page.close();
   });
   let steps = 0;
   try {
