@@ -57,7 +57,11 @@ export async function startBrowserRig(ctx: RunContext): Promise<BrowserRig> {
   const context = await browser.newContext();
   context.setDefaultTimeout(30_000);
 
-  const cdp = async (tab: string, method: string, params: object) => {
+  // One raw CDP connection per tab, open until the run ends: a page's lifecycle override is
+  // the session's, and closing the connection right away could undo the freeze.
+  const sessions = new Map<string, Promise<WebSocket>>();
+  let nextId = 1;
+  const connect = async (tab: string): Promise<WebSocket> => {
     const targets = (await (await fetch(`http://127.0.0.1:${cdpPort}/json/list`)).json()) as {
       type: string;
       url: string;
@@ -66,20 +70,27 @@ export async function startBrowserRig(ctx: RunContext): Promise<BrowserRig> {
     const target = targets.find((t) => t.type === 'page' && new URL(t.url).searchParams.get('tab') === tab);
     if (target === undefined) throw new Error(`no CDP target for tab ${tab}`);
     const ws = new WebSocket(target.webSocketDebuggerUrl);
-    try {
-      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-      await new Promise<void>((resolve, reject) => {
-        ws.on('message', (data: Buffer) => {
-          const msg = JSON.parse(data.toString()) as { id?: number; error?: { message: string } };
-          if (msg.id !== 1) return;
-          if (msg.error) reject(new Error(`${method}: ${msg.error.message}`));
-          else resolve();
-        });
-        ws.send(JSON.stringify({ id: 1, method, params }));
-      });
-    } finally {
-      ws.close();
-    }
+    ws.on('error', () => undefined);
+    ctx.defer(() => ws.close());
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    return ws;
+  };
+  const cdp = async (tab: string, method: string, params: object) => {
+    let session = sessions.get(tab);
+    if (session === undefined) sessions.set(tab, (session = connect(tab)));
+    const ws = await session;
+    const id = nextId++;
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (data: Buffer) => {
+        const msg = JSON.parse(data.toString()) as { id?: number; error?: { message: string } };
+        if (msg.id !== id) return;
+        ws.off('message', onMessage);
+        if (msg.error) reject(new Error(`${method}: ${msg.error.message}`));
+        else resolve();
+      };
+      ws.on('message', onMessage);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
   };
 
   return {
@@ -93,7 +104,10 @@ export async function startBrowserRig(ctx: RunContext): Promise<BrowserRig> {
       if (!started.ok) throw new Error(`page did not start: ${started.error ?? ''}`);
       return page;
     },
-    freeze: (tab, state) => cdp(tab, 'Page.setWebLifecycleState', { state }),
+    freeze: async (tab, state) => {
+      await cdp(tab, 'Page.enable', {});
+      await cdp(tab, 'Page.setWebLifecycleState', { state });
+    },
   };
 }
 

@@ -136,13 +136,15 @@ async function leaderFrozen(seed: number, ctx: RunContext): Promise<RunResult> {
   await rig.freeze('a', 'frozen');
   const until = Date.now() + 500 + rnd() * 1500;
   while (Date.now() < until) await ledger.step(follower, rnd, 'f');
+  // Pending in the follower while the leader is frozen: it cannot sync them itself.
+  const pending = (await follower.evaluate(() => window.chaos!.status()))?.pending ?? 0;
   const t0 = Date.now();
   await Promise.race([leader.close({ runBeforeUnload: false }), sleep(10_000)]);
   const replicas = await converge(follower, 60_000);
   const took = Date.now() - t0;
   return result(
     [...(await ledger.checks(rig, 'f')), replicas],
-    `leader frozen during ${ledger.journal.size} cards and ${ledger.incsAcked} incs, killed; follower synced in ${took} ms`,
+    `leader frozen during ${ledger.journal.size} cards and ${ledger.incsAcked} incs, killed with ${pending} pending; follower synced in ${took} ms`,
   );
 }
 
