@@ -1,3 +1,4 @@
+import { firstValueFrom } from 'rxjs';
 import { converged, type Device } from '@syncline/test-support/devices';
 import type { Check } from './scenario.js';
 import type { ServerDb } from './server-db.js';
@@ -120,7 +121,14 @@ export async function replicasEqualServer(
     if (after.join() !== before.join()) return fail(name, 'the server changed while nobody wrote');
     return pass(name);
   } catch (err) {
-    return fail(name, (err as Error).message);
+    // What each device was doing, to tell a slow machine from a stuck client.
+    const states = await Promise.all(
+      devices.map(async (d) => {
+        const s = await firstValueFrom(d.sync.status$);
+        return `${s.phase}/${s.connected ? 'connected' : 'disconnected'}/pending ${s.pending}/${s.lastError?.code ?? '-'}`;
+      }),
+    );
+    return fail(name, `${(err as Error).message}; devices: ${states.join(', ')}`);
   }
 }
 

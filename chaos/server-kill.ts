@@ -68,7 +68,7 @@ async function killLoop(storage: 'sqlite' | 'postgres', seed: number, ctx: RunCo
   await work.write(() => kills < planned && !broken);
   await killer;
 
-  const replicas = await replicasEqualServer(work.devices, work.expected.scopes);
+  const replicas = await replicasEqualServer(work.devices, work.expected.scopes, 90_000);
   const checks = [...(await storageChecks(db, work.expected)), replicas];
   return result(checks, `${storage}: ${kills} SIGKILLs under 3 devices, ${work.writes} writes`);
 }
