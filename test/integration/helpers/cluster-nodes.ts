@@ -5,23 +5,29 @@ export interface ClusterNodeOptions {
   readonly schema: string;
   /** Fan out through Redis Streams instead of PostgreSQL LISTEN/NOTIFY. */
   readonly redisUrl?: string;
+  /** How long the node may take to be ready (default 20 s; the fault suite waits longer). */
+  readonly readyTimeoutMs?: number;
 }
 
 /** Spawns one `syncline-server` process on PostgreSQL (and Redis when given). */
 export function spawnNode(opts: ClusterNodeOptions): Promise<ServerProcess> {
-  return spawnServer([
-    '--port',
-    '0',
-    '--postgres',
-    opts.pgUrl,
-    '--pg-schema',
-    opts.schema,
-    '--pg-pool-size',
-    '4',
-    ...(opts.redisUrl !== undefined ? ['--redis', opts.redisUrl] : []),
-    '--log-level',
-    'info',
-  ]);
+  return spawnServer(
+    [
+      '--port',
+      '0',
+      '--postgres',
+      opts.pgUrl,
+      '--pg-schema',
+      opts.schema,
+      '--pg-pool-size',
+      '4',
+      ...(opts.redisUrl !== undefined ? ['--redis', opts.redisUrl] : []),
+      '--log-level',
+      'info',
+    ],
+    {},
+    opts.readyTimeoutMs !== undefined ? { readyTimeoutMs: opts.readyTimeoutMs } : {},
+  );
 }
 
 /** `GET /readyz` status and body (status 0 when the node does not answer at all). */

@@ -9,5 +9,7 @@ export { freePort } from './ports.js';
 export { mulberry32, runSeed } from './random.js';
 export { runCli, spawnServer } from './server-process.js';
 export type { ServerProcess } from './server-process.js';
+export { frameLength, startFaultProxy } from './fault-proxy.js';
+export type { Direction, FaultProxy, FaultStats, FrameFaults } from './fault-proxy.js';
 export { startTcpProxy } from './tcp-proxy.js';
 export type { TcpProxy } from './tcp-proxy.js';

@@ -26,8 +26,16 @@ function inheritedEnv(): NodeJS.ProcessEnv {
   return rest;
 }
 
-/** Spawns the real `syncline-server` CLI (from source, through tsx) and waits until it is ready. */
-export async function spawnServer(args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
+/**
+ * Spawns the real `syncline-server` CLI (from source, through tsx) and waits until it is ready
+ * (`readyTimeoutMs`, default 20 s; a loaded machine may need more).
+ */
+export async function spawnServer(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { readyTimeoutMs?: number } = {},
+): Promise<ServerProcess> {
+  const readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
   const proc = spawn(process.execPath, ['--conditions=syncline-source', '--import', 'tsx', CLI, ...args], {
     cwd: ROOT,
     env: { ...inheritedEnv(), ...env },
@@ -43,8 +51,8 @@ export async function spawnServer(args: string[], env: Record<string, string> = 
     const timer = setTimeout(() => {
       // Never leave a half-started server behind.
       proc.kill('SIGKILL');
-      reject(new Error(`server not ready in 20s; stderr: ${stderr}`));
-    }, 20_000);
+      reject(new Error(`server not ready in ${readyTimeoutMs / 1000}s; stderr: ${stderr}`));
+    }, readyTimeoutMs);
     createInterface({ input: proc.stdout }).on('line', (line) => {
       lines.push(line);
       const entry = JSON.parse(line) as { msg?: string; url?: string };
