@@ -81,7 +81,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   });
 
   const scopeHashes = new ScopeHashCache(storage);
-  const budgets = new Budgets(options.budgets, logger);
+  const budgets = new Budgets(options.budgets, logger, config.devMode);
   const ctx: ServerContext = {
     ...config,
     io,

@@ -15,7 +15,9 @@ export interface RateBudget {
 
 /**
  * Budgets that hold across sockets (a reconnect does not reset them), on top of each socket's
- * own token bucket (`limits.eventsPerSecond`): `false` turns one off.
+ * own token bucket (`limits.eventsPerSecond`): `false` turns one off. In development auth mode
+ * only the budgets named here apply: every client there is the one principal `dev`, usually on
+ * one address, so the defaults would throttle a local load test, not an attacker.
  */
 export interface BudgetOptions {
   /** Connection attempts per remote address (default 600 a minute). */
@@ -62,10 +64,11 @@ export class Budgets {
   constructor(
     options: BudgetOptions | undefined,
     private readonly logger: Logger,
+    devMode = false,
   ) {
     this.#trustProxy = options?.trustProxy === true;
     for (const name of Object.keys(DEFAULT_BUDGETS) as BudgetName[]) {
-      const budget = options?.[name] ?? DEFAULT_BUDGETS[name];
+      const budget = options?.[name] ?? (devMode ? false : DEFAULT_BUDGETS[name]);
       if (budget === false) continue;
       const base = { points: budget.points, duration: budget.seconds, keyPrefix: `syncline:budget:${name}` };
       const memory = new RateLimiterMemory(base);
