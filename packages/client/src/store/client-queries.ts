@@ -1,6 +1,7 @@
 // The reads and the few small writes the client facade and its observables make on Syncline's
 // own tables, by name, so that nothing above `store/` needs to know the tables or their indexes.
 import type { Dexie } from 'dexie';
+import { MID_COUNTER_KEY } from './outbox.js';
 import {
   INTERNAL_TABLES,
   SYNCLINE_TABLES,
@@ -114,7 +115,7 @@ export async function storedScopes(db: Dexie): Promise<{ rows: ScopeRow[]; held:
 
 /** The highest mid assigned on this device so far (any tab), 0 if none. */
 export async function lastAssignedMid(db: Dexie): Promise<number> {
-  const next = (await db.table<MetaRow>(SYNCLINE_TABLES.meta).get('nextMid'))?.value;
+  const next = (await db.table<MetaRow>(SYNCLINE_TABLES.meta).get(MID_COUNTER_KEY))?.value;
   return typeof next === 'number' ? next - 1 : 0;
 }
 

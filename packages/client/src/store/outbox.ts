@@ -11,7 +11,7 @@ import { SYNCLINE_TABLES, type MetaRow, type OutboxEntry } from './schema.js';
  */
 
 /** The counter row's key: its value is the next mid to allocate. */
-const COUNTER_KEY: MetaRow['key'] = 'nextMid';
+export const MID_COUNTER_KEY: MetaRow['key'] = 'nextMid';
 
 /** `count` consecutive mids: `first … next - 1`; `next` is what the counter moves to. */
 export interface MidRange {
@@ -22,7 +22,7 @@ export interface MidRange {
 /** Places the read of the mid counter on `trans`. */
 export function readMidCounter(core: DBCore, trans: DBCoreTransaction): Promise<MetaRow | undefined> {
   return Dexie.Promise.resolve(
-    core.table(SYNCLINE_TABLES.meta).get({ trans, key: COUNTER_KEY }) as Promise<MetaRow | undefined>,
+    core.table(SYNCLINE_TABLES.meta).get({ trans, key: MID_COUNTER_KEY }) as Promise<MetaRow | undefined>,
   );
 }
 
@@ -42,7 +42,7 @@ export function append(
   entries: readonly OutboxEntry[],
   next: number,
 ): Promise<void> {
-  const counter: MetaRow = { key: COUNTER_KEY, value: next };
+  const counter: MetaRow = { key: MID_COUNTER_KEY, value: next };
   return Dexie.Promise.all([
     core.table(SYNCLINE_TABLES.outbox).mutate({ type: 'add', trans, values: entries }),
     core.table(SYNCLINE_TABLES.meta).mutate({ type: 'put', trans, values: [counter] }),

@@ -10,7 +10,8 @@ import type { ServerSocket } from './context.js';
  */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-const expiredError = (): SyncError =>
+/** Why a socket whose credentials expired is refused and closed (timer, sweep and session gate). */
+export const expiredError = (): SyncError =>
   syncError('auth_expired', 'credentials expired; reconnect or reauthenticate with fresh ones');
 
 /**

@@ -7,7 +7,7 @@ import {
 } from '@syncline/protocol';
 import { failureOf, isStorageFailure } from '../ops/failure.js';
 import { TokenBucket } from './rate-limiter.js';
-import { endSession } from './credential-expiry.js';
+import { endSession, expiredError } from './credential-expiry.js';
 import { createHandlers } from './handlers.js';
 import type { ServerContext, ServerSocket } from './context.js';
 
@@ -59,7 +59,7 @@ export function attachSession(
       return refuse(syncError('invalid_message', `"${event}" takes exactly one request`));
     const expiresAt = socket.data.principal.expiresAt;
     if (expiresAt !== undefined && ctx.clock.now() >= expiresAt) {
-      const expired = syncError('auth_expired', 'credentials expired; reconnect with fresh ones');
+      const expired = expiredError();
       refuse(expired);
       // The same end as the expiry timer's: `session_ended`, then the close.
       endSession(socket, expired);
