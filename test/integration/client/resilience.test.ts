@@ -7,7 +7,14 @@ import { add as dexieAdd } from 'dexie';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { asScopeId } from '@syncline/protocol';
 import { MemoryStorage, type SyncStorage } from '@syncline/server';
-import { spawnServer, type ServerProcess, eventually, freePort } from '@syncline/test-support';
+import {
+  spawnServer,
+  startFaultProxy,
+  mulberry32,
+  type ServerProcess,
+  eventually,
+  freePort,
+} from '@syncline/test-support';
 import { converged, device, SCOPE, settled, until, type Device } from '@syncline/test-support/devices';
 import {
   startServer,
@@ -341,6 +348,33 @@ describe('failover', () => {
     await converged(b);
     expect(await b.db.cards.get('c1')).toEqual({ id: 'c1', board: '1', title: 'via the second url' });
     expect(await socketIdsOf(server.server, a.sync.clientId)).toHaveLength(1);
+  });
+});
+
+describe('a handshake lost on the link', () => {
+  it('gives up the attempt after requestTimeoutMs and connects once the link heals', async () => {
+    const server = await serve();
+    const proxy = await startFaultProxy(server.url, mulberry32(7));
+    onTestFinished(() => proxy.close());
+    // Every client frame is lost: the transport opens (the server speaks first) but the
+    // Socket.IO CONNECT never arrives, so no `hello` comes back and nothing fails on its own.
+    proxy.set('up', { drop: 1 });
+    const a = track(device(proxy.url, { client: { requestTimeoutMs: 600 } }));
+    const errors: string[] = [];
+    const sub = a.sync.errors$.subscribe((e) => errors.push(e.message));
+    onTestFinished(() => sub.unsubscribe());
+    await a.sync.start();
+    await eventually(
+      () => errors.some((m) => m.startsWith('no answer from')),
+      'the lost handshake to fail on its own',
+      5_000,
+    );
+    proxy.heal();
+    await a.db.cards.put({ id: 'h1', board: '1', title: 'after the heal' });
+    await until(a.sync, settled, 10_000);
+    expect((await server.storage.getRecord(SCOPE_ID, 'cards', 'h1'))?.value).toMatchObject({
+      title: 'after the heal',
+    });
   });
 });
 

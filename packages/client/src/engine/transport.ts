@@ -36,7 +36,8 @@ export interface Connected {
 /**
  * Opens one Socket.IO connection (no built-in reconnection: the engine owns retries and
  * failover) and resolves once the server accepted the handshake and said `hello` (which the
- * server sends right after accepting; it carries the credentials' `expiresAt`).
+ * server sends right after accepting; it carries the credentials' `expiresAt`). Rejects with a
+ * `ConnectError` when the server refuses, the link drops, or no `hello` came within `timeoutMs`.
  */
 export function connectSocket(opts: ConnectOptions): Promise<Connected> {
   const socket: ClientSocket = io(opts.url, {
@@ -59,16 +60,32 @@ export function connectSocket(opts: ConnectOptions): Promise<Connected> {
     },
   });
   return new Promise((resolve, reject) => {
-    socket.once('hello', (hello) => {
+    // Socket.IO's `timeout` covers only the transport's open: a lost CONNECT packet, or a lost
+    // `hello` after it, would leave the attempt (and the engine's loop) waiting for ever.
+    const deadline = setTimeout(
+      () => fail(syncError('internal', `no answer from ${opts.url} within ${opts.timeoutMs} ms`)),
+      opts.timeoutMs,
+    );
+    const fail = (error: SyncError) => {
+      clearTimeout(deadline);
+      socket.off('hello');
       socket.off('connect_error');
+      socket.off('disconnect', lost);
+      socket.close();
+      reject(new ConnectError(error));
+    };
+    const lost = (reason: string) =>
+      fail(syncError('internal', `connection to ${opts.url} lost before hello: ${reason}`));
+    socket.once('hello', (hello) => {
+      clearTimeout(deadline);
+      socket.off('connect_error');
+      socket.off('disconnect', lost);
       resolve({ socket, hello });
     });
-    socket.once('connect_error', (err: Error & { data?: SyncError }) => {
-      socket.close();
-      reject(
-        new ConnectError(err.data ?? syncError('internal', `cannot connect to ${opts.url}: ${err.message}`)),
-      );
-    });
+    socket.once('connect_error', (err: Error & { data?: SyncError }) =>
+      fail(err.data ?? syncError('internal', `cannot connect to ${opts.url}: ${err.message}`)),
+    );
+    socket.on('disconnect', lost);
   });
 }
 
