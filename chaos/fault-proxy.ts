@@ -96,6 +96,8 @@ export const faultProxy: Scenario = {
   description: 'frames dropped, delayed, duplicated and links cut half-open, either direction',
   needs: [],
   quickRuns: 2,
+  // A lost CONNECT left a device 'connecting' for ever (fixed: connectSocket's deadline).
+  regressionSeeds: [287704735],
   longWeight: 4,
   timeoutMs: 150_000,
   run: proxyRun,

@@ -110,20 +110,27 @@ const mode =
 console.log(`chaos: ${mode}, SYNCLINE_CHAOS_SEED=${baseSeed} (replay: --seed ${baseSeed})`);
 const rows: Row[] = [];
 const failures: string[] = [];
-const active: { s: Scenario; row: Row; runs: number }[] = [];
+const active: { s: Scenario; row: Row; runs: number; seeds: number[] }[] = [];
 for (const s of chosen) {
   const missing = s.needs.filter((r) => !available[r]);
   const row: Row = { scenario: s.name, runs: 0, failures: 0, seconds: 0 };
   rows.push(row);
   if (missing.length > 0) row.skipped = `needs ${missing.join(', ')}`;
-  else active.push({ s, row, runs: runsOf(s) });
+  else {
+    const runs = runsOf(s);
+    const seeds = Array.from({ length: runs }, (_, k) => (baseSeed + k) >>> 0);
+    // Quick mode (CI) also replays the seeds that once failed; an explicit --seed/--runs does not.
+    const replay = !values.long && values.seed === undefined && values.runs === undefined;
+    if (replay) seeds.push(...(s.regressionSeeds ?? []).filter((r) => !seeds.includes(r)));
+    active.push({ s, row, runs: seeds.length, seeds });
+  }
 }
 // Round by round (each scenario's run k, then k+1): a long run cut short still covers them all.
 const rounds = Math.max(0, ...active.map((a) => a.runs));
 for (let k = 0; k < rounds; k++) {
-  for (const { s, row, runs } of active) {
+  for (const { s, row, runs, seeds } of active) {
     if (k >= runs) continue;
-    const seed = (baseSeed + k) >>> 0;
+    const seed = seeds[k]!;
     const t = Date.now();
     const res = await runOnce(s, seed);
     row.runs++;

@@ -44,6 +44,11 @@ export interface Scenario {
   readonly needs: readonly Requirement[];
   /** Runs in `--quick` mode (CI). */
   readonly quickRuns: number;
+  /**
+   * Seeds that once failed, each with the fix that made it pass: `--quick` runs them too (after
+   * the random ones), so a fixed bug stays fixed.
+   */
+  readonly regressionSeeds?: readonly number[];
   /** Share of the long mode's runs (relative weight; heavy scenarios run fewer times). */
   readonly longWeight: number;
   /** A run that takes longer fails with `timeout` (its clean-ups still run). */

@@ -68,10 +68,12 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     connections: () => io.engine.clientsCount,
     isClosing,
   });
-  const catchUp = cluster ? startCatchUp({ cluster, io, storage, logger, timers }) : undefined;
 
   // Live fan-out is the first commit listener, so sockets hear of a commit before anything else.
   startLiveFanout(io, commits, metrics, expiry);
+  const catchUp = cluster
+    ? startCatchUp({ cluster, io, storage, commits, logger, timers, clock })
+    : undefined;
   const webhooks: WebhookDispatcher = new WebhookDispatcher({
     ...config,
     commits,

@@ -1,30 +1,43 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Logger } from '../ops/logger.js';
-import type { SyncStorage } from '../storage/storage.js';
+import type { StoredHistoryEntry, SyncStorage } from '../storage/storage.js';
+import { CommitBus } from '../sync/commit-bus.js';
 import { scopeRoom, type SyncIo } from '../transport/context.js';
 import { processTimers } from './backoff.js';
-import { startCatchUp } from './catch-up.js';
-import type { ClusterFanout } from './cluster-fanout.js';
+import { LOSS_MARGIN_MS, startCatchUp } from './catch-up.js';
+import type { ClusterFanout, ReconnectInfo } from './cluster-fanout.js';
 
-/** One scope room with head 0 (nothing to announce); `head` fails while `failing`. */
+/**
+ * One scope room (`board:1`) on this node; `head` fails while `failing`, and every scope's head
+ * is 2 (`board:1` 0: nothing to announce). Emits are recorded as `local|everywhere scope`.
+ */
 function setup() {
-  let reconnect: (() => void) | undefined;
+  let reconnect: ((info?: ReconnectInfo) => void) | undefined;
   const cluster = {
-    onReconnect: (l: () => void) => {
+    onReconnect: (l: (info?: ReconnectInfo) => void) => {
       reconnect = l;
       return () => (reconnect = undefined);
     },
   } as unknown as ClusterFanout;
+  const emits: string[] = [];
+  const sender = (where: string) => ({
+    to: (room: string) => ({ emit: () => emits.push(`${where} ${room.split(':').slice(1).join(':')}`) }),
+  });
   const io = {
     of: () => ({ adapter: { rooms: new Map([[scopeRoom('board:1' as never), new Set()]]) } }),
+    local: sender('local'),
+    ...sender('everywhere'),
   } as unknown as SyncIo;
   const s = { failing: true, reads: [] as number[] };
   const storage = {
-    head: async () => {
+    head: async (scope: string) => {
       s.reads.push(Date.now());
       if (s.failing) throw new Error('database down');
-      return 0;
+      return scope === 'board:1' ? 0 : 2;
     },
+    scopeHistory: async (scope: string) => ({
+      entries: [{ scope, version: 2, collection: 'cards', id: 'x', op: 'put', value: {} }],
+    }),
   } as unknown as SyncStorage;
   const lines: string[] = [];
   const log = (level: string) => (msg: string, f?: Record<string, unknown>) => {
@@ -32,8 +45,25 @@ function setup() {
     lines.push(`${level} ${msg}${typeof retry === 'number' ? ` ${retry}` : ''}`);
   };
   const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
-  const catchUp = startCatchUp({ cluster, io, storage, logger, timers: processTimers });
-  return { s, lines, catchUp, reconnect: () => reconnect?.() };
+  const commits = new CommitBus((err) => {
+    throw err;
+  });
+  const commit = (scope: string) =>
+    commits.publish({
+      changes: [{ scope } as unknown as StoredHistoryEntry],
+      source: 'client',
+      committedAt: 0,
+    });
+  const catchUp = startCatchUp({
+    cluster,
+    io,
+    storage,
+    commits,
+    logger,
+    timers: processTimers,
+    clock: { now: () => Date.now() },
+  });
+  return { s, lines, emits, commit, catchUp, reconnect: (info?: ReconnectInfo) => reconnect?.(info) };
 }
 
 describe('startCatchUp', () => {
@@ -74,5 +104,32 @@ describe('startCatchUp', () => {
     await vi.advanceTimersByTimeAsync(60_000);
     expect(s.reads).toHaveLength(1);
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('announces to every node the scopes this node committed to since shortly before the loss', async () => {
+    const { s, emits, commit, reconnect } = setup();
+    s.failing = false;
+    commit('board:old'); // long before the loss: its broadcast went out
+    await vi.advanceTimersByTimeAsync(60_000);
+    commit('board:edge'); // just before the loss was noticed: maybe into a dead connection
+    await vi.advanceTimersByTimeAsync(LOSS_MARGIN_MS - 1000);
+    const downSince = Date.now();
+    commit('board:down'); // while down
+    commit('board:1');
+    await vi.advanceTimersByTimeAsync(2000);
+    reconnect({ downSince });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(emits.sort()).toEqual(['everywhere board:down', 'everywhere board:edge']);
+  });
+
+  it('a fan-out that does not say when it went down gets every remembered scope announced', async () => {
+    const { s, emits, commit, reconnect } = setup();
+    s.failing = false;
+    commit('board:old');
+    await vi.advanceTimersByTimeAsync(60_000);
+    commit('board:new');
+    reconnect();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(emits.sort()).toEqual(['everywhere board:new', 'everywhere board:old']);
   });
 });

@@ -8,7 +8,8 @@ import type { ServerOptions } from 'socket.io';
  *
  * A broadcast lost on the way (the connection was down) costs only latency: the next change of
  * that scope shows receivers a version gap and they pull, and when the connection comes back the
- * server re-announces its rooms' heads (`onReconnect`) so even a scope's last change is caught up.
+ * server re-announces heads (`onReconnect`, `startCatchUp`) so even a scope's last change is
+ * caught up.
  */
 export interface ClusterFanout {
   /** `postgres` or `redis`, for logs and health. */
@@ -18,12 +19,19 @@ export interface ClusterFanout {
   /** True while this node sends and receives cross-node broadcasts. */
   ready(): boolean;
   /**
-   * `listener` runs each time the connection comes back after a loss, when broadcasts of other
-   * nodes may have been missed. Returns the removal.
+   * `listener` runs each time the connection comes back after a loss, when broadcasts may have
+   * been lost both ways. `info.downSince` (epoch ms) is when the loss was noticed; a fan-out that
+   * does not know passes nothing. Returns the removal.
    */
-  onReconnect(listener: () => void): () => void;
+  onReconnect(listener: (info?: ReconnectInfo) => void): () => void;
   /** Releases the connections. Call after the server closed. */
   close(): Promise<void>;
+}
+
+/** What `onReconnect` tells of the loss that just ended. */
+export interface ReconnectInfo {
+  /** Epoch milliseconds when the loss was noticed. */
+  readonly downSince: number;
 }
 
 /**

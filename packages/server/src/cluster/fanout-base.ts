@@ -1,8 +1,9 @@
 import type { ServerOptions } from 'socket.io';
+import { systemClock, type Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
 import type { Timers } from '../ops/timers.js';
 import { processTimers, startRetryLoop, type Backoff, type RetryLoop } from './backoff.js';
-import type { ClusterFanout } from './cluster-fanout.js';
+import type { ClusterFanout, ReconnectInfo } from './cluster-fanout.js';
 
 /**
  * What a broker (PostgreSQL, Redis) fills in under `FanoutBase`: its connections and its
@@ -37,6 +38,8 @@ export interface FanoutBaseOptions {
   readonly reconnects: 'base' | 'driver';
   /** Default: the process's timers. */
   readonly timers?: Timers;
+  /** Stamps `downSince` of `onReconnect` (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 /** `starting` until the first connection, then `up` or `down` (degraded), `closed` at the end. */
@@ -54,8 +57,9 @@ export class FanoutBase implements ClusterFanout {
   readonly kind: 'postgres' | 'redis';
   readonly #options: FanoutBaseOptions;
   readonly #timers: Timers;
-  readonly #listeners = new Set<() => void>();
+  readonly #listeners = new Set<(info: ReconnectInfo) => void>();
   #state: FanoutState = 'starting';
+  #downSince = 0;
   #loop: RetryLoop | undefined;
 
   constructor(options: FanoutBaseOptions) {
@@ -76,7 +80,7 @@ export class FanoutBase implements ClusterFanout {
     return this.#options.driver.isUp();
   }
 
-  onReconnect(listener: () => void): () => void {
+  onReconnect(listener: (info: ReconnectInfo) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -117,7 +121,8 @@ export class FanoutBase implements ClusterFanout {
     this.#state = 'up';
     if (first) return;
     this.#options.logger.info('fanout connection restored', { adapter: this.kind });
-    for (const listener of [...this.#listeners]) listener();
+    const info: ReconnectInfo = { downSince: this.#downSince };
+    for (const listener of [...this.#listeners]) listener(info);
   }
 
   /**
@@ -131,6 +136,7 @@ export class FanoutBase implements ClusterFanout {
       return;
     }
     this.#state = 'down';
+    this.#downSince = (this.#options.clock ?? systemClock).now();
     if (err !== undefined) {
       this.#options.logger.warn('fanout connection lost; cross-node broadcasts pause until it is back', {
         adapter: this.kind,
