@@ -68,6 +68,11 @@ export async function createRedisFanout(opts: RedisFanoutOptions): Promise<Clust
   });
   const connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
   let adapter: ReturnType<typeof createAdapter> | undefined;
+  // Whether the adapter's stream reader is in XREAD again since the last loss. A reader that had
+  // read nothing yet resumes from `$`, so a broadcast appended before it is back would be lost:
+  // the node is not up (nor catches up) until it reads.
+  let reading = false;
+  let readerWait = 0;
   const fanout = new FanoutBase({
     kind: 'redis',
     logger: log,
@@ -82,10 +87,11 @@ export async function createRedisFanout(opts: RedisFanoutOptions): Promise<Clust
       connect: async () => {
         await client.connect();
       },
-      isUp: () => client.isReady,
+      isUp: () => client.isReady && reading,
       afterConnect: async () => {
         adapter = createAdapter(client, { streamName: opts.prefix, channelPrefix: opts.prefix });
         await untilReading(client, name, connectTimeoutMs, log);
+        reading = true;
       },
       // Stops the retries of the first connection too.
       abort: () => client.destroy(),
@@ -95,9 +101,32 @@ export async function createRedisFanout(opts: RedisFanoutOptions): Promise<Clust
     },
   });
   // node-redis emits `error` on every failed reconnection attempt; unhandled it would crash.
-  client.on('error', (err: unknown) => fanout.lost(err));
-  client.on('end', () => fanout.lost());
-  client.on('ready', () => fanout.up());
+  const lost = (err?: unknown) => {
+    reading = false;
+    readerWait++;
+    fanout.lost(err);
+  };
+  client.on('error', (err: unknown) => lost(err));
+  client.on('end', () => lost());
+  client.on('ready', () => {
+    // The first connection: `start` waits for the reader (`afterConnect`).
+    if (fanout.state === 'starting') return fanout.up();
+    const wait = ++readerWait;
+    void (async () => {
+      for (;;) {
+        try {
+          await untilReading(client, name, connectTimeoutMs, log);
+          break;
+        } catch (err) {
+          if (wait !== readerWait) return;
+          fanout.failed(err, 'waiting for the stream reader');
+        }
+      }
+      if (wait !== readerWait) return; // lost again meanwhile
+      reading = true;
+      fanout.up();
+    })();
+  });
 
   await fanout.start(connectTimeoutMs, `cannot reach Redis at ${opts.url} within ${connectTimeoutMs} ms`);
   return fanout;
