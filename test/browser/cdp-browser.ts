@@ -94,7 +94,7 @@ export class CdpPage {
 export class CdpBrowser {
   private constructor(
     readonly endpoint: string,
-    private readonly stop: () => void,
+    private readonly stop: () => Promise<void>,
   ) {}
 
   static async launch(timeoutMs = 60_000): Promise<CdpBrowser> {
@@ -105,9 +105,11 @@ export class CdpBrowser {
       [...CHROMIUM_ARGS, `--remote-debugging-port=${port}`, `--user-data-dir=${profile}`, 'about:blank'],
       { stdio: 'ignore' },
     );
-    const stop = () => {
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    const stop = async () => {
       proc.kill('SIGKILL');
-      rmSync(profile, { recursive: true, force: true });
+      await exited; // a dying Chromium still writes into its profile
+      rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
     };
     const endpoint = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + timeoutMs;
@@ -117,7 +119,7 @@ export class CdpBrowser {
         return new CdpBrowser(endpoint, stop);
       } catch (err) {
         if (Date.now() > deadline || proc.exitCode !== null) {
-          stop();
+          await stop();
           throw new Error(`Chromium's CDP endpoint did not answer: ${String(err)}`);
         }
         await new Promise((r) => setTimeout(r, 100));
@@ -132,7 +134,8 @@ export class CdpBrowser {
     return CdpPage.attach(this.endpoint, t.id, t.webSocketDebuggerUrl);
   }
 
-  close(): void {
-    this.stop();
+  /** Kills Chromium and removes its profile. */
+  close(): Promise<void> {
+    return this.stop();
   }
 }
