@@ -78,6 +78,7 @@ const BudgetsSchema = z.strictObject({
   eventsPerPrincipal: RateBudgetSchema.optional(),
   trustProxy: z.boolean().optional(),
   redis: z.optional(withMethods('a node-redis client', ['sendCommand'])),
+  redisKeyPrefix: z.string().min(1).optional(),
 });
 
 const origin = z.string().refine((s) => s === '*' || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]+$/i.test(s), {

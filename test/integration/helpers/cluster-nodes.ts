@@ -7,6 +7,8 @@ export interface ClusterNodeOptions {
   readonly redisUrl?: string;
   /** How long the node may take to be ready (default 20 s; the fault suite waits longer). */
   readonly readyTimeoutMs?: number;
+  /** More `syncline-server` flags (e.g. `--config`). */
+  readonly args?: readonly string[];
 }
 
 /** Spawns one `syncline-server` process on PostgreSQL (and Redis when given). */
@@ -22,6 +24,7 @@ export function spawnNode(opts: ClusterNodeOptions): Promise<ServerProcess> {
       '--pg-pool-size',
       '4',
       ...(opts.redisUrl !== undefined ? ['--redis', opts.redisUrl] : []),
+      ...(opts.args ?? []),
       '--log-level',
       'info',
     ],

@@ -13,6 +13,12 @@ export interface Backend {
   readonly storage: SyncStorage;
   /** Cross-node fan-out; undefined for a single SQLite node. */
   readonly cluster: ClusterFanout | undefined;
+  /**
+   * With `--redis`: a node-redis client of its own through which every node counts the
+   * cross-socket budgets (`budgets.redis`), so a cluster of N nodes allows each budget once,
+   * not N times.
+   */
+  readonly budgetStore?: { readonly redis: object; readonly redisKeyPrefix: string };
   /** For the `ready` log line and banners: where the data lives, passwords redacted. */
   readonly description: Readonly<Record<string, string>>;
   /** Closes the fan-out, then the storage. */
@@ -42,23 +48,36 @@ export async function openBackend(opts: CliOptions, logger: Logger): Promise<Bac
     // requests meanwhile fail with storage_unavailable.
     onError: (err) => logger.warn('storage connection error', { err }),
   });
+  // Keeps clusters that share a Redis apart: their streams and their budget counters.
+  const prefix = `syncline:${clusterName(pg.url, pg.schema)}`;
   let cluster: ClusterFanout;
+  let budgetStore: BudgetStore | undefined;
   try {
+    if (opts.redis !== undefined) budgetStore = await openBudgetStore(opts.redis, logger);
     cluster =
       opts.redis !== undefined
         ? await createRedisFanout({
             url: opts.redis,
-            prefix: `syncline:${clusterName(pg.url, pg.schema)}`,
+            prefix,
             logger,
           })
         : await createPostgresFanout({ connectionString: pg.url, schema: pg.schema, logger });
   } catch (err) {
+    await budgetStore?.close();
     await storage.close();
     throw err;
   }
   return {
     storage,
     cluster,
+    ...(budgetStore
+      ? {
+          budgetStore: {
+            redis: budgetStore.client,
+            redisKeyPrefix: `${prefix}:budget`,
+          },
+        }
+      : {}),
     description: {
       postgres: redact(pg.url),
       schema: pg.schema,
@@ -67,7 +86,55 @@ export async function openBackend(opts: CliOptions, logger: Logger): Promise<Bac
     },
     close: async () => {
       await cluster.close();
+      await budgetStore?.close();
       await storage.close();
+    },
+  };
+}
+
+interface BudgetStore {
+  readonly client: object;
+  close(): Promise<void>;
+}
+
+/**
+ * A node-redis client for the budgets' counters. Commands fail at once while Redis is away
+ * (`disableOfflineQueue`), so the budgets fall back to their in-memory counters instead of
+ * holding a handshake; the client reconnects forever.
+ */
+async function openBudgetStore(url: string, logger: Logger): Promise<BudgetStore> {
+  const { createClient } = await importOptional('--redis', 'redis', ['redis'], () => import('redis'));
+  const client = createClient({
+    url,
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: 5000,
+      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000),
+    },
+  });
+  // Unhandled, node-redis's `error` (each failed reconnection) would end the process.
+  client.on('error', (err: unknown) => logger.debug('budget counters: Redis error', { err }));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`cannot reach Redis at ${redact(url)} within 5000 ms`)),
+          5000,
+        );
+      }),
+    ]);
+  } catch (err) {
+    client.destroy();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  return {
+    client,
+    close: async () => {
+      if (client.isOpen) await client.close();
     },
   };
 }

@@ -22,9 +22,10 @@ async function main(): Promise<void> {
   const logger = createJsonLogger({ level: opts.logLevel });
   const config = opts.config === undefined ? {} : await loadConfig(opts.config);
   const backend = await openBackend(opts, logger);
-  const { storage, cluster } = backend;
+  const { storage, cluster, budgetStore } = backend;
   const server = createSyncServer({
     ...config,
+    ...(budgetStore ? { budgets: { ...config.budgets, ...budgetStore } } : {}),
     auth: config.auth ?? 'development',
     allowInsecureDevAuth: opts.insecureDevAuth,
     storage,

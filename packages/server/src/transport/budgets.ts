@@ -36,6 +36,12 @@ export interface BudgetOptions {
    * Without it they are kept in memory per node. A Redis failure falls back to memory.
    */
   readonly redis?: object;
+  /**
+   * Start of the counters' Redis keys (default `syncline:budget`). Clusters that share a Redis
+   * need one each, or they count against each other's budgets; `syncline-server` sets it from
+   * the database and schema, as it names its fan-out streams.
+   */
+  readonly redisKeyPrefix?: string;
 }
 
 export const DEFAULT_BUDGETS = {
@@ -70,7 +76,11 @@ export class Budgets {
     for (const name of Object.keys(DEFAULT_BUDGETS) as BudgetName[]) {
       const budget = options?.[name] ?? (devMode ? false : DEFAULT_BUDGETS[name]);
       if (budget === false) continue;
-      const base = { points: budget.points, duration: budget.seconds, keyPrefix: `syncline:budget:${name}` };
+      const base = {
+        points: budget.points,
+        duration: budget.seconds,
+        keyPrefix: `${options?.redisKeyPrefix ?? 'syncline:budget'}:${name}`,
+      };
       const memory = new RateLimiterMemory(base);
       this.#limiters[name] =
         options?.redis === undefined
