@@ -103,13 +103,19 @@ export class CdpBrowser {
     const proc = spawn(
       CHROMIUM_PATH,
       [...CHROMIUM_ARGS, `--remote-debugging-port=${port}`, `--user-data-dir=${profile}`, 'about:blank'],
-      { stdio: 'ignore' },
+      // Its own process group: stopping kills the renderers and helpers with it, which would
+      // otherwise go on writing into the profile while it is removed.
+      { stdio: 'ignore', detached: true },
     );
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     const stop = async () => {
-      proc.kill('SIGKILL');
-      await exited; // a dying Chromium still writes into its profile
-      rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+      try {
+        if (proc.pid !== undefined) process.kill(-proc.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      await exited;
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     };
     const endpoint = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + timeoutMs;

@@ -1,20 +1,19 @@
 // Awaiting sync: "everything I wrote so far is on the server" (`whenSynced`), one write's
 // answer (`whenAcknowledged`), and helpers to bound any wait by a timeout and the client's life.
 // Everything reads the shared IndexedDB tables, so it works in follower tabs too.
-import { liveQuery, type Dexie } from 'dexie';
-import { filter, firstValueFrom, from, ReplaySubject, takeUntil, type Observable } from 'rxjs';
+import type { Dexie } from 'dexie';
+import { filter, firstValueFrom, ReplaySubject, takeUntil, type Observable } from 'rxjs';
 import { decodeConflict, type AppConflictEntry } from './app-values.js';
 import { clientError, SynclineError } from './errors.js';
 import {
   allConflicts,
   lastAssignedMid,
-  outboxMidsAt,
-  outboxMidsUpTo,
   rejectionByMid,
   rejectionsByMids,
   waitStartAt,
   waitStartUpToLast,
 } from './store/client-queries.js';
+import { liveOutboxMids, type MidSelection } from './store/live-queries.js';
 import type { ConflictEntry, RejectionEntry } from './store/schema.js';
 
 /** Options of the awaiting APIs. */
@@ -120,13 +119,8 @@ export function deviceLastMid(db: Dexie): Promise<number> {
  * Resolves once the outbox entries `pending` selects are all gone (the server answered them).
  * Unbounded in time: callers bound the whole wait (see `SyncClient`'s `timeoutMs`).
  */
-function answered(
-  ctx: AwaitContext,
-  pending: (db: Dexie) => Promise<number[]>,
-  what: string,
-): Promise<unknown> {
-  const left$ = from(liveQuery(() => pending(ctx.db)));
-  return waitFor(ctx, left$, (keys) => keys.length === 0, what);
+function answered(ctx: AwaitContext, which: MidSelection, what: string): Promise<unknown> {
+  return waitFor(ctx, liveOutboxMids(ctx.db, which), (keys) => keys.length === 0, what);
 }
 
 /** A conflict is news when it is new or its server side moved since `before` was taken. */
@@ -142,8 +136,7 @@ function newsOf(before: readonly ConflictEntry[], after: readonly ConflictEntry[
 export async function whenSynced(ctx: AwaitContext): Promise<SyncedReport> {
   const { db } = ctx;
   const { last: upTo, waiting, conflicts: before } = await waitStartUpToLast(db);
-  if (waiting.length > 0)
-    await answered(ctx, (d) => outboxMidsUpTo(d, upTo), `mutations up to mid ${upTo} to be answered`);
+  if (waiting.length > 0) await answered(ctx, { upTo }, `mutations up to mid ${upTo} to be answered`);
   const mine = waiting.filter((e) => e.discarded !== true);
   if (mine.length === 0) return { upToMid: upTo, answered: waiting.length, rejected: [], conflicts: [] };
   const mids = new Set(mine.map((e) => e.mid));
@@ -170,7 +163,7 @@ export async function whenAcknowledged(ctx: AwaitContext, mid: number): Promise<
     throw clientError('unknown_mid', `mid must be a positive integer, got ${String(mid)}`);
   const { last, waiting: entry, conflicts: before } = await waitStartAt(db, mid);
   if (mid > last) throw clientError('unknown_mid', `mid ${mid} was never assigned here (last is ${last})`);
-  if (entry) await answered(ctx, (d) => outboxMidsAt(d, mid), `mid ${mid} to be answered`);
+  if (entry) await answered(ctx, { only: mid }, `mid ${mid} to be answered`);
   const rejection = await rejectionByMid(db, mid);
   if (rejection) return { status: 'rejected', rejection };
   const conflicts = await allConflicts(db);

@@ -4,8 +4,8 @@
 // A frozen or hung leader keeps its lock, so the leader also holds a lease (`LeaseKeeper`): a
 // follower with pending writes takes a stale one over, and the old leader, fenced by the lease's
 // epoch before every push, steps down when it runs again.
-import { liveQuery, type DBCore, type Dexie } from 'dexie';
-import { BehaviorSubject, from, sampleTime, Subject, type Observable } from 'rxjs';
+import type { DBCore, Dexie } from 'dexie';
+import { BehaviorSubject, sampleTime, Subject, type Observable } from 'rxjs';
 import type { SyncErrorEvent } from './client-observables.js';
 import { METRICS_TICK_MS, type EngineSignals } from './client-streams.js';
 import { clientError } from './errors.js';
@@ -15,7 +15,7 @@ import { every, LeaseKeeper } from './leader-lease-keeper.js';
 import type { ResolvedOptions } from './resolve-options.js';
 import type { AdoptionProgress } from './store/adopt-existing.js';
 import { startAdoption, type AdoptionRun } from './store/adoption-run.js';
-import { lastOutboxEntry } from './store/client-queries.js';
+import { liveLastOutboxMid } from './store/live-queries.js';
 import type { LocalStore } from './store/local-store.js';
 import {
   EMPTY_ENGINE_METRICS,
@@ -251,8 +251,8 @@ export class ClientLeadership implements EngineSignals {
     // cross-tab change events (this tab's own writes also through the middleware's onQueued).
     // The engine ignores a last mid it has already read (settled pushes re-run this query).
     this.#subs.push(
-      from(liveQuery(() => lastOutboxEntry(db))).subscribe((last) => {
-        if (last !== undefined) engine.notifyOutbox(last.mid);
+      liveLastOutboxMid(db).subscribe((last) => {
+        if (last !== undefined) engine.notifyOutbox(last);
       }),
     );
     this.leader$.next(true);

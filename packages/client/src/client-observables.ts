@@ -6,7 +6,8 @@ import { ScopeHasher, type SyncError } from '@syncline/protocol';
 import type { EngineState, PullProgress } from './engine/sync-engine.js';
 import type { AdoptionProgress } from './store/adopt-existing.js';
 import { localScopeHash } from './store/local-queries.js';
-import { recordsWithPending, statusCounts, storedScopes, type LocalCounts } from './store/client-queries.js';
+import { recordsWithPending, storedScopes, type LocalCounts } from './store/client-queries.js';
+import { liveCounts } from './store/live-queries.js';
 import type { InitialSyncProgress, SyncProgress, SyncStatus } from './status.js';
 import type { EngineMetrics } from './sync-metrics.js';
 
@@ -40,7 +41,7 @@ export interface ScopeSyncState {
 
 /** The counts behind `status$` and `metrics$`, live. */
 export function localCounts$(db: Dexie): Observable<LocalCounts> {
-  return from(liveQuery(() => statusCounts(db)));
+  return liveCounts(db);
 }
 
 function progress(p: PullProgress | undefined, synced: boolean): SyncProgress & { head: number } {

@@ -1,10 +1,9 @@
 // The live streams `SyncClient` exposes, built once from the database and the client's own
 // state subjects. Each completes when the client closes.
-import { liveQuery, type Dexie } from 'dexie';
+import type { Dexie } from 'dexie';
 import {
   combineLatest,
   distinctUntilChanged,
-  from,
   map,
   shareReplay,
   takeUntil,
@@ -15,7 +14,7 @@ import { decodeConflict, type AppConflictEntry } from './app-values.js';
 import { localCounts$, sameData, scopeStates$, toStatus, type ScopeSyncState } from './client-observables.js';
 import type { EngineState } from './engine/sync-engine.js';
 import type { AdoptionProgress } from './store/adopt-existing.js';
-import { conflictsInOrder, outboxInOrder, rejectionsInOrder } from './store/client-queries.js';
+import { liveConflicts, liveOutbox, liveRejections } from './store/live-queries.js';
 import type { OutboxEntry, RejectionEntry } from './store/schema.js';
 import type { SyncStatus } from './status.js';
 import { toSyncMetrics, type EngineMetrics, type SyncMetrics } from './sync-metrics.js';
@@ -55,16 +54,15 @@ export interface ClientStreams {
 export function createClientStreams(db: Dexie, engine: EngineSignals, src: StreamSources): ClientStreams {
   // Shared: many components may watch the same lists; one live query serves them all.
   const shared = { bufferSize: 1, refCount: true } as const;
-  const live = <R>(query: () => Promise<R>): Observable<R> => from(liveQuery(query));
   const counts$ = localCounts$(db).pipe(shareReplay(shared));
   return {
-    outbox$: live(() => outboxInOrder(db)).pipe(takeUntil(src.closed$), shareReplay(shared)),
-    conflicts$: live(() => conflictsInOrder(db)).pipe(
+    outbox$: liveOutbox(db).pipe(takeUntil(src.closed$), shareReplay(shared)),
+    conflicts$: liveConflicts(db).pipe(
       map((list) => list.map(decodeConflict)),
       takeUntil(src.closed$),
       shareReplay(shared),
     ),
-    rejections$: live(() => rejectionsInOrder(db)).pipe(takeUntil(src.closed$), shareReplay(shared)),
+    rejections$: liveRejections(db).pipe(takeUntil(src.closed$), shareReplay(shared)),
     status$: combineLatest([
       engine.engineState$,
       counts$,

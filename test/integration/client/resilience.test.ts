@@ -116,8 +116,8 @@ describe('client closed before its writes were pushed', () => {
     await first.sync.start();
     const clientId = first.sync.clientId;
     await first.db.cards.put({ id: 'c1', board: '1', title: 'written offline' });
-    const queued = await until(first.sync, (s) => s.pending === 1);
-    expect(queued.phase).toBe('offline');
+    // The count can arrive before the engine left `stopped`: wait for both.
+    await until(first.sync, (s) => s.pending === 1 && s.phase === 'offline');
     await first.sync.close();
     expect(await storage.head(SCOPE_ID)).toBe(0);
 

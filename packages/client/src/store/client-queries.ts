@@ -26,26 +26,6 @@ export interface LocalCounts {
 /** Syncline's own tables, for a transaction that must see them all (e.g. resolving a conflict). */
 export const synclineTableNames: readonly string[] = INTERNAL_TABLES;
 
-/** The outbox in mid order: every mutation not yet answered by the server. */
-export function outboxInOrder(db: Dexie): Promise<OutboxEntry[]> {
-  return db.table<OutboxEntry>(SYNCLINE_TABLES.outbox).orderBy('mid').toArray();
-}
-
-/** The newest outbox entry, if any. */
-export function lastOutboxEntry(db: Dexie): Promise<OutboxEntry | undefined> {
-  return db.table<OutboxEntry>(SYNCLINE_TABLES.outbox).orderBy('mid').last();
-}
-
-/** The conflict inbox in mid order (wire encoding). */
-export function conflictsInOrder(db: Dexie): Promise<ConflictEntry[]> {
-  return db.table<ConflictEntry>(SYNCLINE_TABLES.conflicts).orderBy('mid').toArray();
-}
-
-/** The rejected mutations in mid order. */
-export function rejectionsInOrder(db: Dexie): Promise<RejectionEntry[]> {
-  return db.table<RejectionEntry>(SYNCLINE_TABLES.rejections).orderBy('mid').toArray();
-}
-
 export function conflictByMid(db: Dexie, mid: number): Promise<ConflictEntry | undefined> {
   return db.table<ConflictEntry>(SYNCLINE_TABLES.conflicts).get(mid);
 }
@@ -61,24 +41,6 @@ export function deleteRejection(db: Dexie, mid: number): Promise<void> {
 /** The scope of a synced record, or undefined when the record has no server version here. */
 export async function recordScope(db: Dexie, table: string, id: string): Promise<string | undefined> {
   return (await db.table<RecordMeta>(SYNCLINE_TABLES.records).get([table, id]))?.scope;
-}
-
-/** The counts behind `status$` and `metrics$`, read in one go. */
-export async function statusCounts(db: Dexie): Promise<LocalCounts> {
-  // Keys, not count(): Dexie's live-query cache does not re-run count() on deletes made in
-  // another transaction here, while key queries are tracked exactly.
-  return {
-    pending: (await db.table(SYNCLINE_TABLES.outbox).toCollection().primaryKeys()).length,
-    oldest: (await db.table<OutboxEntry>(SYNCLINE_TABLES.outbox).orderBy('mid').first())?.createdAt ?? null,
-    conflicts: (await db.table(SYNCLINE_TABLES.conflicts).toCollection().primaryKeys()).length,
-    rejections: (await db.table(SYNCLINE_TABLES.rejections).toCollection().primaryKeys()).length,
-    scopes: Object.fromEntries(
-      (await db.table<ScopeRow>(SYNCLINE_TABLES.scopes).toArray()).map((r) => [
-        r.scope,
-        { cursor: r.cursor, synced: r.synced === true },
-      ]),
-    ),
-  };
 }
 
 /** Each synced record of `table` (its meta), and how many outbox entries wait for each id. */
@@ -154,16 +116,6 @@ export function waitStartAt(db: Dexie, mid: number): Promise<WaitStart<OutboxEnt
       conflicts: await allConflicts(db),
     }),
   );
-}
-
-/** The mids still in the outbox up to `mid` (for a live query: empty once all are answered). */
-export function outboxMidsUpTo(db: Dexie, mid: number): Promise<number[]> {
-  return db.table<OutboxEntry, number>(SYNCLINE_TABLES.outbox).where('mid').belowOrEqual(mid).primaryKeys();
-}
-
-/** `[mid]` while outbox entry `mid` waits, `[]` once answered (for a live query). */
-export function outboxMidsAt(db: Dexie, mid: number): Promise<number[]> {
-  return db.table<OutboxEntry, number>(SYNCLINE_TABLES.outbox).where('mid').equals(mid).primaryKeys();
 }
 
 /** The conflict inbox (in mid order). */

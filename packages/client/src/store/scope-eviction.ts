@@ -1,8 +1,8 @@
-import { liveQuery, type Dexie } from 'dexie';
-import { from, type Subscription } from 'rxjs';
+import type { Dexie } from 'dexie';
+import type { Subscription } from 'rxjs';
 import { asScopeId } from '@syncline/protocol';
 import type { LocalStore } from './local-store.js';
-import { SYNCLINE_TABLES } from './schema.js';
+import { liveOutboxMids } from './live-queries.js';
 
 /**
  * Evicts the local rows of scopes the client no longer syncs. Rows with pending mutations stay
@@ -26,9 +26,7 @@ export class ScopeEviction {
     if (this.#evicting.size === 0) return this.stop();
     if (this.#watch) return void this.#evict();
     // Runs now, then again whenever the outbox changes (an answered mutation frees its record).
-    this.#watch = from(
-      liveQuery(() => this.db.table(SYNCLINE_TABLES.outbox).toCollection().primaryKeys()),
-    ).subscribe(() => void this.#evict());
+    this.#watch = liveOutboxMids(this.db, { upTo: Infinity }).subscribe(() => void this.#evict());
   }
 
   /** Resolves once the evictions queued so far have run (for tests and `close()`). */

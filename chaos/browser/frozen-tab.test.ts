@@ -1,0 +1,53 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startBrowserRig } from './rig.js';
+
+// A tab frozen (or suspended by the OS) while one of its reads is open keeps that transaction's
+// locks until it wakes, and every other tab's writes to those stores wait: Chromium aborts such a
+// transaction only after about 60 s. Every write re-runs every tab's live views of the outbox,
+// so a tab frozen during a burst of writes almost always held one. Syncline's own live reads now
+// commit at once (`store/live-read.ts`): a frozen follower must not hold up the leader's writes.
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const f of cleanups.splice(0).reverse()) await f();
+});
+const ctx = {
+  pgUrl: undefined,
+  redisUrl: undefined,
+  defer: (f: () => unknown) => cleanups.push(f),
+  log: () => {},
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('a tab frozen while its live views read', () => {
+  it("does not block another tab's writes", { timeout: 90_000 }, async () => {
+    const rig = await startBrowserRig(ctx);
+    const writer = await rig.open('frozen-follower', 'w');
+    const frozen = await rig.open('frozen-follower', 'f');
+    expect((await frozen.evaluate(() => window.chaos!.status()))?.isLeader).toBe(false);
+    let n = 0;
+    const write = () =>
+      writer.evaluate(
+        (i: number) => window.chaos!.putMany([{ id: `w${i}`, board: '1', title: `w${i}` }]),
+        n++,
+      );
+    // A burst keeps the follower's status view re-reading the outbox; freeze it in the middle.
+    const burst = Array.from({ length: 20 }, () => write());
+    await sleep(15);
+    await rig.freeze('f', 'frozen');
+    expect(await Promise.all(burst)).toEqual(Array.from({ length: 20 }, () => ({ ok: true })));
+    for (let i = 0; i < 10; i++) {
+      const t0 = Date.now();
+      expect(await Promise.race([write(), sleep(5_000).then(() => 'blocked')])).toEqual({ ok: true });
+      expect(Date.now() - t0).toBeLessThan(5_000);
+    }
+    // And the writer (the leader) syncs them while the follower stays frozen.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const s = await writer.evaluate(() => window.chaos!.status());
+      if (s?.phase === 'live' && s.pending === 0) break;
+      if (Date.now() > deadline) throw new Error(`writer did not sync: ${JSON.stringify(s)}`);
+      await sleep(100);
+    }
+    await rig.freeze('f', 'active');
+  });
+});
