@@ -3,8 +3,9 @@
  * IndexedDB) observes, through a real `syncline-server` process on SQLite (WAL, synchronous
  * FULL). Each sample runs from A's `put` call to B's live query emitting the new revision, both
  * on the clock the pages of one browser share (`performance.timeOrigin + performance.now()`).
- * Writes are sequential. Strict (as shipped) and relaxed client writes, and the floor: the same
- * card over a bare Socket.IO relay process between two pages. Variants interleave in blocks
+ * Writes are sequential. Strict (as shipped) and relaxed client writes, and two floors: the
+ * durable floor (`b2-durable.page.ts`: Syncline's durability written by hand, the Syncline rows'
+ * baseline) and the same card over a bare Socket.IO relay process between two pages. Variants interleave in blocks
  * (`block-plan.ts`); the first block is warm-up; `extra.blocks` < 10 means a busy machine cut
  * the run short.
  */
@@ -23,9 +24,15 @@ import { startSyncServer } from './sync-server.js';
 
 const SYNCLINE_ENTRY = fileURLToPath(new URL('./b2-pages.page.ts', import.meta.url));
 const RELAY_ENTRY = fileURLToPath(new URL('./b2-relay.page.ts', import.meta.url));
+const DURABLE_ENTRY = fileURLToPath(new URL('./b2-durable.page.ts', import.meta.url));
 const SEEN_TIMEOUT_MS = 5_000;
 
-const VARIANTS = ['syncline-pages', 'syncline-pages-relaxed', 'floor-socketio-pages'] as const;
+const VARIANTS = [
+  'syncline-pages',
+  'syncline-pages-relaxed',
+  'floor-durable-pages',
+  'floor-socketio-pages',
+] as const;
 type Variant = (typeof VARIANTS)[number];
 
 const INFO: Record<Variant, Pick<BenchRow, 'kind' | 'label' | 'durability'> & { durability: string }> = {
@@ -39,12 +46,24 @@ const INFO: Record<Variant, Pick<BenchRow, 'kind' | 'label' | 'durability'> & { 
     label: 'Chromium A put → server (SQLite WAL) → Chromium B liveQuery',
     durability: 'relaxed client, SQLite synchronous=FULL',
   },
+  'floor-durable-pages': {
+    kind: 'floor',
+    label:
+      'hand-written: Chromium A strict txn (row + outbox) → SQLite commit → Chromium B relaxed txn (row + cursor) → liveQuery',
+    durability: 'strict client write, SQLite synchronous=FULL before forwarding, relaxed apply',
+  },
   'floor-socketio-pages': {
     kind: 'floor',
     label: 'Chromium A emit → bare Socket.IO relay → Chromium B handler',
     durability: 'none',
   },
 };
+
+/** Syncline against the durable floor, the durable floor against the relay. */
+function baselineOf(variant: Variant): { baseline?: string } {
+  if (variant === 'floor-socketio-pages') return {};
+  return { baseline: variant === 'floor-durable-pages' ? 'floor-socketio-pages' : 'floor-durable-pages' };
+}
 
 interface Pair {
   readonly writer: Page;
@@ -67,8 +86,10 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       const pages = await life.own(await startPageHost(), (h) => h.close());
       await pages.addBundle('b2', SYNCLINE_ENTRY);
       await pages.addBundle('b2relay', RELAY_ENTRY);
+      await pages.addBundle('b2durable', DURABLE_ENTRY);
       const server = await life.own(await startSyncServer(pages.url), (s) => s.stop());
       const relay = await life.own(await startPeer('socketio-floor'), (p) => p.stop());
+      const durable = await life.own(await startPeer('durable-floor-server'), (p) => p.stop());
       const chromium = await life.own(await launchBenchBrowser(), (b) => b.close());
 
       const open = async (url: string) => chromium.openPage(await chromium.newContext(), url);
@@ -80,6 +101,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       const pairs: Record<Variant, Pair> = {
         'syncline-pages': await pair({ sync, scope: 'bench:b2-strict', durability: 'strict' }),
         'syncline-pages-relaxed': await pair({ sync, scope: 'bench:b2-relaxed', durability: 'relaxed' }),
+        'floor-durable-pages': await pair({ floor: `http://127.0.0.1:${durable.port}` }, 'b2durable'),
         'floor-socketio-pages': await pair({ relay: `http://127.0.0.1:${relay.port}` }, 'b2relay'),
       };
 
@@ -107,7 +129,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         latencyMs: summarize(samples.get(variant)!, 1 / blocks),
         versions: { chromium: chromium.browser.version() },
         extra: { blocks },
-        ...(variant === 'floor-socketio-pages' ? {} : { baseline: 'floor-socketio-pages' }),
+        ...baselineOf(variant),
       }));
     },
   );
