@@ -14,8 +14,7 @@ import { createSyncClient, synclineStores } from '@syncline/client';
 import type { B6PageApi, B6Result, B6Run } from './page-api.js';
 import { firstRowsAt } from './page-first-rows.js';
 import { exposeBench } from './page-runtime.js';
-import { verifyCards } from './page-verify.js';
-import type { BenchCard } from './records.js';
+import { verifyCards, type BenchCard } from './records.js';
 
 const PAGE_ROWS = 500;
 const DONE_TIMEOUT_MS = 480_000;

@@ -9,8 +9,7 @@ import { applyChanges, openFloorDb, type FloorChange } from './durable-replica.j
 import type { B6PageApi, B6Result, B6Run } from './page-api.js';
 import { firstRowsAt } from './page-first-rows.js';
 import { exposeBench } from './page-runtime.js';
-import { verifyCards } from './page-verify.js';
-import type { BenchCard } from './records.js';
+import { verifyCards, type BenchCard } from './records.js';
 
 const PAGE_ROWS = 500;
 
