@@ -1,9 +1,12 @@
 /**
  * B2 propagation A → server → B: sequential single-record writes on A, each timed from A's write
- * call to B's observer seeing the new version. Syncline, the raw Socket.IO relay (floor) and the
- * peers run side by side, interleaved in rounds so machine noise hits all of them alike.
+ * call to B's observer seeing the new version. Syncline, the two floors and the peers run side by
+ * side, interleaved in rounds so machine noise hits all of them alike. Syncline rows read against
+ * the durable floor (what its durability physically costs); the peers, which keep server state in
+ * memory, against the raw Socket.IO relay.
  */
 import { within } from './cards.js';
+import { durableFloorPair } from './durable-floor-pair.js';
 import type { PropagationPair } from './pair.js';
 import { pouchdbPair } from './peers/pouchdb-pair.js';
 import { rxdbPair } from './peers/rxdb-pair.js';
@@ -20,9 +23,20 @@ interface Contender {
   readonly share: number;
 }
 
-const CONTENDERS: readonly Contender[] = [synclinePair, socketioPair, yjsPair, rxdbPair, pouchdbPair].map(
-  (make) => ({ make, share: 1 }),
-);
+const CONTENDERS: readonly Contender[] = [
+  synclinePair,
+  durableFloorPair,
+  socketioPair,
+  yjsPair,
+  rxdbPair,
+  pouchdbPair,
+].map((make) => ({ make, share: 1 }));
+
+/** Syncline against the durable floor; the durable floor and the peers against the relay. */
+function baselineOf(row: PropagationPair['row']): { baseline?: string } {
+  if (row.name === 'floor-socketio') return {};
+  return { baseline: row.kind === 'syncline' ? 'floor-durable' : 'floor-socketio' };
+}
 
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const writes = opts.quick ? 100 : 5_000;
@@ -71,7 +85,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
       label: `${pair.row.label}; ${samples[k]!.length} sequential writes`,
       latencyMs: summarize(samples[k]!),
       perSecond: Math.round(samples[k]!.length / seconds(k)),
-      ...(pair.row.name === 'floor-socketio' ? {} : { baseline: 'floor-socketio' }),
+      ...baselineOf(pair.row),
     }));
   } finally {
     await Promise.allSettled(pairs.map((p) => p.close()));

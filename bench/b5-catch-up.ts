@@ -3,10 +3,12 @@
  * measured from reconnect: until A's outbox is empty (where the peer has such a notion) and
  * until an online client B has every change; bytes on the wire of both, through counting TCP
  * proxies (child processes). Every contender ends with a full check of B's records, and Syncline
- * with scope-hash convergence of A and B against the server.
+ * with scope-hash convergence of A and B against the server. Syncline reads against the durable
+ * floor (`b5-floor.ts`), the floor and RxDB against Yjs.
  */
 import { filter, firstValueFrom } from 'rxjs';
 import { card, within } from './cards.js';
+import { durableCatchUp } from './b5-floor.js';
 import { rxdbCatchUp, yjsCatchUp, type CatchUp } from './b5-peers.js';
 import { assertFinal, finalSeqs, offlineWrites, type OfflineWrite } from './offline-writes.js';
 import { bytes, proxies } from './wire-bytes.js';
@@ -85,10 +87,11 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
         kind: 'syncline',
         label: 'SyncClient (Node, fake-indexeddb) offline writes, then reconnect',
         durability: SQLITE_DURABILITY,
-        baseline: 'peer-yjs',
+        baseline: 'floor-durable',
       },
       go: () => synclineCatchUp(writes),
     },
+    { row: { ...durableCatchUp.row, baseline: 'peer-yjs' }, go: () => durableCatchUp.run(writes) },
     { row: yjsCatchUp.row, go: () => yjsCatchUp.run(writes) },
     { row: { ...rxdbCatchUp.row, baseline: 'peer-yjs' }, go: () => rxdbCatchUp.run(writes) },
   ];

@@ -14,24 +14,12 @@ import { createSyncClient, synclineStores } from '@syncline/client';
 import type { B6PageApi, B6Result, B6Run } from './page-api.js';
 import { firstRowsAt } from './page-first-rows.js';
 import { exposeBench } from './page-runtime.js';
-import { benchCard, cardDiff, type BenchCard } from './records.js';
+import { verifyCards, type BenchCard } from './records.js';
 
 const PAGE_ROWS = 500;
 const DONE_TIMEOUT_MS = 480_000;
 
 type CardsDb = Dexie & { cards: Table<BenchCard, string> };
-
-/** Counts the rows and spot-checks some of them against the seeded values. */
-async function verify(db: CardsDb, count: number): Promise<number> {
-  const rows = await db.cards.count();
-  if (rows !== count) throw new Error(`bootstrap stored ${rows} rows, want ${count}`);
-  for (const i of [0, 1, Math.floor(count / 2), count - 1]) {
-    const want = benchCard(i);
-    const diff = cardDiff(await db.cards.get(want.id), want);
-    if (diff !== undefined) throw new Error(`row ${want.id} is wrong: ${diff}`);
-  }
-  return rows;
-}
 
 async function syncline(run: B6Run, url: string): Promise<B6Result> {
   const db = new Dexie(`b6-syncline-${run.count}`) as CardsDb;
@@ -51,7 +39,7 @@ async function syncline(run: B6Run, url: string): Promise<B6Result> {
     const firstMs = await first;
     await done;
     const doneMs = performance.now() - start;
-    return { firstMs, doneMs, rows: await verify(db, run.count) };
+    return { firstMs, doneMs, rows: await verifyCards(db.cards, run.count) };
   } finally {
     await sync.close();
   }
@@ -72,7 +60,7 @@ async function floor(run: B6Run, durability: 'strict' | 'relaxed'): Promise<B6Re
   const doneMs = performance.now() - start;
   const firstMs = await first;
   try {
-    return { firstMs, doneMs, rows: await verify(db, run.count), fetchMs };
+    return { firstMs, doneMs, rows: await verifyCards(db.cards, run.count), fetchMs };
   } finally {
     db.close();
   }

@@ -25,7 +25,13 @@ export interface B1PageApi {
   versions(): Record<string, string>;
 }
 
-export const B6_VARIANTS = ['syncline', 'floor-dexie', 'floor-dexie-relaxed', 'peer-rxdb'] as const;
+export const B6_VARIANTS = [
+  'syncline',
+  'floor-durable',
+  'floor-dexie',
+  'floor-dexie-relaxed',
+  'peer-rxdb',
+] as const;
 export type B6Variant = (typeof B6_VARIANTS)[number];
 
 export interface B6Run {
@@ -33,7 +39,7 @@ export interface B6Run {
   readonly count: number;
   /** Syncline: the scope to join. */
   readonly scope: string;
-  /** Floor and peer: where the page fetches the same rows from. */
+  /** Floors and peer: where the page fetches the same rows from (the durable floor: its `/pull`). */
   readonly dataUrl: string;
 }
 

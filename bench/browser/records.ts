@@ -36,3 +36,25 @@ export function cardDiff(got: unknown, want: BenchCard): string | undefined {
   }
   return undefined;
 }
+
+/** The reads `verifyCards` needs of a stored table (a Dexie `Table` of cards has them). */
+export interface CardReader {
+  count(): Promise<number>;
+  get(id: string): Promise<unknown>;
+}
+
+/**
+ * B6's check of a bootstrapped table: resolves with the row count; throws unless it is `count`
+ * and some spot-checked rows equal the seeded cards, so no variant is timed for storing the
+ * wrong thing.
+ */
+export async function verifyCards(cards: CardReader, count: number): Promise<number> {
+  const rows = await cards.count();
+  if (rows !== count) throw new Error(`bootstrap stored ${rows} rows, want ${count}`);
+  for (const i of [0, 1, Math.floor(count / 2), count - 1]) {
+    const want = benchCard(i);
+    const diff = cardDiff(await cards.get(want.id), want);
+    if (diff !== undefined) throw new Error(`row ${want.id} is wrong: ${diff}`);
+  }
+  return rows;
+}
