@@ -129,6 +129,9 @@ describe('a refused push', () => {
     expect(refusedForGood(syncError('mid_gap', 'x'))).toBe(false);
     expect(refusedForGood(syncError('rate_limited', 'x'))).toBe(false);
     expect(refusedForGood(syncError('internal', 'x'))).toBe(false);
+    // Who the device is, not what it sent: never quarantined.
+    expect(refusedForGood(syncError('client_id_mismatch', 'x'))).toBe(false);
+    expect(refusedForGood(syncError('unauthenticated', 'x'))).toBe(false);
   });
 
   it('isolates the offender one entry at a time; a lone entry or a txn is replaced', () => {

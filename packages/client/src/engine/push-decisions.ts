@@ -104,12 +104,19 @@ export function endUnknown(view: OutboxView): OutboxView {
 }
 
 /**
+ * Refusals of who the device is, not of what it sends: quarantining the batch would throw away
+ * writes the server never judged. The engine backs off and tries again, reporting the error
+ * until the app fixes the identity (signs in as the right user, or resets the client).
+ */
+const IDENTITY_REFUSALS: ReadonlySet<string> = new Set(['client_id_mismatch', 'unauthenticated']);
+
+/**
  * Whether a failed push is refused for good (quarantine its batch) rather than a failure of the
- * connection (back off and send again). A `mid_gap` is the batch behind a refused one: it is
- * sent again from the outbox.
+ * connection or identity (back off and send again). A `mid_gap` is the batch behind a refused
+ * one: it is sent again from the outbox.
  */
 export function refusedForGood(error: SyncError): boolean {
-  return !isRetryable(error.code) && error.code !== 'mid_gap';
+  return !isRetryable(error.code) && error.code !== 'mid_gap' && !IDENTITY_REFUSALS.has(error.code);
 }
 
 /**
