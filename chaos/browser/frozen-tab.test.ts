@@ -50,4 +50,44 @@ describe('a tab frozen while its live views read', () => {
     }
     await rig.freeze('f', 'active');
   });
+
+  it(
+    'a leader frozen mid-burst blocks nothing: the follower writes on, leads and syncs',
+    { timeout: 90_000 },
+    async () => {
+      const rig = await startBrowserRig(ctx);
+      const leader = await rig.open('frozen-leader', 'a');
+      const follower = await rig.open('frozen-leader', 'f');
+      expect((await leader.evaluate(() => window.chaos!.status()))?.isLeader).toBe(true);
+      let n = 0;
+      const write = () =>
+        follower.evaluate(
+          (i: number) => window.chaos!.putMany([{ id: `f${i}`, board: '1', title: `f${i}` }]),
+          n++,
+        );
+      // The leader pushes and settles the follower's writes as they come: freeze it in the middle.
+      const burst = Array.from({ length: 20 }, () => write());
+      await sleep(25);
+      await rig.freeze('a', 'frozen');
+      expect(await Promise.all(burst)).toEqual(Array.from({ length: 20 }, () => ({ ok: true })));
+      for (let i = 0; i < 10; i++) {
+        expect(await Promise.race([write(), sleep(5_000).then(() => 'blocked')])).toEqual({ ok: true });
+      }
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const s = await follower.evaluate(() => window.chaos!.status());
+        if (s?.isLeader === true && s.phase === 'live' && s.pending === 0) break;
+        if (Date.now() > deadline)
+          throw new Error(`the follower did not take over and sync: ${JSON.stringify(s)}`);
+        await sleep(100);
+      }
+      // Every one of the follower's 30 writes is on the server, each once.
+      const rows = await rig.db.query<{ id: string; n: number }>(
+        `SELECT id, COUNT(*) AS n FROM ${rig.db.table('history')} WHERE id LIKE 'f%' GROUP BY id`,
+      );
+      expect(rows).toHaveLength(30);
+      expect(rows.every((r) => Number(r.n) === 1)).toBe(true);
+      await rig.freeze('a', 'active');
+    },
+  );
 });

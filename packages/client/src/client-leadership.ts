@@ -164,10 +164,12 @@ export class ClientLeadership implements EngineSignals {
 
   /**
    * The page is about to freeze: hand the lock over now, synchronously. Nothing here may start
-   * an IndexedDB transaction: a page frozen inside one blocks the database for every tab. The
-   * engine stays as it is until `resume` (its pushes are fenced by the lease meanwhile).
+   * an IndexedDB transaction, and the engine's open ones are aborted: a page frozen inside one
+   * blocks the database for every tab. The engine stays as it is until `resume` (its pushes are
+   * fenced by the lease meanwhile; what the aborted transactions did is done again).
    */
   #freeze(): void {
+    if (this.#engine) this.#d.store.abortOpen();
     this.#stopHeartbeat?.();
     this.#stopHeartbeat = undefined;
     const campaign = this.#campaign;

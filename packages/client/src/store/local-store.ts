@@ -47,6 +47,9 @@ export class LocalStore {
     this.#tables = [...syncedTables];
   }
 
+  /** The `remote` transactions not yet finished (see `abortOpen`). */
+  readonly #open = new Set<IDBTransaction>();
+
   #t<Row>(name: string): Table<Row, unknown> {
     return this.db.table(name);
   }
@@ -60,10 +63,36 @@ export class LocalStore {
   remote<R>(fn: () => Promise<R>, durability: 'strict' | 'relaxed' = 'strict'): Promise<R> {
     return withSynclineDurability(durability, () =>
       this.db.transaction('rw', [...this.#tables, ...INTERNAL_TABLES], async (tx) => {
-        this.markers.remote.add(tx.idbtrans);
+        const idb = tx.idbtrans;
+        this.markers.remote.add(idb);
+        this.#open.add(idb);
+        const done = () => this.#open.delete(idb);
+        idb.addEventListener('complete', done);
+        idb.addEventListener('abort', done);
         return fn();
       }),
     );
+  }
+
+  /**
+   * Aborts the open `remote` transactions now (the page is about to freeze). A frozen page keeps
+   * an open transaction, and its locks on every synced table, until it wakes: every other tab's
+   * writes would wait. Each is atomic, so an aborted one changed nothing, and its work is done
+   * again later: an answered push is sent again (the server answers `duplicate`), live changes
+   * are pulled again. Returns how many were aborted.
+   */
+  abortOpen(): number {
+    let aborted = 0;
+    for (const idb of [...this.#open]) {
+      this.#open.delete(idb);
+      try {
+        idb.abort();
+        aborted++;
+      } catch {
+        // Already committing or finished: it holds nothing for long.
+      }
+    }
+    return aborted;
   }
 
   async scopeRow(scope: ScopeId): Promise<ScopeRow> {
