@@ -150,6 +150,8 @@ export function prepareStatements(db: Database.Database) {
       `INSERT INTO scopes (scope, head, horizon) VALUES (?, 1, 0)
        ON CONFLICT (scope) DO UPDATE SET head = head + 1 RETURNING head`,
     ),
+    // The head after the versions a transaction counted in memory (see `ScopeHeads`).
+    setHead: prep<[number, string]>('UPDATE scopes SET head = ? WHERE scope = ?'),
     scope: prep<[string], { head: number; horizon: number }>(
       'SELECT head, horizon FROM scopes WHERE scope = ?',
     ),
