@@ -99,6 +99,35 @@ describe.skipIf(!PG_URL)('PostgresStorage multi-row writes', () => {
     expect((await storage.getClient(asClientId('c-19')))?.lastMid).toBe(19);
   });
 
+  it('answers reads of prefetched records as the database would, own writes and rolled-back savepoints included', async () => {
+    const S = asScopeId('pre');
+    const { record: a } = await storage.transaction((tx) => change(tx, S, 'a', 1));
+    const key = (id: string) => ({ scope: S, collection: a.collection, id });
+    await storage.transaction(async (tx) => {
+      await tx.prefetchRecords!([key('a'), key('b')]);
+      expect(await tx.getRecord(S, a.collection, 'a')).toEqual(a);
+      expect(await tx.getRecord(S, a.collection, 'b')).toBeUndefined();
+      const { record: b } = await change(tx, S, 'b', 1);
+      expect(await tx.getRecord(S, a.collection, 'b')).toEqual(b);
+      await expect(
+        tx.savepoint(async () => {
+          await change(tx, S, 'a', 1);
+          await change(tx, S, 'c', 1);
+          // A nested savepoint sends those writes to the database, inside the outer one.
+          await tx.savepoint(async () => undefined);
+          throw new Error('undo');
+        }),
+      ).rejects.toThrow('undo');
+      expect(await tx.getRecord(S, a.collection, 'a')).toEqual(a);
+      expect(await tx.getRecord(S, a.collection, 'b')).toEqual(b);
+      expect(await tx.getRecord(S, a.collection, 'c')).toBeUndefined();
+    });
+    expect((await storage.pull(S, asVersion(0), 10)).records.map((r) => [r.id, r.version])).toEqual([
+      ['a', 1],
+      ['b', 2],
+    ]);
+  });
+
   it('fails the transaction when one row of the batch is refused, and writes none of it', async () => {
     const S = asScopeId('dup');
     const { entry } = await storage.transaction((tx) => change(tx, S, 'x', 1));

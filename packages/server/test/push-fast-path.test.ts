@@ -2,7 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { asClientId, asMid, asScopeId, asVersion, type Mutation, type MutationResult } from '@syncline/protocol';
+import {
+  asClientId,
+  asMid,
+  asScopeId,
+  asVersion,
+  type Mutation,
+  type MutationResult,
+} from '@syncline/protocol';
 import { dropSchema, PG_URL, testSchema } from '@syncline/test-support/databases';
 import { MemoryStorage } from '../src/storage/memory-storage.js';
 import { PostgresStorage } from '../src/storage/postgres-storage.js';
@@ -106,7 +113,11 @@ describe.each(backends)('push fast paths (%s)', (_name, open) => {
       [S1, 4],
     ]);
     expect([await storage.head(S1), await storage.head(S2), await storage.head(S3)]).toEqual([4, 2, 1]);
-    const next = await push(storage, [put(S2, 'g', { n: 7 }), put(S1, 'h', { n: 8 }), put(S1, 'i', { n: 9 })]);
+    const next = await push(storage, [
+      put(S2, 'g', { n: 7 }),
+      put(S1, 'h', { n: 8 }),
+      put(S1, 'i', { n: 9 }),
+    ]);
     expect(next.results.map(versionOf)).toEqual([3, 5, 6]);
     expect(await historyVersions(storage, S1)).toEqual([
       ['seed', 1],
@@ -124,7 +135,7 @@ describe.each(backends)('push fast paths (%s)', (_name, open) => {
     expect((await storage.getClient(CLIENT))?.lastMid).toBe(10);
   });
 
-  it("sees its own writes when one push writes a record several times, stale bases included", async () => {
+  it('sees its own writes when one push writes a record several times, stale bases included', async () => {
     opened = await open();
     const { storage } = opened;
     const key = { scope: S1, collection: 'counters', id: 'c', base: asVersion(0) };

@@ -146,6 +146,9 @@ export function pgStatements(schema: string) {
     bindClient: `INSERT INTO ${s}.clients (client_id, user_id, last_mid) VALUES ($1, $2, 0)
       ON CONFLICT (client_id) DO NOTHING`,
     getRecord: `SELECT ${RECORD_COLS} FROM ${s}.records WHERE ${KEY}`,
+    // Several records by key in one statement (keys as three parallel arrays).
+    getRecords: `SELECT ${RECORD_COLS} FROM ${s}.records WHERE (scope, collection, id) IN (
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))`,
     nextVersion: `INSERT INTO ${s}.scopes AS sc (scope, head, horizon) VALUES ($1, 1, 0)
       ON CONFLICT (scope) DO UPDATE SET head = sc.head + 1 RETURNING head`,
     head: `SELECT head FROM ${s}.scopes WHERE scope = $1`,

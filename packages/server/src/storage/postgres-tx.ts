@@ -7,7 +7,14 @@ import { PgWriteBuffer } from './postgres-write-buffer.js';
 import { toClient, toHistory, toRecord } from './rows.js';
 import type { ClientDbRow, HistoryRow, RecordRow } from './rows.js';
 import { ScopeHeads } from './scope-heads.js';
-import type { ClientRow, StorageTx, StoredHistoryEntry, StoredRecord, WritesAfter } from './storage.js';
+import type {
+  ClientRow,
+  RecordKey,
+  StorageTx,
+  StoredHistoryEntry,
+  StoredRecord,
+  WritesAfter,
+} from './storage.js';
 
 /**
  * One READ COMMITTED transaction on one pooled connection. Concurrency control is by advisory
@@ -88,10 +95,21 @@ export class PgTx implements StorageTx {
     id: RecordId,
   ): Promise<StoredRecord | undefined> {
     await this.#lockScope(scope);
-    const buffered = this.#buffer.record(scope, collection, id);
-    if (buffered) return buffered;
+    const known = this.#buffer.record(scope, collection, id);
+    if (known !== undefined) return known ?? undefined;
     const { rows } = await this.#query<RecordRow>(this.sql.getRecord, [scope, collection, id]);
     return rows[0] && toRecord(rows[0]);
+  }
+
+  async prefetchRecords(keys: readonly RecordKey[]): Promise<void> {
+    if (keys.length === 0) return;
+    for (const scope of new Set(keys.map((k) => k.scope))) await this.#lockScope(scope);
+    const { rows } = await this.#query<RecordRow>(this.sql.getRecords, [
+      keys.map((k) => k.scope),
+      keys.map((k) => k.collection),
+      keys.map((k) => k.id),
+    ]);
+    this.#buffer.held(keys, rows.map(toRecord));
   }
 
   async putRecord(r: StoredRecord): Promise<void> {

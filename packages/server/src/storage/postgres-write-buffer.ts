@@ -1,4 +1,4 @@
-import type { ClientRow, StoredHistoryEntry, StoredRecord } from './storage.js';
+import type { ClientRow, RecordKey, StoredHistoryEntry, StoredRecord } from './storage.js';
 import { JsonTexts } from './json-text.js';
 
 /**
@@ -10,9 +10,15 @@ import { JsonTexts } from './json-text.js';
  * The transaction's reads of records and client rows are answered from here first, so they still
  * see its own writes. A record or client written twice keeps its last state only (one upsert may
  * not touch a row twice). Values are serialized when written, once for record and history.
+ *
+ * It also remembers records the database holds (read ahead by `prefetchRecords`, or written by a
+ * flush): the transaction holds their scopes' locks, so no one else can change them meanwhile.
+ * A savepoint that rolls back forgets all of it, since the database may have lost some.
  */
 export class PgWriteBuffer {
   readonly #records = new Map<string, { record: StoredRecord; text: string | null }>();
+  /** Records as the database holds them in this transaction; null: it holds none. */
+  readonly #held = new Map<string, StoredRecord | null>();
   readonly #history: { entry: StoredHistoryEntry; text: string | null }[] = [];
   /** Records with a buffered history entry: reading their history needs a flush first. */
   readonly #historyKeys = new Set<string>();
@@ -28,9 +34,19 @@ export class PgWriteBuffer {
     this.#records.set(key, { record, text: this.#json.of(record.value) });
   }
 
-  /** The buffered state of a record, or undefined when the database has its latest write. */
-  record(scope: string, collection: string, id: string): StoredRecord | undefined {
-    return this.#records.get(recordKey(scope, collection, id))?.record;
+  /**
+   * The record as this transaction knows it — null when known to be absent — or undefined when
+   * only the database can tell.
+   */
+  record(scope: string, collection: string, id: string): StoredRecord | null | undefined {
+    const key = recordKey(scope, collection, id);
+    return this.#records.get(key)?.record ?? this.#held.get(key);
+  }
+
+  /** Records read ahead from the database (`found`), and which of `keys` it does not hold. */
+  held(keys: readonly RecordKey[], found: readonly StoredRecord[]): void {
+    for (const k of keys) this.#held.set(recordKey(k.scope, k.collection, k.id), null);
+    for (const r of found) this.#held.set(recordKey(r.scope, r.collection, r.id), r);
   }
 
   appendHistory(entry: StoredHistoryEntry): void {
@@ -50,8 +66,13 @@ export class PgWriteBuffer {
     return this.#clients.get(clientId);
   }
 
-  /** Forgets every buffered write (a savepoint rolled back). */
+  /** Forgets every buffered write and what the database holds (a savepoint rolled back). */
   clear(): void {
+    this.#forgetWrites();
+    this.#held.clear();
+  }
+
+  #forgetWrites(): void {
     this.#records.clear();
     this.#history.length = 0;
     this.#historyKeys.clear();
@@ -85,6 +106,8 @@ export class PgWriteBuffer {
       x.mid,
       x.updatedAt,
     ]);
+    // Once sent, these are what the database holds.
+    for (const [key, { record }] of this.#records) this.#held.set(key, record);
     const c = [...this.#clients.values()].map((x) => [x.clientId, x.userId, x.lastMid]);
     const params = [
       ...columns(h, 13),
@@ -93,7 +116,7 @@ export class PgWriteBuffer {
       ...columns(r, 8),
       ...columns(c, 3),
     ];
-    this.clear();
+    this.#forgetWrites();
     return params;
   }
 }

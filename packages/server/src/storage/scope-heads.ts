@@ -32,7 +32,8 @@ export class ScopeHeads {
   /** Scopes whose allocations the database does not hold yet, with the head to write. */
   dirty(): { scope: string; head: number }[] {
     const out: { scope: string; head: number }[] = [];
-    for (const [scope, h] of this.#heads) if (h.allocated !== h.stored) out.push({ scope, head: h.allocated });
+    for (const [scope, h] of this.#heads)
+      if (h.allocated !== h.stored) out.push({ scope, head: h.allocated });
     return out;
   }
 
