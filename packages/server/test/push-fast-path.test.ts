@@ -9,6 +9,8 @@ import {
   asVersion,
   type Mutation,
   type MutationResult,
+  type JsonObject,
+  type ScopeId,
 } from '@syncline/protocol';
 import { dropSchema, PG_URL, testSchema } from '@syncline/test-support/databases';
 import { MemoryStorage } from '../src/storage/memory-storage.js';
@@ -34,22 +36,21 @@ const backends: [string, () => Promise<Opened>][] = [
     },
   ],
 ];
-if (PG_URL) {
+const pgUrl = PG_URL;
+if (pgUrl) {
   backends.push([
     'postgres',
     async () => {
       const schema = testSchema('fast');
-      const storage = await PostgresStorage.open({ connectionString: PG_URL, schema, poolSize: 2 });
-      return { storage, cleanup: () => dropSchema(PG_URL, schema) };
+      const storage = await PostgresStorage.open({ connectionString: pgUrl, schema, poolSize: 2 });
+      return { storage, cleanup: () => dropSchema(pgUrl, schema) };
     },
   ]);
 }
 
-const [S1, S2, S3] = ['team:one', 'team:two', 'team:three'].map(asScopeId) as [
-  ReturnType<typeof asScopeId>,
-  ReturnType<typeof asScopeId>,
-  ReturnType<typeof asScopeId>,
-];
+const S1 = asScopeId('team:one');
+const S2 = asScopeId('team:two');
+const S3 = asScopeId('team:three');
 const CLIENT = asClientId('fast-path-client');
 const ctx: PushContext = {
   clientId: CLIENT,
@@ -61,14 +62,14 @@ const ctx: PushContext = {
 };
 
 let mid = 0;
-const put = (scope: typeof S1, id: string, value: Record<string, unknown>, txn?: string): Mutation => ({
+const put = (scope: ScopeId, id: string, value: JsonObject, txn?: string): Mutation => ({
   mid: asMid(++mid),
   scope,
   collection: 'cards',
   id,
   base: asVersion(0),
   op: 'put',
-  value: value as Mutation & { value: never },
+  value,
   ...(txn !== undefined ? { txn } : {}),
 });
 
@@ -88,7 +89,7 @@ describe.each(backends)('push fast paths (%s)', (_name, open) => {
     if (!out.ok) throw new Error(out.error.message);
     return out;
   }
-  const historyVersions = async (storage: SyncStorage, scope: typeof S1) =>
+  const historyVersions = async (storage: SyncStorage, scope: ScopeId) =>
     (await storage.scopeHistory(scope, asVersion(0), 100)).entries.map((e) => [e.id, e.version]);
 
   it('gives a push interleaving several scopes gapless versions per scope, continued by the next push', async () => {

@@ -1,5 +1,5 @@
+import { JsonTexts } from './rows.js';
 import type { ClientRow, RecordKey, StoredHistoryEntry, StoredRecord } from './storage.js';
-import { JsonTexts } from './json-text.js';
 
 /**
  * The writes of one PostgreSQL transaction that have not been sent yet. A push used to cost a

@@ -1,8 +1,7 @@
 import type Database from 'better-sqlite3';
 import { asVersion } from '@syncline/protocol';
 import type { ClientId, CollectionName, RecordId, ScopeId, Version } from '@syncline/protocol';
-import { JsonTexts } from './json-text.js';
-import { toClient, toHistory, toRecord } from './rows.js';
+import { JsonTexts, toClient, toHistory, toRecord } from './rows.js';
 import { ScopeHeads } from './scope-heads.js';
 import type { Statements } from './sqlite-schema.js';
 import type { ClientRow, StorageTx, StoredHistoryEntry, StoredRecord, WritesAfter } from './storage.js';
