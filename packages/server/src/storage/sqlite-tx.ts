@@ -52,17 +52,22 @@ export class SqliteTx implements StorageTx {
     collection: CollectionName,
     id: RecordId,
   ): Promise<StoredRecord | undefined> {
-    const row = this.check().getRecord.get({ scope, collection, id });
+    const row = this.check().getRecord.get(scope, collection, id);
     return row && toRecord(row);
   }
 
   async putRecord(r: StoredRecord): Promise<void> {
-    this.check().putRecord.run({
-      ...r,
-      value: this.json.of(r.value),
-      client_id: r.clientId,
-      updated_at: r.updatedAt,
-    });
+    const st = this.check();
+    st.putRecord.run(
+      r.scope,
+      r.collection,
+      r.id,
+      r.version,
+      this.json.of(r.value),
+      r.clientId,
+      r.mid,
+      r.updatedAt,
+    );
   }
 
   async nextVersion(scope: ScopeId): Promise<Version> {
@@ -76,16 +81,21 @@ export class SqliteTx implements StorageTx {
   }
 
   async appendHistory(e: StoredHistoryEntry): Promise<void> {
-    this.check().appendHistory.run({
-      ...e,
-      prev_version: e.prevVersion,
-      value: this.json.of(e.value),
-      client_id: e.clientId,
-      user_id: e.userId,
-      server_time: e.serverTime,
-      conflict: e.conflict === null ? null : JSON.stringify(e.conflict),
-      restored_from: e.restoredFrom,
-    });
+    this.check().appendHistory.run(
+      e.scope,
+      e.collection,
+      e.id,
+      e.version,
+      e.prevVersion,
+      e.op,
+      this.json.of(e.value),
+      e.clientId,
+      e.mid,
+      e.userId,
+      e.serverTime,
+      e.conflict === null ? null : JSON.stringify(e.conflict),
+      e.restoredFrom,
+    );
   }
 
   async getHistoryEntry(
