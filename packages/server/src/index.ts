@@ -31,6 +31,7 @@ export type { PostgresStorageOptions } from './storage/postgres-storage.js';
 export type {
   SyncStorage,
   StorageTx,
+  RecordKey,
   StoredRecord,
   StoredHistoryEntry,
   ClientRow,

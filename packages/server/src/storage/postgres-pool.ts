@@ -90,6 +90,7 @@ export class PgPool {
       await client.query('BEGIN');
       await tx.lockScopes(opts.scopes ?? []);
       const result = await fn(tx);
+      await tx.flush();
       tx.end();
       await client.query('COMMIT');
       this.release(client);

@@ -17,6 +17,13 @@ export interface PgMigration {
   readonly sql: string;
 }
 
+/*
+ * Indexes and the queries that need them are the SQLite schema's (see `MIGRATIONS` there),
+ * audited for issue 15 with EXPLAIN on a populated schema: every index is used (history_scope_time
+ * by retention by age, history_scope_version by scopeHistory and per-scope retention,
+ * records_scope_version by pull and retention's "is current" check, records_tombstones by
+ * retention of tombstones), so none was dropped.
+ */
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   {
     version: 1,
@@ -143,14 +150,12 @@ export function pgStatements(schema: string) {
     ping: 'SELECT 1',
     getClient: `SELECT client_id, user_id, last_mid FROM ${s}.clients WHERE client_id = $1`,
     deleteEmptyClients: `DELETE FROM ${s}.clients WHERE last_mid = 0 RETURNING client_id`,
-    putClient: `INSERT INTO ${s}.clients (client_id, user_id, last_mid) VALUES ($1, $2, $3)
-      ON CONFLICT (client_id) DO UPDATE SET user_id = EXCLUDED.user_id, last_mid = EXCLUDED.last_mid`,
     bindClient: `INSERT INTO ${s}.clients (client_id, user_id, last_mid) VALUES ($1, $2, 0)
       ON CONFLICT (client_id) DO NOTHING`,
     getRecord: `SELECT ${RECORD_COLS} FROM ${s}.records WHERE ${KEY}`,
-    putRecord: `INSERT INTO ${s}.records (${RECORD_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-      ON CONFLICT (scope, collection, id) DO UPDATE SET version = EXCLUDED.version, value = EXCLUDED.value,
-      client_id = EXCLUDED.client_id, mid = EXCLUDED.mid, updated_at = EXCLUDED.updated_at`,
+    // Several records by key in one statement (keys as three parallel arrays).
+    getRecords: `SELECT ${RECORD_COLS} FROM ${s}.records WHERE (scope, collection, id) IN (
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))`,
     nextVersion: `INSERT INTO ${s}.scopes AS sc (scope, head, horizon) VALUES ($1, 1, 0)
       ON CONFLICT (scope) DO UPDATE SET head = sc.head + 1 RETURNING head`,
     head: `SELECT head FROM ${s}.scopes WHERE scope = $1`,
@@ -172,8 +177,7 @@ export function pgStatements(schema: string) {
       ORDER BY collection, id LIMIT $2`,
     liveAfter: `SELECT ${RECORD_COLS} FROM ${s}.records WHERE scope = $1 AND value IS NOT NULL
       AND (collection, id) > ($2, $3) ORDER BY collection, id LIMIT $4`,
-    appendHistory: `INSERT INTO ${s}.history (${HISTORY_COLS})
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+    flush: flushStatement(s),
     historyEntry: `SELECT ${HISTORY_COLS} FROM ${s}.history WHERE ${KEY} AND version = $4`,
     writesAfter: `SELECT
       (SELECT prev_version FROM ${s}.history WHERE ${KEY} AND version > $4
@@ -199,6 +203,34 @@ export function pgStatements(schema: string) {
 }
 
 export type PgStatements = ReturnType<typeof pgStatements>;
+
+/**
+ * A transaction's buffered writes in one statement (see `PgWriteBuffer`): every history row in
+ * one INSERT, every record in one upsert, every client row in one upsert and the heads of the
+ * scopes whose versions were counted in memory, each from parallel arrays through unnest(), so
+ * one statement carries one row or a thousand. Data-modifying CTEs always run to completion,
+ * whether or not the outer statement reads them. Parameters: history $1–$13, heads $14–$15,
+ * records $16–$23, clients $24–$26, in the column orders of `HISTORY_COLS` and `RECORD_COLS`.
+ */
+function flushStatement(s: string): string {
+  return `WITH h AS (
+      INSERT INTO ${s}.history (${HISTORY_COLS})
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[],
+        $7::text[], $8::text[], $9::bigint[], $10::text[], $11::bigint[], $12::text[], $13::bigint[])
+    ), hd AS (
+      UPDATE ${s}.scopes sc SET head = u.head FROM unnest($14::text[], $15::bigint[]) AS u (scope, head)
+      WHERE sc.scope = u.scope
+    ), c AS (
+      INSERT INTO ${s}.clients (client_id, user_id, last_mid)
+      SELECT * FROM unnest($24::text[], $25::text[], $26::bigint[])
+      ON CONFLICT (client_id) DO UPDATE SET user_id = EXCLUDED.user_id, last_mid = EXCLUDED.last_mid
+    )
+    INSERT INTO ${s}.records (${RECORD_COLS})
+    SELECT * FROM unnest($16::text[], $17::text[], $18::text[], $19::bigint[], $20::text[], $21::text[],
+      $22::bigint[], $23::bigint[])
+    ON CONFLICT (scope, collection, id) DO UPDATE SET version = EXCLUDED.version, value = EXCLUDED.value,
+      client_id = EXCLUDED.client_id, mid = EXCLUDED.mid, updated_at = EXCLUDED.updated_at`;
+}
 
 /** PostgreSQL's type oid of `bigint`. */
 const INT8_OID = 20;

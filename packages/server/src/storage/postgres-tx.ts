@@ -3,9 +3,18 @@ import { asVersion } from '@syncline/protocol';
 import type { ClientId, CollectionName, RecordId, ScopeId, Version } from '@syncline/protocol';
 import type { Slot } from './commit-sequencer.js';
 import type { PgStatements } from './postgres-schema.js';
+import { PgWriteBuffer } from './postgres-write-buffer.js';
 import { toClient, toHistory, toRecord } from './rows.js';
 import type { ClientDbRow, HistoryRow, RecordRow } from './rows.js';
-import type { ClientRow, StorageTx, StoredHistoryEntry, StoredRecord, WritesAfter } from './storage.js';
+import { ScopeHeads } from './scope-heads.js';
+import type {
+  ClientRow,
+  RecordKey,
+  StorageTx,
+  StoredHistoryEntry,
+  StoredRecord,
+  WritesAfter,
+} from './storage.js';
 
 /**
  * One READ COMMITTED transaction on one pooled connection. Concurrency control is by advisory
@@ -14,18 +23,33 @@ import type { ClientRow, StorageTx, StoredHistoryEntry, StoredRecord, WritesAfte
  * across all nodes), the client lock before the client's row is read (so a batch pushed to two
  * nodes at once is applied once). Locks taken inside a savepoint that rolls back are released by
  * PostgreSQL, so the set of held locks is tracked per savepoint level too.
+ *
+ * Round trips: writes are buffered (`PgWriteBuffer`) and versions after a scope's first are
+ * counted in memory (`ScopeHeads`); `flush()` sends both as one statement, which the pool calls
+ * before COMMIT. A savepoint flushes when it opens (so what it rolls back is only its own) and
+ * before it is released (so a failing write fails inside it, as it would unbuffered).
  */
 export class PgTx implements StorageTx {
   #open = true;
   #savepoints = 0;
   /** Locks held, per savepoint level (level 0 is the transaction). */
   readonly #locks: Set<string>[] = [new Set()];
+  readonly #buffer = new PgWriteBuffer();
+  readonly #heads = new ScopeHeads();
 
   constructor(
     private readonly client: pg.PoolClient,
     private readonly sql: PgStatements,
     private readonly slot: Slot,
   ) {}
+
+  /** Sends the buffered writes and the heads counted in memory, in one statement. */
+  async flush(): Promise<void> {
+    const heads = this.#heads.dirty();
+    if (this.#buffer.empty && heads.length === 0) return;
+    await this.#query(this.sql.flush, this.#buffer.take(heads));
+    this.#heads.written();
+  }
 
   end(): void {
     this.#open = false;
@@ -54,13 +78,15 @@ export class PgTx implements StorageTx {
 
   async getClient(clientId: ClientId): Promise<ClientRow | undefined> {
     await this.#lock(this.sql.clientLockSpace, clientId);
+    const buffered = this.#buffer.client(clientId);
+    if (buffered) return buffered;
     const { rows } = await this.#query<ClientDbRow>(this.sql.getClient, [clientId]);
     return rows[0] && toClient(rows[0]);
   }
 
   async putClient(row: ClientRow): Promise<void> {
     await this.#lock(this.sql.clientLockSpace, row.clientId);
-    await this.#query(this.sql.putClient, [row.clientId, row.userId, row.lastMid]);
+    this.#buffer.putClient(row);
   }
 
   async getRecord(
@@ -69,50 +95,44 @@ export class PgTx implements StorageTx {
     id: RecordId,
   ): Promise<StoredRecord | undefined> {
     await this.#lockScope(scope);
+    const known = this.#buffer.record(scope, collection, id);
+    if (known !== undefined) return known ?? undefined;
     const { rows } = await this.#query<RecordRow>(this.sql.getRecord, [scope, collection, id]);
     return rows[0] && toRecord(rows[0]);
   }
 
+  async prefetchRecords(keys: readonly RecordKey[]): Promise<void> {
+    if (keys.length === 0) return;
+    for (const scope of new Set(keys.map((k) => k.scope))) await this.#lockScope(scope);
+    const { rows } = await this.#query<RecordRow>(this.sql.getRecords, [
+      keys.map((k) => k.scope),
+      keys.map((k) => k.collection),
+      keys.map((k) => k.id),
+    ]);
+    this.#buffer.held(keys, rows.map(toRecord));
+  }
+
   async putRecord(r: StoredRecord): Promise<void> {
     await this.#lockScope(r.scope);
-    await this.#query(this.sql.putRecord, [
-      r.scope,
-      r.collection,
-      r.id,
-      r.version,
-      r.value === null ? null : JSON.stringify(r.value),
-      r.clientId,
-      r.mid,
-      r.updatedAt,
-    ]);
+    this.#buffer.putRecord(r);
   }
 
   async nextVersion(scope: ScopeId): Promise<Version> {
     await this.#lockScope(scope);
+    const next = this.#heads.bump(scope);
+    if (next !== undefined) return asVersion(next);
     const { rows } = await this.#query<{ head: number }>(this.sql.nextVersion, [scope]);
     const head = rows[0]?.head;
     if (head === undefined) throw new Error(`no version allocated for scope ${scope}`);
+    // The first version of the scope in this transaction is what orders its publication.
     this.slot.allocated(scope, head);
+    this.#heads.stored(scope, head);
     return asVersion(head);
   }
 
   async appendHistory(e: StoredHistoryEntry): Promise<void> {
     await this.#lockScope(e.scope);
-    await this.#query(this.sql.appendHistory, [
-      e.scope,
-      e.collection,
-      e.id,
-      e.version,
-      e.prevVersion,
-      e.op,
-      e.value === null ? null : JSON.stringify(e.value),
-      e.clientId,
-      e.mid,
-      e.userId,
-      e.serverTime,
-      e.conflict === null ? null : JSON.stringify(e.conflict),
-      e.restoredFrom,
-    ]);
+    this.#buffer.appendHistory(e);
   }
 
   async getHistoryEntry(
@@ -122,6 +142,7 @@ export class PgTx implements StorageTx {
     version: Version,
   ): Promise<StoredHistoryEntry | undefined> {
     await this.#lockScope(scope);
+    if (this.#buffer.hasHistoryOf(scope, collection, id)) await this.flush();
     const { rows } = await this.#query<HistoryRow>(this.sql.historyEntry, [scope, collection, id, version]);
     return rows[0] && toHistory(rows[0]);
   }
@@ -134,6 +155,7 @@ export class PgTx implements StorageTx {
     clientId: ClientId,
   ): Promise<WritesAfter> {
     await this.#lockScope(scope);
+    if (this.#buffer.hasHistoryOf(scope, collection, id)) await this.flush();
     const { rows } = await this.#query<{ first_prev: string | number | null; others: boolean }>(
       this.sql.writesAfter,
       [scope, collection, id, after, clientId],
@@ -148,15 +170,19 @@ export class PgTx implements StorageTx {
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
     // Names are never reused within a transaction, so an inner savepoint cannot shadow an outer one.
     const name = `sp_${++this.#savepoints}`;
+    await this.flush();
     await this.#query(`SAVEPOINT ${name}`, []);
     this.#locks.push(new Set());
     this.slot.enterSavepoint();
+    this.#heads.enter();
     try {
       const result = await fn();
+      await this.flush();
       await this.#query(`RELEASE SAVEPOINT ${name}`, []);
       this.#leave(true);
       return result;
     } catch (err) {
+      this.#buffer.clear();
       this.#leave(false);
       // If the connection itself failed, the outer transaction fails too; the first error wins.
       await this.#query(`ROLLBACK TO SAVEPOINT ${name}`, []).catch(() => undefined);
@@ -168,5 +194,6 @@ export class PgTx implements StorageTx {
     const level = this.#locks.pop();
     if (kept && level) for (const l of level) this.#locks[this.#locks.length - 1]!.add(l);
     this.slot.leaveSavepoint(kept);
+    this.#heads.leave(kept);
   }
 }

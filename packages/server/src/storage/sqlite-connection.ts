@@ -128,6 +128,7 @@ export class SqliteConnection {
       this.db.exec(`SAVEPOINT ${name}`);
       try {
         const result = await job.fn(tx);
+        tx.finish();
         tx.end();
         this.db.exec(`RELEASE ${name}`);
         done.push({ job, result });

@@ -12,6 +12,18 @@ export interface Migration {
   readonly sql: string;
 }
 
+/*
+ * Which query needs which index (audited for issue 15 with EXPLAIN QUERY PLAN; every index is
+ * used, so none was dropped — an unused one would cost every insert for nothing):
+ * - records primary key: getRecord, putRecord, liveRecords (scope prefix, in (collection, id)
+ *   order: the scope hash's full walk), retention's "is current" check;
+ * - records_scope_version: pull (and so the scope hash's incremental reads);
+ * - records_tombstones: retention of old tombstones;
+ * - history primary key: record history, getHistoryEntry, writesAfter, retention per record,
+ *   and one entry per (record, version);
+ * - history_scope_time: retention by age; history_scope_version: scopeHistory (change feed).
+ * - clients primary key: every client read and write (the rare retention of clients scans).
+ */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -113,6 +125,13 @@ export function migrate(db: Database.Database, migrations: readonly Migration[] 
 }
 
 type Key = { scope: string; collection: string; id: string };
+/** A record row's values in `RECORD_COLS` order. */
+type RecordParams = [string, string, string, number, string | null, string | null, number | null, number];
+/** A history row's values in `HISTORY_COLS` order. */
+type HistoryParams = [
+  ...[string, string, string, number, number, string, string | null, string | null, number | null],
+  ...[string | null, number, string | null, number | null],
+];
 
 const RECORD_COLS = 'scope, collection, id, version, value, client_id, mid, updated_at';
 const HISTORY_COLS = `scope, collection, id, version, prev_version, op, value, client_id, mid, user_id,
@@ -141,15 +160,19 @@ export function prepareStatements(db: Database.Database) {
     bindClient: prep<[string, string]>(
       'INSERT INTO clients VALUES (?, ?, 0) ON CONFLICT (client_id) DO NOTHING',
     ),
-    getRecord: prep<[Key], RecordRow>(`SELECT ${RECORD_COLS} FROM records WHERE ${KEY}`),
-    putRecord: prep<[RecordRow]>(
-      `INSERT OR REPLACE INTO records (${RECORD_COLS})
-       VALUES (@scope, @collection, @id, @version, @value, @client_id, @mid, @updated_at)`,
+    getRecord: prep<[string, string, string], RecordRow>(
+      `SELECT ${RECORD_COLS} FROM records WHERE scope = ? AND collection = ? AND id = ?`,
+    ),
+    // Positional parameters in column order: the write path binds them without building an object.
+    putRecord: prep<RecordParams>(
+      `INSERT OR REPLACE INTO records (${RECORD_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     nextVersion: prep<[string], { head: number }>(
       `INSERT INTO scopes (scope, head, horizon) VALUES (?, 1, 0)
        ON CONFLICT (scope) DO UPDATE SET head = head + 1 RETURNING head`,
     ),
+    // The head after the versions a transaction counted in memory (see `ScopeHeads`).
+    setHead: prep<[number, string]>('UPDATE scopes SET head = ? WHERE scope = ?'),
     scope: prep<[string], { head: number; horizon: number }>(
       'SELECT head, horizon FROM scopes WHERE scope = ?',
     ),
@@ -165,9 +188,8 @@ export function prepareStatements(db: Database.Database) {
       `SELECT ${RECORD_COLS} FROM records WHERE scope = ? AND value IS NOT NULL AND (collection, id) > (?, ?)
        ORDER BY collection, id LIMIT ?`,
     ),
-    appendHistory: prep<[HistoryRow]>(
-      `INSERT INTO history (${HISTORY_COLS}) VALUES (@scope, @collection, @id, @version, @prev_version, @op,
-       @value, @client_id, @mid, @user_id, @server_time, @conflict, @restored_from)`,
+    appendHistory: prep<HistoryParams>(
+      `INSERT INTO history (${HISTORY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     scopeHistory: prep<[string, number, number], HistoryRow>(
       `SELECT ${HISTORY_COLS} FROM history WHERE scope = ? AND version > ? ORDER BY version LIMIT ?`,

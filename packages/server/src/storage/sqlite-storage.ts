@@ -107,7 +107,7 @@ export class SqliteStorage implements SyncStorage {
 
   getRecord(scope: ScopeId, collection: CollectionName, id: RecordId): Promise<StoredRecord | undefined> {
     return this.conn.read(() => {
-      const row = this.st.getRecord.get({ scope, collection, id });
+      const row = this.st.getRecord.get(scope, collection, id);
       return row && toRecord(row);
     });
   }

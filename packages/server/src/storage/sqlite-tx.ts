@@ -1,22 +1,33 @@
 import type Database from 'better-sqlite3';
 import { asVersion } from '@syncline/protocol';
 import type { ClientId, CollectionName, RecordId, ScopeId, Version } from '@syncline/protocol';
-import { toClient, toHistory, toRecord } from './rows.js';
+import { JsonTexts, toClient, toHistory, toRecord } from './rows.js';
+import { ScopeHeads } from './scope-heads.js';
 import type { Statements } from './sqlite-schema.js';
 import type { ClientRow, StorageTx, StoredHistoryEntry, StoredRecord, WritesAfter } from './storage.js';
 
 /**
  * One open transaction. It refuses use once its transaction has ended, so a leaked handle cannot
- * write into a later caller's transaction.
+ * write into a later caller's transaction. Versions after a scope's first are counted in memory
+ * (`ScopeHeads`); `finish()` writes the heads before the transaction's savepoint is released.
  */
 export class SqliteTx implements StorageTx {
   private open = true;
   private savepoints = 0;
+  private readonly heads = new ScopeHeads();
+  private readonly json = new JsonTexts();
 
   constructor(
     private readonly db: Database.Database,
     private readonly st: Statements,
   ) {}
+
+  /** Writes the scope heads allocated in memory; call once `fn` resolved, before releasing. */
+  finish(): void {
+    const st = this.check();
+    for (const { scope, head } of this.heads.dirty()) st.setHead.run(head, scope);
+    this.heads.written();
+  }
 
   end(): void {
     this.open = false;
@@ -41,36 +52,50 @@ export class SqliteTx implements StorageTx {
     collection: CollectionName,
     id: RecordId,
   ): Promise<StoredRecord | undefined> {
-    const row = this.check().getRecord.get({ scope, collection, id });
+    const row = this.check().getRecord.get(scope, collection, id);
     return row && toRecord(row);
   }
 
   async putRecord(r: StoredRecord): Promise<void> {
-    this.check().putRecord.run({
-      ...r,
-      value: r.value === null ? null : JSON.stringify(r.value),
-      client_id: r.clientId,
-      updated_at: r.updatedAt,
-    });
+    const st = this.check();
+    st.putRecord.run(
+      r.scope,
+      r.collection,
+      r.id,
+      r.version,
+      this.json.of(r.value),
+      r.clientId,
+      r.mid,
+      r.updatedAt,
+    );
   }
 
   async nextVersion(scope: ScopeId): Promise<Version> {
-    const row = this.check().nextVersion.get(scope);
+    const st = this.check();
+    const next = this.heads.bump(scope);
+    if (next !== undefined) return asVersion(next);
+    const row = st.nextVersion.get(scope);
     if (!row) throw new Error(`no version allocated for scope ${scope}`);
+    this.heads.stored(scope, row.head);
     return asVersion(row.head);
   }
 
   async appendHistory(e: StoredHistoryEntry): Promise<void> {
-    this.check().appendHistory.run({
-      ...e,
-      prev_version: e.prevVersion,
-      value: e.value === null ? null : JSON.stringify(e.value),
-      client_id: e.clientId,
-      user_id: e.userId,
-      server_time: e.serverTime,
-      conflict: e.conflict === null ? null : JSON.stringify(e.conflict),
-      restored_from: e.restoredFrom,
-    });
+    this.check().appendHistory.run(
+      e.scope,
+      e.collection,
+      e.id,
+      e.version,
+      e.prevVersion,
+      e.op,
+      this.json.of(e.value),
+      e.clientId,
+      e.mid,
+      e.userId,
+      e.serverTime,
+      e.conflict === null ? null : JSON.stringify(e.conflict),
+      e.restoredFrom,
+    );
   }
 
   async getHistoryEntry(
@@ -99,11 +124,14 @@ export class SqliteTx implements StorageTx {
     // Names are never reused within a transaction, so an inner savepoint cannot shadow an outer one.
     const name = `sp_${++this.savepoints}`;
     this.db.exec(`SAVEPOINT ${name}`);
+    this.heads.enter();
     try {
       const result = await fn();
       this.db.exec(`RELEASE ${name}`);
+      this.heads.leave(true);
       return result;
     } catch (err) {
+      this.heads.leave(false);
       // Some errors (e.g. SQLITE_FULL) roll the whole transaction back; then the outer commit fails.
       if (this.db.inTransaction) this.db.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
       throw err;

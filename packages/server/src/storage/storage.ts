@@ -135,6 +135,13 @@ export interface StorageTx {
   putClient(row: ClientRow): Promise<void>;
 
   getRecord(scope: ScopeId, collection: CollectionName, id: RecordId): Promise<StoredRecord | undefined>;
+  /**
+   * Optional: reads these records ahead, so this transaction's `getRecord` of any of them needs
+   * no trip to the database of its own. Only a hint (it changes no answer): a backend without
+   * round trips leaves it out, and callers call it only when present. The write path calls it
+   * with a push's records before applying the push.
+   */
+  prefetchRecords?(keys: readonly RecordKey[]): Promise<void>;
   /** Creates or replaces the record's latest state (keyed by scope, collection, id). */
   putRecord(record: StoredRecord): Promise<void>;
 
@@ -175,6 +182,13 @@ export interface StorageTx {
    * are undone, the error is rethrown, and the outer transaction can go on.
    */
   savepoint<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** What names one record. */
+export interface RecordKey {
+  readonly scope: ScopeId;
+  readonly collection: CollectionName;
+  readonly id: RecordId;
 }
 
 /** A record's latest state. `value: null` is a tombstone. */

@@ -14,6 +14,7 @@ import {
 import type { StorageTx, StoredHistoryEntry, StoredRecord, SyncStorage } from '../storage/storage.js';
 import { collectionConfig, type CollectionsConfig } from './collections.js';
 import { decide, type Decision } from './decide.js';
+import { groupByTxn, prefetch } from './push-plan.js';
 import { writeChange } from './write-change.js';
 import { toRecordState } from './wire-change.js';
 
@@ -81,6 +82,7 @@ export async function applyPush(
           }),
         };
       }
+      await prefetch(tx, mutations, lastMid);
       const results: MutationResult[] = [];
       const committed: StoredHistoryEntry[] = [];
       for (const group of groupByTxn(mutations)) {
@@ -138,16 +140,6 @@ async function applyTxn(
           },
     );
   }
-}
-
-function groupByTxn(mutations: readonly Mutation[]): Mutation[][] {
-  const groups: Mutation[][] = [];
-  for (const m of mutations) {
-    const last = groups[groups.length - 1];
-    if (last && m.txn !== undefined && last[0]!.txn === m.txn) last.push(m);
-    else groups.push([m]);
-  }
-  return groups;
 }
 
 /** True when someone other than this client changed the record after `base`. */
