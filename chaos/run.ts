@@ -64,12 +64,28 @@ interface Row {
   skipped?: string;
 }
 
+/** The clean-ups of the run in progress, for an interrupt (Ctrl-C, SIGTERM). */
+let inProgress: (() => unknown)[] = [];
+
+/** Runs clean-ups newest first, each bounded (a hung one must not keep the rest from running). */
+async function cleanUp(cleanups: (() => unknown)[], log: (m: string) => void): Promise<void> {
+  for (const c of cleanups.splice(0).reverse()) {
+    await Promise.race([
+      Promise.resolve()
+        .then(c)
+        .catch((err: unknown) => log(`clean-up failed: ${String(err)}`)),
+      new Promise((r) => setTimeout(r, 20_000)),
+    ]);
+  }
+}
+
 /** One run, bounded by the scenario's timeout; its clean-ups always run. */
 async function runOnce(
   s: Scenario,
   seed: number,
 ): Promise<{ ok: boolean; checks: readonly Check[]; details: string }> {
   const cleanups: (() => unknown)[] = [];
+  inProgress = cleanups;
   const ctx: RunContext = {
     pgUrl,
     redisUrl,
@@ -91,19 +107,26 @@ async function runOnce(
     return { ok: false, checks: [{ name: 'run completed', ok: false, detail: message }], details: '' };
   } finally {
     clearTimeout(timer);
-    for (const c of cleanups.splice(0).reverse()) {
-      await Promise.race([
-        Promise.resolve()
-          .then(c)
-          .catch((err: unknown) => ctx.log(`clean-up failed: ${String(err)}`)),
-        new Promise((r) => setTimeout(r, 20_000)),
-      ]);
-    }
+    await cleanUp(cleanups, (m) => ctx.log(m));
   }
 }
 
 // A socket or process error nobody awaited must not end the whole suite; it is logged.
 process.on('unhandledRejection', (err) => console.error('unhandled rejection:', err));
+
+// Interrupted: stop what the current run started and what scenarios share (a private
+// PostgreSQL runs as its own daemon, which a terminal's Ctrl-C does not reach), then exit.
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    console.log(`\nchaos: ${signal}, cleaning up`);
+    void cleanUp(inProgress, (m) => console.error(m))
+      .then(() => Promise.all(SCENARIOS.map(async (s) => s.finish?.().catch(() => undefined))))
+      .finally(() => process.exit(130));
+  });
+}
 
 const mode =
   values.runs !== undefined ? `${values.runs} runs each` : values.long ? `long (${total} runs)` : 'quick';
