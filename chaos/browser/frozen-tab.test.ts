@@ -90,4 +90,40 @@ describe('a tab frozen while its live views read', () => {
       await rig.freeze('a', 'active');
     },
   );
+
+  it(
+    'a hung leader (no freeze event) is taken over within 10 s; the follower never waits',
+    { timeout: 90_000 },
+    async () => {
+      const rig = await startBrowserRig(ctx);
+      const leader = await rig.open('hung-leader', 'a');
+      const follower = await rig.open('hung-leader', 'f');
+      expect((await leader.evaluate(() => window.chaos!.status()))?.isLeader).toBe(true);
+      let n = 0;
+      const write = () =>
+        follower.evaluate(
+          (i: number) => window.chaos!.putMany([{ id: `h${i}`, board: '1', title: `h${i}` }]),
+          n++,
+        );
+      const burst = Array.from({ length: 5 }, () => write());
+      await rig.hang('a', true);
+      const t0 = Date.now();
+      expect(await Promise.race([Promise.all(burst), sleep(5_000).then(() => 'blocked')])).toHaveLength(5);
+      expect(await Promise.race([write(), sleep(5_000).then(() => 'blocked')])).toEqual({ ok: true });
+      // Only the lease can tell: it goes stale after 6 s, and a follower looks every 2 s.
+      for (;;) {
+        const s = await follower.evaluate(() => window.chaos!.status());
+        if (s?.isLeader === true && s.phase === 'live' && s.pending === 0) break;
+        if (Date.now() - t0 > 10_000) throw new Error(`no take-over within 10 s: ${JSON.stringify(s)}`);
+        await sleep(100);
+      }
+      await rig.hang('a', false);
+      // Woken, the old leader finds its lease epoch stale and steps down.
+      const deadline = Date.now() + 10_000;
+      while ((await leader.evaluate(() => window.chaos!.status()))?.isLeader !== false) {
+        if (Date.now() > deadline) throw new Error('the woken leader did not step down');
+        await sleep(100);
+      }
+    },
+  );
 });

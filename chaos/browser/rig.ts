@@ -18,6 +18,8 @@ export interface BrowserRig {
   open(dbName: string, tab: string): Promise<CdpPage>;
   /** Freezes or wakes a tab opened as `tab` (`Page.setWebLifecycleState`). */
   freeze(tab: string, state: 'frozen' | 'active'): Promise<void>;
+  /** Hangs or un-hangs a tab's JavaScript (`Debugger.pause`): no `freeze` event. */
+  hang(tab: string, hung: boolean): Promise<void>;
 }
 
 export async function startBrowserRig(ctx: RunContext): Promise<BrowserRig> {
@@ -64,6 +66,9 @@ export async function startBrowserRig(ctx: RunContext): Promise<BrowserRig> {
     },
     freeze: async (tab, state) => {
       await tabOf(tab).setLifecycle(state);
+    },
+    hang: async (tab, hung) => {
+      await tabOf(tab).hang(hung);
     },
   };
 }

@@ -83,6 +83,20 @@ export class CdpPage {
     await this.send('Page.setWebLifecycleState', { state });
   }
 
+  /**
+   * Hangs or un-hangs the page's JavaScript (`Debugger.pause` / `resume`): unlike a freeze the
+   * page gets no `freeze` event, as when a script never yields or the OS suspends the process.
+   * The pause lands on the page's next task.
+   */
+  async hang(hung: boolean): Promise<void> {
+    if (hung) {
+      await this.send('Debugger.enable');
+      await this.send('Debugger.pause');
+    } else {
+      await this.send('Debugger.resume');
+    }
+  }
+
   /** Closes the tab at once (no `beforeunload`), as a killed tab ends. */
   async close(): Promise<void> {
     await fetch(`${this.endpoint}/json/close/${this.targetId}`).catch(() => undefined);

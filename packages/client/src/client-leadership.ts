@@ -68,7 +68,7 @@ export class ClientLeadership implements EngineSignals {
   constructor(deps: LeadershipDeps) {
     this.#d = deps;
     const { options } = deps;
-    this.#lease = new LeaseKeeper(deps.db, options.leaseTiming, options.now);
+    this.#lease = new LeaseKeeper(deps.db, options.leaseTiming, options.now, deps.store.open);
     this.#holder = `${options.now().toString(36)}-${options.random().toString(36).slice(2, 10)}`;
   }
 

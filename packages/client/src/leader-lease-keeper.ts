@@ -13,6 +13,8 @@ import {
   type LeaseClaim,
   type LeaseTiming,
 } from './engine/leader-lease.js';
+import { committedRead } from './store/live-read.js';
+import type { OpenTransactions } from './store/open-transactions.js';
 import { SYNCLINE_TABLES } from './store/schema.js';
 
 const LEASE_KEY = 'leaderLease';
@@ -27,10 +29,14 @@ export class LeaseKeeper {
   readonly #now: () => number;
   readonly timing: LeaseTiming;
 
-  constructor(db: Dexie, timing: LeaseTiming, now: () => number) {
+  readonly #open: OpenTransactions | undefined;
+
+  /** `open`: where the leader's renewals are tracked, so a page about to freeze aborts them. */
+  constructor(db: Dexie, timing: LeaseTiming, now: () => number, open?: OpenTransactions) {
     this.#db = db;
     this.timing = timing;
     this.#now = now;
+    this.#open = open;
   }
 
   #meta() {
@@ -52,7 +58,8 @@ export class LeaseKeeper {
 
   /** Renews `claim`; false when another tab claimed the lease since (step down). */
   renew(claim: LeaseClaim): Promise<boolean> {
-    return this.#db.transaction('rw', SYNCLINE_TABLES.meta, async () => {
+    return this.#db.transaction('rw', SYNCLINE_TABLES.meta, async (tx) => {
+      this.#open?.track(tx.idbtrans);
       const lease = renewLease(await this.#read(), claim, this.#now());
       if (lease === undefined) return false;
       await this.#meta().put({ key: LEASE_KEY, value: lease });
@@ -60,9 +67,17 @@ export class LeaseKeeper {
     });
   }
 
-  /** The fence: whether `claim` still holds the lease (checked before every push). */
+  /**
+   * The fence: whether `claim` still holds the lease (checked before every push). Read in one
+   * transaction committed at once: a tab frozen inside it would hold every tab's writes (they
+   * take the mid counter from the same store).
+   */
   async holds(claim: LeaseClaim): Promise<boolean> {
-    return stillLeader(await this.#read(), claim);
+    const row = await committedRead(this.#db, [SYNCLINE_TABLES.meta], (tx) => {
+      const req = tx.objectStore(SYNCLINE_TABLES.meta).get(LEASE_KEY);
+      return () => req.result as LeaseRow | undefined;
+    });
+    return stillLeader(asLease(row?.value), claim);
   }
 
   /**

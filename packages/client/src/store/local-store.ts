@@ -1,4 +1,4 @@
-import type { Dexie, Table } from 'dexie';
+import { Dexie, type Table } from 'dexie';
 import {
   type Change,
   type CommittedRange,
@@ -12,6 +12,8 @@ import { withSynclineDurability } from './durability.js';
 import type { TxMarkers } from './outbox-middleware.js';
 import { fold, OwnRanges } from './own-ranges.js';
 import { liveFit } from './live-fit.js';
+import { committedRead } from './live-read.js';
+import { OpenTransactions } from './open-transactions.js';
 import { queueRestore } from './queue-restore.js';
 import { dropScopeRecords, evictScopeRecords, scopesWithRecords } from './scope-records.js';
 import { settleResults, type SettleReport } from './settle-results.js';
@@ -47,8 +49,11 @@ export class LocalStore {
     this.#tables = [...syncedTables];
   }
 
-  /** The `remote` transactions not yet finished (see `abortOpen`). */
-  readonly #open = new Set<IDBTransaction>();
+  /**
+   * Sync's open read-write transactions in this tab (`remote` ones and the lease's), aborted
+   * when the page is about to freeze (`abortOpen`).
+   */
+  readonly open = new OpenTransactions();
 
   #t<Row>(name: string): Table<Row, unknown> {
     return this.db.table(name);
@@ -63,45 +68,33 @@ export class LocalStore {
   remote<R>(fn: () => Promise<R>, durability: 'strict' | 'relaxed' = 'strict'): Promise<R> {
     return withSynclineDurability(durability, () =>
       this.db.transaction('rw', [...this.#tables, ...INTERNAL_TABLES], async (tx) => {
-        const idb = tx.idbtrans;
-        this.markers.remote.add(idb);
-        this.#open.add(idb);
-        const done = () => this.#open.delete(idb);
-        idb.addEventListener('complete', done);
-        idb.addEventListener('abort', done);
+        this.markers.remote.add(tx.idbtrans);
+        this.open.track(tx.idbtrans);
         return fn();
       }),
     );
   }
 
-  /**
-   * Aborts the open `remote` transactions now (the page is about to freeze). A frozen page keeps
-   * an open transaction, and its locks on every synced table, until it wakes: every other tab's
-   * writes would wait. Each is atomic, so an aborted one changed nothing, and its work is done
-   * again later: an answered push is sent again (the server answers `duplicate`), live changes
-   * are pulled again. Returns how many were aborted.
-   */
+  /** Aborts the open `remote` transactions now (the page is about to freeze; see `open`). */
   abortOpen(): number {
-    let aborted = 0;
-    for (const idb of [...this.#open]) {
-      this.#open.delete(idb);
-      try {
-        idb.abort();
-        aborted++;
-      } catch {
-        // Already committing or finished: it holds nothing for long.
-      }
-    }
-    return aborted;
+    return this.open.abortAll();
   }
 
   async scopeRow(scope: ScopeId): Promise<ScopeRow> {
     return (await this.#t<ScopeRow>(SYNCLINE_TABLES.scopes).get(scope)) ?? { scope, cursor: 0, horizon: 0 };
   }
 
-  /** Up to `limit` outbox entries in mid order, those with a mid above `after` only. */
-  async pendingEntries(limit: number, after = 0): Promise<OutboxEntry[]> {
-    return this.#t<OutboxEntry>(SYNCLINE_TABLES.outbox).where('mid').above(after).limit(limit).toArray();
+  /**
+   * Up to `limit` outbox entries in mid order, those with a mid above `after` only. Read in one
+   * transaction committed at once (`committedRead`): the push read runs often, and a tab frozen
+   * inside it would hold every tab's writes.
+   */
+  pendingEntries(limit: number, after = 0): Promise<OutboxEntry[]> {
+    const range = Dexie.dependencies.IDBKeyRange.lowerBound(after, true);
+    return committedRead(this.db, [SYNCLINE_TABLES.outbox], (tx) => {
+      const entries = tx.objectStore(SYNCLINE_TABLES.outbox).getAll(range, limit);
+      return () => entries.result as OutboxEntry[];
+    });
   }
 
   /**
