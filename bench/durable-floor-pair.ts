@@ -7,10 +7,10 @@
  */
 import 'fake-indexeddb/auto';
 import { Dexie, liveQuery } from 'dexie';
-import { filter, firstValueFrom, from } from 'rxjs';
+import { from } from 'rxjs';
 import { card, type Card } from './cards.js';
 import { DurableFloorReplica, openFloorDb } from './browser/durable-replica.js';
-import type { PropagationPair } from './pair.js';
+import { timeUntilSeen, type PropagationPair } from './pair.js';
 import { startPeer, type Peer } from './processes.js';
 import { connectRaw } from './peers/socketio-pair.js';
 import { SQLITE_DURABILITY } from './syncline-server.js';
@@ -58,23 +58,9 @@ export async function durableFloorPair(): Promise<PropagationPair> {
         durability: `${SQLITE_DURABILITY}, committed before forwarding; clients: fake-indexeddb (memory)`,
       },
       async propagate(id, seq) {
-        const query = from(liveQuery(() => b.replica.db.cards.get(id)));
-        // The first emission is the current value: wait for it, so the clock times propagation only.
-        let armed!: () => void;
-        const isArmed = new Promise<void>((r) => (armed = r));
-        const seen = firstValueFrom(
-          query.pipe(
-            filter((v, i) => {
-              if (i === 0) armed();
-              return v?.seq === seq;
-            }),
-          ),
+        const ms = await timeUntilSeen(from(liveQuery(() => b.replica.db.cards.get(id))), seq, () =>
+          a.replica.write(card(id, seq)),
         );
-        await isArmed;
-        const t0 = performance.now();
-        await a.replica.write(card(id, seq));
-        await seen;
-        const ms = performance.now() - t0;
         const failure = b.replica.failure ?? a.replica.failure;
         if (failure !== undefined) throw failure;
         return ms;

@@ -1,3 +1,4 @@
+import { filter, firstValueFrom, type Observable } from 'rxjs';
 import type { BenchRow } from './report.js';
 
 /**
@@ -29,4 +30,31 @@ export class SeqWaiters {
     this.#waiting.delete(seq);
     resolve?.(at);
   }
+}
+
+/**
+ * Times one propagation observed through a live query on B: waits for the query's first
+ * emission (the current value) so that the clock covers propagation only, then runs `write` on A
+ * and resolves with the ms until the query shows `seq`.
+ */
+export async function timeUntilSeen(
+  query: Observable<{ seq?: unknown } | undefined>,
+  seq: number,
+  write: () => Promise<unknown>,
+): Promise<number> {
+  let armed!: () => void;
+  const isArmed = new Promise<void>((r) => (armed = r));
+  const seen = firstValueFrom(
+    query.pipe(
+      filter((v, i) => {
+        if (i === 0) armed();
+        return v?.seq === seq;
+      }),
+    ),
+  );
+  await isArmed;
+  const t0 = performance.now();
+  await write();
+  await seen;
+  return performance.now() - t0;
 }

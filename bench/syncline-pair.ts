@@ -4,9 +4,8 @@
  * or two nodes sharing one PostgreSQL schema with A on one node and B on the other (the
  * cross-node adapter carries every change).
  */
-import { filter, firstValueFrom } from 'rxjs';
 import { card } from './cards.js';
-import type { PropagationPair } from './pair.js';
+import { timeUntilSeen, type PropagationPair } from './pair.js';
 import { dropSchema, pgDurability, uniqueSchema } from './postgres.js';
 import { SQLITE_DURABILITY, synclineServer, type SynclineServer } from './syncline-server.js';
 import { device, until, settled } from './syncline-device.js';
@@ -32,25 +31,12 @@ async function pair(
   }
   return {
     row,
-    async propagate(id, seq) {
-      const query = b.sync.liveQuery(() => b.db.cards.get(id));
-      // The first emission is the current value: wait for it, so the clock times propagation only.
-      let armed!: () => void;
-      const isArmed = new Promise<void>((r) => (armed = r));
-      const seen = firstValueFrom(
-        query.pipe(
-          filter((v, i) => {
-            if (i === 0) armed();
-            return v?.seq === seq;
-          }),
-        ),
-      );
-      await isArmed;
-      const t0 = performance.now();
-      await a.db.cards.put(card(id, seq));
-      await seen;
-      return performance.now() - t0;
-    },
+    propagate: (id, seq) =>
+      timeUntilSeen(
+        b.sync.liveQuery(() => b.db.cards.get(id)),
+        seq,
+        () => a.db.cards.put(card(id, seq)),
+      ),
     close,
   };
 }

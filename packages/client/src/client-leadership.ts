@@ -169,7 +169,7 @@ export class ClientLeadership implements EngineSignals {
    * fenced by the lease meanwhile; what the aborted transactions did is done again).
    */
   #freeze(): void {
-    if (this.#engine) this.#d.store.abortOpen();
+    if (this.#engine) this.#d.store.open.abortAll();
     this.#stopHeartbeat?.();
     this.#stopHeartbeat = undefined;
     const campaign = this.#campaign;

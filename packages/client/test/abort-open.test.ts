@@ -9,7 +9,7 @@ afterEach(() => dbs.splice(0).forEach((d) => d.close()));
 
 // A page about to freeze aborts the engine's open transactions (`client-leadership`'s `freeze`
 // handler): frozen, it would keep their locks and every tab's writes would wait.
-describe('LocalStore.abortOpen', () => {
+describe('LocalStore.open.abortAll', () => {
   it('aborts an open remote transaction: nothing it wrote stays', async () => {
     const { db } = storeDb();
     dbs.push(db);
@@ -25,12 +25,12 @@ describe('LocalStore.abortOpen', () => {
       await held; // the engine would go on here; the page freezes instead
     });
     await entered;
-    expect(store.abortOpen()).toBe(1);
+    expect(store.open.abortAll()).toBe(1);
     release();
     await expect(running).rejects.toMatchObject({ name: 'AbortError' });
     expect(await db.table('cards').get('c1')).toBeUndefined();
     expect(await db.table(SYNCLINE_TABLES.scopes).get('board:1')).toBeUndefined();
-    expect(store.abortOpen()).toBe(0);
+    expect(store.open.abortAll()).toBe(0);
   });
 
   it('leaves finished transactions alone', async () => {
@@ -40,7 +40,7 @@ describe('LocalStore.abortOpen', () => {
     await store.remote(async () => {
       await db.table('cards').put({ id: 'c1', title: 'kept' });
     });
-    expect(store.abortOpen()).toBe(0);
+    expect(store.open.abortAll()).toBe(0);
     expect(await db.table('cards').get('c1')).toEqual({ id: 'c1', title: 'kept' });
   });
 });

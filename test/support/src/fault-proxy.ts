@@ -1,4 +1,5 @@
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { connectUpstream } from './tcp-proxy.js';
 import type { AddressInfo } from 'node:net';
 
 /** `up`: client → server; `down`: server → client. */
@@ -116,14 +117,7 @@ export async function startFaultProxy(targetUrl: string, random: () => number): 
   };
 
   const server: Server = createServer((client) => {
-    const upstream = connect(Number(target.port), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => s.destroy());
-    }
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    const upstream = connectUpstream(client, target, sockets);
     pipe(client, upstream, 'up');
     pipe(upstream, client, 'down');
   });

@@ -16,19 +16,28 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
+/**
+ * Connects `client` to `target` for a proxy: both sockets are tracked in `sockets` until they
+ * close, errors end them, and either side closing closes the other. Returns the upstream socket.
+ */
+export function connectUpstream(client: Socket, target: URL, sockets: Set<Socket>): Socket {
+  const upstream = connect(Number(target.port), target.hostname);
+  for (const s of [client, upstream]) {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => s.destroy());
+  }
+  client.on('close', () => upstream.destroy());
+  upstream.on('close', () => client.destroy());
+  return upstream;
+}
+
 export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
   const target = new URL(targetUrl);
   let dead = false;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
-    const upstream = connect(Number(target.port), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => s.destroy());
-    }
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    const upstream = connectUpstream(client, target, sockets);
     client.on('data', (chunk) => {
       if (!dead) upstream.write(chunk);
     });

@@ -51,7 +51,7 @@ export class LocalStore {
 
   /**
    * Sync's open read-write transactions in this tab (`remote` ones and the lease's), aborted
-   * when the page is about to freeze (`abortOpen`).
+   * when the page is about to freeze (`open.abortAll()`).
    */
   readonly open = new OpenTransactions();
 
@@ -73,11 +73,6 @@ export class LocalStore {
         return fn();
       }),
     );
-  }
-
-  /** Aborts the open `remote` transactions now (the page is about to freeze; see `open`). */
-  abortOpen(): number {
-    return this.open.abortAll();
   }
 
   async scopeRow(scope: ScopeId): Promise<ScopeRow> {
