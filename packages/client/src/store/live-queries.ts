@@ -13,18 +13,18 @@ import {
   type ScopeRow,
 } from './schema.js';
 
-const T = SYNCLINE_TABLES; // short: every line below names a store
-const COUNT_STORES = [T.outbox, T.conflicts, T.rejections, T.scopes] as const;
+const { outbox: OUTBOX, conflicts: CONFLICTS, rejections: REJECTIONS, scopes: SCOPES } = SYNCLINE_TABLES;
+const COUNT_STORES = [OUTBOX, CONFLICTS, REJECTIONS, SCOPES] as const;
 
 /** Outbox, conflict and rejection counts and the scopes' cursors, in one transaction. */
 export function readCounts(db: Dexie): Promise<LocalCounts> {
   return committedRead(db, COUNT_STORES, (tx) => {
-    const outbox = tx.objectStore(T.outbox);
+    const outbox = tx.objectStore(OUTBOX);
     const pending = outbox.count();
     const first = outbox.getAll(null, 1); // the oldest entry: keys are mids, in queue order
-    const conflicts = tx.objectStore(T.conflicts).count();
-    const rejections = tx.objectStore(T.rejections).count();
-    const scopes = tx.objectStore(T.scopes).getAll();
+    const conflicts = tx.objectStore(CONFLICTS).count();
+    const rejections = tx.objectStore(REJECTIONS).count();
+    const scopes = tx.objectStore(SCOPES).getAll();
     return () => ({
       pending: pending.result,
       oldest: (first.result[0] as OutboxEntry | undefined)?.createdAt ?? null,
@@ -47,9 +47,9 @@ function allByMid<E>(db: Dexie, store: string): Promise<E[]> {
 
 /** The newest outbox entry's mid, or undefined when the outbox is empty. */
 export function readLastOutboxMid(db: Dexie): Promise<number | undefined> {
-  return committedRead(db, [T.outbox], (tx) => {
+  return committedRead(db, [OUTBOX], (tx) => {
     let last: number | undefined;
-    const req = tx.objectStore(T.outbox).openKeyCursor(null, 'prev');
+    const req = tx.objectStore(OUTBOX).openKeyCursor(null, 'prev');
     req.onsuccess = () => {
       last = req.result?.primaryKey as number | undefined;
     };
@@ -65,8 +65,8 @@ export function readOutboxMids(db: Dexie, which: MidSelection): Promise<number[]
   // Dexie's IDBKeyRange: the global one, or what the app gave Dexie.
   const { IDBKeyRange: Range } = Dexie.dependencies;
   const range = 'upTo' in which ? Range.upperBound(which.upTo) : Range.only(which.only);
-  return committedRead(db, [T.outbox], (tx) => {
-    const keys = tx.objectStore(T.outbox).getAllKeys(range);
+  return committedRead(db, [OUTBOX], (tx) => {
+    const keys = tx.objectStore(OUTBOX).getAllKeys(range);
     return () => keys.result as number[];
   });
 }
@@ -74,12 +74,12 @@ export function readOutboxMids(db: Dexie, which: MidSelection): Promise<number[]
 export const liveCounts = (db: Dexie): Observable<LocalCounts> =>
   liveRead(db, COUNT_STORES, () => readCounts(db));
 export const liveOutbox = (db: Dexie): Observable<OutboxEntry[]> =>
-  liveRead(db, [T.outbox], () => allByMid<OutboxEntry>(db, T.outbox));
+  liveRead(db, [OUTBOX], () => allByMid<OutboxEntry>(db, OUTBOX));
 export const liveConflicts = (db: Dexie): Observable<ConflictEntry[]> =>
-  liveRead(db, [T.conflicts], () => allByMid<ConflictEntry>(db, T.conflicts));
+  liveRead(db, [CONFLICTS], () => allByMid<ConflictEntry>(db, CONFLICTS));
 export const liveRejections = (db: Dexie): Observable<RejectionEntry[]> =>
-  liveRead(db, [T.rejections], () => allByMid<RejectionEntry>(db, T.rejections));
+  liveRead(db, [REJECTIONS], () => allByMid<RejectionEntry>(db, REJECTIONS));
 export const liveLastOutboxMid = (db: Dexie): Observable<number | undefined> =>
-  liveRead(db, [T.outbox], () => readLastOutboxMid(db));
+  liveRead(db, [OUTBOX], () => readLastOutboxMid(db));
 export const liveOutboxMids = (db: Dexie, which: MidSelection): Observable<number[]> =>
-  liveRead(db, [T.outbox], () => readOutboxMids(db, which));
+  liveRead(db, [OUTBOX], () => readOutboxMids(db, which));
