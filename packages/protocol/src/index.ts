@@ -141,7 +141,11 @@ export type {
 } from './messages/server-write.js';
 export { ReauthRequestSchema, ReauthResponseSchema, SessionEndedSchema } from './messages/reauth.js';
 export type { ReauthRequest, ReauthResponse, SessionEnded } from './messages/reauth.js';
-export { PresenceSetRequestSchema, PresenceSetResponseSchema, PresenceTabSchema } from './messages/presence-set.js';
+export {
+  PresenceSetRequestSchema,
+  PresenceSetResponseSchema,
+  PresenceTabSchema,
+} from './messages/presence-set.js';
 export type { PresenceSetRequest, PresenceSetResponse } from './messages/presence-set.js';
 export { PresenceLeaveRequestSchema, PresenceLeaveResponseSchema } from './messages/presence-leave.js';
 export type { PresenceLeaveRequest, PresenceLeaveResponse } from './messages/presence-leave.js';

@@ -93,7 +93,10 @@ describe('presence', () => {
   });
 
   it('refuses bad input, states over maxPresenceBytes, and entries over maxPresenceEntries', async () => {
-    running = await startServer({ auth: tokenAuth, limits: { maxPresenceBytes: 100, maxPresenceEntries: 2 } });
+    running = await startServer({
+      auth: tokenAuth,
+      limits: { maxPresenceBytes: 100, maxPresenceEntries: 2 },
+    });
     const watcher = await connect('bob');
     await watcher.c.raw('presence_watch', { scope: 'team:a', watch: true });
     const alice = await connect('alice');

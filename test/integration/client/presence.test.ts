@@ -46,7 +46,12 @@ describe('presence through the real client', () => {
     expect(seenByA.now).toEqual([expect.objectContaining({ self: true, state: { viewing: 'card-1' } })]);
     await eventually(() =>
       expect(seenByB.now).toEqual([
-        expect.objectContaining({ user: 'alice', clientId: a.sync.clientId, state: { viewing: 'card-1' }, self: false }),
+        expect.objectContaining({
+          user: 'alice',
+          clientId: a.sync.clientId,
+          state: { viewing: 'card-1' },
+          self: false,
+        }),
       ]),
     );
     // The server confirms who this tab is.
@@ -90,7 +95,11 @@ describe('presence through the real client', () => {
     expect(new Set(others(seenByBob.now).map((m) => m.clientId))).toEqual(new Set([leader.sync.clientId]));
     // The follower sees Bob and the leader tab (same device) through the leader's socket.
     await eventually(() =>
-      expect(others(seenByFollower.now).map((m) => [m.state, m.sameDevice]).sort()).toEqual([
+      expect(
+        others(seenByFollower.now)
+          .map((m) => [m.state, m.sameDevice])
+          .sort(),
+      ).toEqual([
         ['bob', false],
         ['leader tab', true],
       ]),

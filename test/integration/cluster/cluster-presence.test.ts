@@ -47,7 +47,12 @@ function presenceSuite(kind: 'postgres' | 'redis'): void {
       const storage = await PostgresStorage.open({ connectionString: PG_URL!, schema, poolSize: 2 });
       const fanout =
         kind === 'postgres'
-          ? await createPostgresFanout({ connectionString: PG_URL!, schema, logger, applicationName: `${schema}-${name}` })
+          ? await createPostgresFanout({
+              connectionString: PG_URL!,
+              schema,
+              logger,
+              applicationName: `${schema}-${name}`,
+            })
           : await createRedisFanout({ url: REDIS_URL!, prefix, logger });
       const server = createSyncServer({ storage, auth: 'development', logger, cluster: fanout, presence });
       const { url } = await server.listen(0);
@@ -84,14 +89,18 @@ function presenceSuite(kind: 'postgres' | 'redis'): void {
     expect(await ann.c.raw('presence_watch', { scope: SCOPE, watch: true })).toEqual({ ok: true });
     const entries = () => ann.seen.flatMap((m) => m.entries);
     await eventually(() =>
-      expect(entries()).toEqual([{ user: `ben-${kind}`, client: ben.c.clientId, tab: 't1', state: { viewing: 'c1' } }]),
+      expect(entries()).toEqual([
+        { user: `ben-${kind}`, client: ben.c.clientId, tab: 't1', state: { viewing: 'c1' } },
+      ]),
     );
     // A change crosses as it happens.
     await ben.c.raw('presence_set', { scope: SCOPE, tab: 't1', state: { editing: 'c1' } });
     await eventually(() => expect(entries().at(-1)?.state).toEqual({ editing: 'c1' }));
     ben.c.close();
     await eventually(() =>
-      expect(ann.seen.flatMap((m) => m.left)).toEqual([{ user: `ben-${kind}`, client: ben.c.clientId, tab: 't1' }]),
+      expect(ann.seen.flatMap((m) => m.left)).toEqual([
+        { user: `ben-${kind}`, client: ben.c.clientId, tab: 't1' },
+      ]),
     );
   });
 

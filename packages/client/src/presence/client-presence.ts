@@ -109,7 +109,10 @@ export class ClientPresence {
   }
 
   set(scope: string, state: JsonValue): void {
-    const size = inspectJson(state, { maxDepth: this.d.limits.maxDepth, maxBytes: this.d.limits.maxPresenceBytes });
+    const size = inspectJson(state, {
+      maxDepth: this.d.limits.maxDepth,
+      maxBytes: this.d.limits.maxPresenceBytes,
+    });
     if (!size.ok) throw clientError('invalid_argument', `setPresence: ${size.message} at ${size.path}`);
     this.#mine.set(scope, state);
     this.#changed$.next(scope);
@@ -198,7 +201,8 @@ export class ClientPresence {
         if (!this.#leading) return;
         this.#tabs.set(m.tab, { ...m, seenAt: this.d.now() });
         // A tab that starts watching gets what is known at once.
-        for (const scope of m.watching) this.#channel?.post({ t: 'view', scope, entries: this.#link.view(scope) });
+        for (const scope of m.watching)
+          this.#channel?.post({ t: 'view', scope, entries: this.#link.view(scope) });
         this.#scheduleSend();
         return;
       case 'bye':
@@ -236,7 +240,7 @@ export class ClientPresence {
     const add = (r: TabRecord) => {
       for (const [scope, state] of r.entries) {
         let tabs = entries.get(scope);
-        if (!tabs) entries.set(scope, (tabs = new Map()));
+        if (!tabs) entries.set(scope, (tabs = new Map<string, JsonValue>()));
         tabs.set(r.tab, state);
       }
       for (const scope of r.watching) watching.add(scope);

@@ -131,7 +131,7 @@ export class PresenceLink {
     const msg = parsed.data;
     if (!this.#sentWatch.has(msg.scope) && !this.#watchedBySet(msg.scope)) return;
     let entries = this.#remote.get(msg.scope);
-    if (!entries) this.#remote.set(msg.scope, (entries = new Map()));
+    if (!entries) this.#remote.set(msg.scope, (entries = new Map<string, HeldEntry>()));
     const expiresAt = this.deps.now() + msg.ttlMs;
     for (const entry of msg.entries) entries.set(entryKey(entry.client, entry.tab), { entry, expiresAt });
     for (const key of msg.left) entries.delete(entryKey(key.client, key.tab));
@@ -158,7 +158,8 @@ export class PresenceLink {
         // refusal (forbidden, too large) stays marked sent, so it is not repeated.
         if (!res.error.retryable) return;
         if (event === 'presence_watch') this.#sentWatch.delete(payload.scope);
-        if (event === 'presence_set') this.#sentEntries.delete(sentKey(payload.scope, (payload as { tab: string }).tab));
+        if (event === 'presence_set')
+          this.#sentEntries.delete(sentKey(payload.scope, (payload as { tab: string }).tab));
       },
       () => undefined, // timed out or disconnected: the next socket announces everything again
     );

@@ -1,4 +1,11 @@
-import type { ClientId, JsonValue, PresenceEntry, PresenceKey, PresenceMessage, ScopeId } from '@syncline/protocol';
+import type {
+  ClientId,
+  JsonValue,
+  PresenceEntry,
+  PresenceKey,
+  PresenceMessage,
+  ScopeId,
+} from '@syncline/protocol';
 import type { Logger } from '../ops/logger.js';
 import type { TimerHandle, Timers } from '../ops/timers.js';
 import type { SyncIo } from '../transport/context.js';
@@ -42,7 +49,7 @@ export class PresenceHub {
   readonly #scopes = new Map<ScopeId, Map<string, Held>>();
   /** Per socket: the scope and key of each entry it holds. */
   readonly #bySocket = new Map<string, Map<string, { scope: ScopeId; key: string }>>();
-  #timer: TimerHandle | undefined;
+  #timer: TimerHandle;
   #stopped = false;
 
   constructor(
@@ -63,7 +70,7 @@ export class PresenceHub {
 
   stop(): void {
     this.#stopped = true;
-    if (this.#timer !== undefined) this.timers.clearTimeout(this.#timer);
+    this.timers.clearTimeout(this.#timer);
   }
 
   /** Entries this socket holds (over all scopes). */
@@ -81,12 +88,13 @@ export class PresenceHub {
     const entry: PresenceEntry = { ...key, state };
     const k = keyOf(key.client, key.tab);
     let entries = this.#scopes.get(scope);
-    if (!entries) this.#scopes.set(scope, (entries = new Map()));
+    if (!entries) this.#scopes.set(scope, (entries = new Map<string, Held>()));
     const previous = entries.get(k);
-    if (previous && previous.socketId !== socketId) this.#bySocket.get(previous.socketId)?.delete(`${scope}\u0000${k}`);
+    if (previous && previous.socketId !== socketId)
+      this.#bySocket.get(previous.socketId)?.delete(`${scope}\u0000${k}`);
     entries.set(k, { entry, socketId });
     let held = this.#bySocket.get(socketId);
-    if (!held) this.#bySocket.set(socketId, (held = new Map()));
+    if (!held) this.#bySocket.set(socketId, (held = new Map<string, { scope: ScopeId; key: string }>()));
     held.set(`${scope}\u0000${k}`, { scope, key: k });
     this.#emit(scope, [entry], []);
   }
@@ -158,7 +166,11 @@ export class PresenceHub {
     this.#timer = this.timers.setTimeout(() => {
       try {
         for (const [scope, entries] of this.#scopes) {
-          this.#emit(scope, [...entries.values()].map((h) => h.entry), []);
+          this.#emit(
+            scope,
+            [...entries.values()].map((h) => h.entry),
+            [],
+          );
         }
       } catch (err) {
         this.logger.warn('presence refresh failed', { err });

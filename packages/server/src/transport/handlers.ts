@@ -156,5 +156,15 @@ export function createHandlers(ctx: ServerContext, socket: ServerSocket): Record
 
   const reauth = (payload: unknown) => reauthenticate(ctx, socket, payload);
 
-  return { push, pull, subscribe, unsubscribe, history, hash, telemetry, reauth, ...createPresenceHandlers(ctx, socket) };
+  return {
+    push,
+    pull,
+    subscribe,
+    unsubscribe,
+    history,
+    hash,
+    telemetry,
+    reauth,
+    ...createPresenceHandlers(ctx, socket),
+  };
 }

@@ -26,8 +26,7 @@ export function createPresenceHandlers(ctx: ServerContext, socket: ServerSocket)
   const watched = new Set<ScopeId>();
   socket.on('disconnect', () => presence.drop(socket.id));
 
-  const mayWatch = async (scope: ScopeId) =>
-    ctx.auth.authorize(socket.data.principal, scope, 'subscribe');
+  const mayWatch = async (scope: ScopeId) => ctx.auth.authorize(socket.data.principal, scope, 'subscribe');
   const forbidden = (scope: ScopeId) =>
     ({ ok: false, error: syncError('forbidden', `no subscribe access to scope "${scope}"`) }) as const;
   const limited = () =>
@@ -54,7 +53,10 @@ export function createPresenceHandlers(ctx: ServerContext, socket: ServerSocket)
     if (!bucket.tryTake()) return limited();
     if (!(await mayWatch(scope))) return forbidden(scope);
     const { clientId } = socket.data;
-    if (!presence.holds(socket.id, scope, clientId, tab) && presence.count(socket.id) >= limits.maxPresenceEntries) {
+    if (
+      !presence.holds(socket.id, scope, clientId, tab) &&
+      presence.count(socket.id) >= limits.maxPresenceEntries
+    ) {
       return {
         ok: false,
         error: syncError(
