@@ -27,7 +27,14 @@ export function PresenceAvatars({ members, cardId }: { members: readonly Presenc
   const here = members.flatMap((m) => {
     const p = m.self ? null : asCardPresence(m.state);
     if (!p || (p.viewing !== cardId && p.editing !== cardId)) return [];
-    return [{ key: `${m.clientId}-${m.tab}`, user: m.user, editing: p.editing === cardId, sameDevice: m.sameDevice }];
+    return [
+      {
+        key: `${m.clientId}-${m.tab}`,
+        user: m.user,
+        editing: p.editing === cardId,
+        sameDevice: m.sameDevice,
+      },
+    ];
   });
   if (here.length === 0) return null;
   return (
@@ -36,7 +43,12 @@ export function PresenceAvatars({ members, cardId }: { members: readonly Presenc
         const who = h.sameDevice ? `${h.user} (another tab)` : h.user;
         const label = `${who} is ${h.editing ? 'editing' : 'viewing'} this card`;
         return (
-          <li key={h.key} className={h.editing ? 'avatar is-editing' : 'avatar'} title={label} aria-label={label}>
+          <li
+            key={h.key}
+            className={h.editing ? 'avatar is-editing' : 'avatar'}
+            title={label}
+            aria-label={label}
+          >
             <span aria-hidden="true">
               {h.user.slice(0, 1).toUpperCase()}
               {h.editing ? '✎' : ''}

@@ -55,6 +55,7 @@ export class ClientPresence {
   #leading = false;
   #userId = '';
   #sendTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastSend = Number.NEGATIVE_INFINITY;
   #tick: ReturnType<typeof setInterval> | undefined;
   #onPageHide: (() => void) | undefined;
 
@@ -226,12 +227,18 @@ export class ClientPresence {
     this.#changed$.next(scope);
   }
 
+  /**
+   * Sends soon: the first change at once (after the current task, so a burst of calls goes as
+   * one), later ones at most every `SEND_EVERY_MS` (the server's presence budget is 10/s).
+   */
   #scheduleSend(): void {
     if (!this.#leading || this.#sendTimer !== undefined) return;
+    const wait = Math.max(0, this.#lastSend + SEND_EVERY_MS - this.d.now());
     this.#sendTimer = setTimeout(() => {
       this.#sendTimer = undefined;
-      if (this.#leading) this.#link.sync(this.#desired());
-    }, SEND_EVERY_MS);
+      if (!this.#leading) return;
+      if (this.#link.sync(this.#desired()) > 0) this.#lastSend = this.d.now();
+    }, wait);
   }
 
   #desired(): DesiredPresence {

@@ -41,6 +41,8 @@ const sentKey = (scope: string, tab: string): string => `${scope}\u0000${tab}`;
 export class PresenceLink {
   #socket: ClientSocket | undefined;
   #unsupported = false;
+  /** Requests sent so far (on any socket). */
+  #sent = 0;
   readonly #sentEntries = new Map<string, string>();
   readonly #sentWatch = new Set<string>();
   readonly #remote = new Map<string, Map<string, HeldEntry>>();
@@ -72,10 +74,11 @@ export class PresenceLink {
     this.#socket?.on('disconnect', this.#onDisconnect);
   }
 
-  /** Sends what changed between `desired` and what this socket was told. */
-  sync(desired: DesiredPresence): void {
+  /** Sends what changed between `desired` and what this socket was told; returns how many requests. */
+  sync(desired: DesiredPresence): number {
     const socket = this.#socket;
-    if (!socket || this.#unsupported) return;
+    if (!socket || this.#unsupported) return 0;
+    const before = this.#sent;
     for (const scope of desired.watching) {
       if (this.#sentWatch.has(scope)) continue;
       this.#sentWatch.add(scope);
@@ -104,6 +107,7 @@ export class PresenceLink {
       const [scope = '', tab = ''] = key.split('\u0000');
       this.#send(socket, 'presence_leave', { scope: asScopeId(scope), tab });
     }
+    return this.#sent - before;
   }
 
   /** Drops entries past their expiry and reports the scopes that changed. */
@@ -149,6 +153,7 @@ export class PresenceLink {
     event: 'presence_set' | 'presence_leave' | 'presence_watch',
     payload: Parameters<typeof request<typeof event>>[2],
   ): void {
+    this.#sent++;
     request(socket, event, payload as never, this.deps.requestTimeoutMs).then(
       (res) => {
         if (res.ok) return;
