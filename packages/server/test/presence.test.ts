@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PresenceMessage } from '@syncline/protocol';
 import { startServer, TestClient, type RunningServer } from '@syncline/test-support/server';
+import type { AuthHooks } from '../src/auth/auth.js';
 import type { Timers } from '../src/ops/timers.js';
 import { tokenAuth } from './helpers/token-auth.js';
 
@@ -181,5 +182,31 @@ describe('presence', () => {
     // Alice watches her own scope (a set watches it): her refresh arrives, Bob's does not.
     await eventually(() => expect(alice.seen.length).toBeGreaterThanOrEqual(3));
     expect(bob.seen).toHaveLength(2);
+  });
+
+  it('after reauth with fewer rights, stops showing the scope to the socket and withdraws its entries there', async () => {
+    // Tokens `<user>:<scopes>`: the principal may use the listed scopes only.
+    const scopedAuth: AuthHooks = {
+      authenticate: ({ token }) => ({
+        id: (token ?? '').split(':')[0]!,
+        claims: { scopes: (token ?? '').split(':')[1]!.split(',') },
+      }),
+      authorize: (p, scope) => (p.claims?.['scopes'] as string[]).includes(scope),
+    };
+    running = await startServer({ auth: scopedAuth });
+    const carol = await connect('carol:a,b');
+    const dave = await connect('dave:a,b');
+    await dave.c.raw('presence_watch', { scope: 'a', watch: true });
+    await carol.c.raw('presence_set', { scope: 'a', tab: 't', state: 'in a' });
+    await carol.c.raw('presence_set', { scope: 'b', tab: 't', state: 'in b' });
+    await eventually(() => expect(entriesOf(dave.seen)).toHaveLength(1));
+    expect(await carol.c.raw('reauth', { token: 'carol:b' })).toMatchObject({ ok: true });
+    await eventually(() =>
+      expect(leftOf(dave.seen)).toEqual([{ user: 'carol', client: carol.c.clientId, tab: 't' }]),
+    );
+    const before = carol.seen.length;
+    await dave.c.raw('presence_set', { scope: 'a', tab: 'd', state: 'dave in a' });
+    await dave.c.raw('presence_set', { scope: 'b', tab: 'd', state: 'dave in b' });
+    await eventually(() => expect(carol.seen.slice(before).map((m) => m.scope)).toEqual(['b']));
   });
 });

@@ -35,7 +35,7 @@ function presenceSuite(kind: 'postgres' | 'redis'): void {
   });
 
   /** Two nodes on one fresh schema with the given presence timing. */
-  async function twoNodes(presence: SyncServerOptions['presence']): Promise<[Node, Node]> {
+  async function twoNodes(presence: NonNullable<SyncServerOptions['presence']>): Promise<[Node, Node]> {
     const schema = testSchema();
     const prefix = `syncline:test:${schema}`;
     cleanup.push(async () => {

@@ -49,7 +49,8 @@ export class PresenceHub {
   readonly #scopes = new Map<ScopeId, Map<string, Held>>();
   /** Per socket: the scope and key of each entry it holds. */
   readonly #bySocket = new Map<string, Map<string, { scope: ScopeId; key: string }>>();
-  #timer: TimerHandle;
+  /** The armed refresh (boxed: a `TimerHandle` may be any value). */
+  #timer: { readonly handle: TimerHandle } | undefined;
   #stopped = false;
 
   constructor(
@@ -60,17 +61,17 @@ export class PresenceHub {
     private readonly logger: Logger,
   ) {}
 
-  /** Starts the refresh loop and answers other nodes' `presence_wanted`. */
+  /** Answers other nodes' `presence_wanted`. The refresh runs only while this node holds entries. */
   start(): void {
     if (this.clustered) {
       this.io.on('presence_wanted', (scope: ScopeId, socketId: string) => this.#sendTo(socketId, scope));
     }
-    this.#schedule();
   }
 
   stop(): void {
     this.#stopped = true;
-    this.timers.clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.timers.clearTimeout(this.#timer.handle);
+    this.#timer = undefined;
   }
 
   /** Entries this socket holds (over all scopes). */
@@ -97,6 +98,7 @@ export class PresenceHub {
     if (!held) this.#bySocket.set(socketId, (held = new Map<string, { scope: ScopeId; key: string }>()));
     held.set(`${scope}\u0000${k}`, { scope, key: k });
     this.#emit(scope, [entry], []);
+    this.#schedule();
   }
 
   /** Removes one tab's entry (if this socket holds it) and tells the scope's watchers. */
@@ -122,13 +124,21 @@ export class PresenceHub {
     await this.io.sockets.sockets.get(socketId)?.leave(presenceRoom(scope));
   }
 
-  /** The socket is gone: every entry it held leaves now. */
-  drop(socketId: string): void {
+  /** The socket may no longer see `scope` (fresh credentials grant less): it leaves it entirely. */
+  async revoke(socketId: string, scope: ScopeId): Promise<void> {
+    await this.unwatch(socketId, scope);
+    this.drop(socketId, scope);
+  }
+
+  /** The socket is gone (or lost `only`): every entry it held (in that scope) leaves now. */
+  drop(socketId: string, only?: ScopeId): void {
     const held = this.#bySocket.get(socketId);
-    this.#bySocket.delete(socketId);
+    if (only === undefined) this.#bySocket.delete(socketId);
     if (!held) return;
     const left = new Map<ScopeId, PresenceKey[]>();
-    for (const { scope, key } of held.values()) {
+    for (const [heldKey, { scope, key }] of held) {
+      if (only !== undefined && scope !== only) continue;
+      if (only !== undefined) held.delete(heldKey);
       const h = this.#scopes.get(scope)?.get(key);
       if (h?.socketId !== socketId) continue;
       this.#remove(scope, key);
@@ -161,9 +171,11 @@ export class PresenceHub {
     this.io.to(socketId).emit('presence', this.#message(scope, list, []));
   }
 
+  /** Arms the refresh unless it is armed; it re-arms itself while entries remain. */
   #schedule(): void {
-    if (this.#stopped) return;
-    this.#timer = this.timers.setTimeout(() => {
+    if (this.#stopped || this.#timer !== undefined || this.#scopes.size === 0) return;
+    const handle = this.timers.setTimeout(() => {
+      this.#timer = undefined;
       try {
         for (const [scope, entries] of this.#scopes) {
           this.#emit(
@@ -177,5 +189,6 @@ export class PresenceHub {
       }
       this.#schedule();
     }, this.timing.refreshMs);
+    this.#timer = { handle };
   }
 }

@@ -10,6 +10,7 @@ import {
   type PresenceWatchResponse,
   type ScopeId,
 } from '@syncline/protocol';
+import { presenceRoom } from '../presence/presence-hub.js';
 import { TokenBucket } from './rate-limiter.js';
 import type { ServerContext, ServerSocket } from './context.js';
 
@@ -23,7 +24,6 @@ import type { ServerContext, ServerSocket } from './context.js';
 export function createPresenceHandlers(ctx: ServerContext, socket: ServerSocket) {
   const { limits, presence } = ctx;
   const bucket = new TokenBucket(limits.presencePerSecond, limits.presenceBurst, ctx.clock);
-  const watched = new Set<ScopeId>();
   socket.on('disconnect', () => presence.drop(socket.id));
 
   const mayWatch = async (scope: ScopeId) => ctx.auth.authorize(socket.data.principal, scope, 'subscribe');
@@ -36,8 +36,7 @@ export function createPresenceHandlers(ctx: ServerContext, socket: ServerSocket)
     }) as const;
 
   const watch = async (scope: ScopeId) => {
-    if (watched.has(scope)) return;
-    watched.add(scope);
+    if (socket.rooms.has(presenceRoom(scope))) return;
     await presence.watch(socket.id, scope);
   };
 
@@ -84,7 +83,6 @@ export function createPresenceHandlers(ctx: ServerContext, socket: ServerSocket)
     if (!req.ok) return req;
     const { scope } = req.value;
     if (!req.value.watch) {
-      watched.delete(scope);
       await presence.unwatch(socket.id, scope);
       return { ok: true };
     }
