@@ -112,6 +112,25 @@ describe('presence through the real client', () => {
     await eventually(() => expect(others(seenByBob.now).map((m) => m.state)).toEqual(['leader tab']));
   });
 
+  it('when the leader tab stops, the next leader announces the remaining tab again', async () => {
+    server = await startServer();
+    const name = `presence-handover-${process.pid}-${++names}`;
+    const election = memoryElection();
+    const first = open(server.url, 'alice', name, election);
+    const second = open(server.url, 'alice', name, election);
+    const bob = open(server.url, 'bob');
+    await first.sync.start();
+    await second.sync.start();
+    await bob.sync.start();
+    const seenByBob = watch(bob.sync);
+    first.sync.setPresence(SCOPE, 'first');
+    second.sync.setPresence(SCOPE, 'second');
+    await eventually(() => expect(seenByBob.now.map((m) => m.state).sort()).toEqual(['first', 'second']));
+    // The leader's socket carried both entries; the new leader's socket carries the one left.
+    await first.sync.stop();
+    await eventually(() => expect(seenByBob.now.map((m) => m.state)).toEqual(['second']));
+  });
+
   it('refuses a state over maxPresenceBytes before sending it', async () => {
     server = await startServer();
     const a = open(server.url, 'alice');
