@@ -209,4 +209,10 @@ describe('presence', () => {
     await dave.c.raw('presence_set', { scope: 'b', tab: 'd', state: 'dave in b' });
     await eventually(() => expect(carol.seen.slice(before).map((m) => m.scope)).toEqual(['b']));
   });
+
+  it('refuses presence timing whose ttlMs does not exceed refreshMs', async () => {
+    await expect(startServer({ presence: { refreshMs: 5000, ttlMs: 5000 } })).rejects.toThrow(
+      /presence.*ttlMs must exceed refreshMs/,
+    );
+  });
 });
