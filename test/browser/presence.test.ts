@@ -37,11 +37,11 @@ async function othersAre(page: Page, states: string[], timeout = GONE_MS): Promi
     (want) => {
       const got = (window.presenceApp?.members() ?? [])
         .filter((m) => !m.self)
-        .map((m) => String(m.state))
+        .map((m) => JSON.stringify(m.state))
         .sort();
       return JSON.stringify(got) === JSON.stringify(want);
     },
-    [...states].sort(),
+    [...states].sort().map((s) => JSON.stringify(s)),
     { timeout, polling: 50 },
   );
 }
