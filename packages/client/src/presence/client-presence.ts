@@ -53,6 +53,7 @@ export class ClientPresence {
   readonly #link: PresenceLink;
   #channel: TabChannel | undefined;
   #leading = false;
+  #steppingDown = false;
   #userId = '';
   #sendTimer: ReturnType<typeof setTimeout> | undefined;
   #lastSend = Number.NEGATIVE_INFINITY;
@@ -65,6 +66,8 @@ export class ClientPresence {
       requestTimeoutMs: d.requestTimeoutMs,
       onError: d.onError,
       onView: (scope, entries) => {
+        // Stepping down: the tabs keep what they saw (it expires) until the next leader reports.
+        if (this.#steppingDown) return;
         this.#setView(scope, entries);
         this.#channel?.post({ t: 'view', scope, entries: [...entries] });
       },
@@ -103,7 +106,9 @@ export class ClientPresence {
   lead(leading: boolean, socket: ClientSocket | undefined): void {
     const was = this.#leading;
     this.#leading = leading;
+    this.#steppingDown = was && !leading;
     this.#link.attach(leading ? socket : undefined);
+    this.#steppingDown = false;
     // A new leader asks every tab to announce itself now rather than at its next heartbeat.
     if (leading && !was) this.#channel?.post({ t: 'hello' });
     this.#scheduleSend();
