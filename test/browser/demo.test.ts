@@ -212,6 +212,25 @@ it('a card created on device A shows up on device B', async () => {
   expectNoErrors();
 });
 
+it('presence: a card open on A shows Ada on it on B, with a pencil while editing, and goes when closed', async () => {
+  const page = await openDemo();
+  await ready(page);
+  const a = device(page, 'Device A');
+  const b = device(page, 'Device B');
+  const onB = card(b, WELCOME);
+  const details = await openCard(a, WELCOME);
+  await onB.getByRole('listitem', { name: 'Ada is viewing this card' }).waitFor(WAIT);
+  await details.getByLabel('Notes').fill('typing…');
+  await onB.getByRole('listitem', { name: 'Ada is editing this card' }).waitFor(WAIT);
+  await screenshot(page, 'demo-presence-editing-on-a-seen-on-b');
+  // A sees no avatar of its own on the card.
+  expect(await card(a, WELCOME).getByRole('list', { name: 'Also here' }).count()).toBe(0);
+  await details.getByRole('button', { name: /^Discard/ }).click();
+  await a.getByRole('button', { name: 'Close' }).click();
+  await onB.getByRole('list', { name: 'Also here' }).waitFor({ ...WAIT, state: 'detached' });
+  expectNoErrors();
+});
+
 it('an offline edit on A reaches B after reconnecting', async () => {
   const page = await openDemo();
   const a = device(page, 'Device A');

@@ -1,7 +1,9 @@
 import { useMemo } from 'react';
 import { useConflicts, useLiveQuery, useObservable, useSyncClient } from '@syncline/client/react';
+import type { PresenceMember } from '@syncline/client';
 import type { Device } from './devices';
 import { BOARD, STATUSES, statusLabel, type Card, type CardStatus } from './model';
+import { PresenceAvatars, useBoardPresence } from './presence-avatars';
 
 interface BoardProps {
   device: Device;
@@ -23,6 +25,7 @@ export function Board({ device, selected, onOpen }: BoardProps) {
     [outbox],
   );
   const conflictIds = useMemo(() => new Set((conflicts ?? []).map((c) => c.id)), [conflicts]);
+  const members = useBoardPresence();
 
   if (cards === undefined) return <p className="board-loading">Loading the board…</p>;
   return (
@@ -54,6 +57,7 @@ export function Board({ device, selected, onOpen }: BoardProps) {
                       conflict={conflictIds.has(card.id)}
                       selected={selected === card.id}
                       onOpen={onOpen}
+                      members={members}
                     />
                   </li>
                 ))}
@@ -73,9 +77,11 @@ interface CardItemProps {
   conflict: boolean;
   selected: boolean;
   onOpen: (id: string) => void;
+  /** Every tab present on the board (avatars show who has this card open). */
+  members: readonly PresenceMember[];
 }
 
-function CardItem({ device, card, pending, conflict, selected, onOpen }: CardItemProps) {
+function CardItem({ device, card, pending, conflict, selected, onOpen, members }: CardItemProps) {
   const titleId = `device-${device.key}-card-${card.id}`;
   const classes = ['card', selected && 'is-selected', pending && 'is-pending', conflict && 'is-conflict'];
   return (
@@ -91,6 +97,7 @@ function CardItem({ device, card, pending, conflict, selected, onOpen }: CardIte
         {pending && <span className="badge badge-pending">Not synced yet</span>}
         {conflict && <span className="badge badge-conflict">Conflict</span>}
       </p>
+      <PresenceAvatars members={members} cardId={card.id} />
       <div className="card-actions">
         <button
           type="button"

@@ -2,7 +2,8 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useLiveQuery } from '@syncline/client/react';
 import type { Device } from './devices';
 import { History } from './history';
-import { EDITABLE_FIELDS, PEOPLE, STATUSES, type Card, type EditableField } from './model';
+import { EDITABLE_FIELDS, PEOPLE, SCOPE, STATUSES, type Card, type EditableField } from './model';
+import type { CardPresence } from './presence-avatars';
 
 interface CardDetailsProps {
   device: Device;
@@ -21,6 +22,13 @@ export function CardDetails({ device, id, onClose }: CardDetailsProps) {
   const prefix = `device-${device.key}-details`;
 
   useEffect(() => heading.current?.focus(), []);
+  // Presence: the others see who has this card open, and who has unsaved edits in it.
+  const editing = Object.keys(draft).length > 0;
+  useEffect(() => {
+    const state: CardPresence = { viewing: id, editing: editing ? id : null };
+    device.sync.setPresence(SCOPE, { ...state });
+  }, [device.sync, id, editing]);
+  useEffect(() => () => device.sync.clearPresence(SCOPE), [device.sync]);
 
   if (card === null) return null; // loading
   if (card === undefined) {

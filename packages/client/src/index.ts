@@ -1,5 +1,5 @@
 export { createSyncClient, SyncClient } from './sync-client.js';
-export type { SyncClientOptions, ConflictResolution, FieldChoice } from './sync-client.js';
+export type { SyncClientOptions, ConflictResolution, FieldChoice, PresenceMember } from './sync-client.js';
 export type { SyncStatus, SyncProgress, InitialSyncProgress } from './status.js';
 export type { AdoptionProgress } from './store/adopt-existing.js';
 export { newId, createIdGenerator } from './new-id.js';

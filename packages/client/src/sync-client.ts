@@ -1,6 +1,6 @@
 import { add, liveQuery, type Dexie, type Table } from 'dexie';
-import { BehaviorSubject, from, takeUntil, type Observable } from 'rxjs';
-import type { HashResponse } from '@syncline/protocol';
+import { BehaviorSubject, combineLatest, from, takeUntil, type Observable, type Subscription } from 'rxjs';
+import type { HashResponse, JsonValue } from '@syncline/protocol';
 import {
   ClientLifetime,
   waitFor,
@@ -23,6 +23,7 @@ import { createClientStreams } from './client-streams.js';
 import { resolveConflict, type ConflictResolution } from './conflict-resolution.js';
 import { clientError } from './errors.js';
 import { checkClientOptions } from './options-schema.js';
+import { ClientPresence, type PresenceMember } from './presence/client-presence.js';
 import { resolveOptions, type ResolvedOptions, type SyncClientOptions } from './resolve-options.js';
 import {
   fetchAppHistory,
@@ -43,6 +44,7 @@ import type { SyncMetrics } from './sync-metrics.js';
 
 export type { SyncClientOptions } from './resolve-options.js';
 export type { ConflictResolution, FieldChoice } from './conflict-resolution.js';
+export type { PresenceMember } from './presence/client-presence.js';
 
 /**
  * Syncline on top of an app's Dexie database. Create it before `db.open()` (it installs the
@@ -84,6 +86,8 @@ export class SyncClient {
   readonly #unsubscribeNetwork: () => void;
   readonly #life: ClientLifetime;
   readonly #requests: RequestContext;
+  readonly #presence: ClientPresence;
+  #presenceLead: Subscription | undefined;
   #clientId: string | undefined;
 
   constructor(db: Dexie, options: SyncClientOptions) {
@@ -132,6 +136,15 @@ export class SyncClient {
       clientId: () => this.clientId,
       liveSocket: () => this.#leadership.engine?.socket,
     };
+    this.#presence = new ClientPresence({
+      dbName: db.name,
+      tab: `${resolved.now().toString(36)}${resolved.random().toString(36).slice(2, 10)}`,
+      clientId: () => this.#clientId,
+      now: resolved.now,
+      limits: resolved.limits,
+      requestTimeoutMs: resolved.requestTimeoutMs,
+      onError: (error) => this.#leadership.errors$.next({ ...error, at: resolved.now() }),
+    });
   }
 
   /** This database's client id (available after `start()`). */
@@ -145,11 +158,19 @@ export class SyncClient {
     if (this.#leadership.joined) return;
     await this.db.open();
     this.#clientId = await ensureClientId(this.db, this.#options.random);
+    this.#presence.start();
+    const leadership = this.#leadership;
+    this.#presenceLead ??= combineLatest([leadership.leader$, leadership.engineState$]).subscribe(
+      ([leading]) => this.#presence.lead(leading, leadership.engine?.socket),
+    );
     this.#leadership.start();
   }
 
   /** Stops syncing and leaves the election (another tab may take over). The db stays open. */
   async stop(): Promise<void> {
+    this.#presenceLead?.unsubscribe();
+    this.#presenceLead = undefined;
+    this.#presence.stop();
     await this.#leadership.stop();
   }
 
@@ -272,6 +293,32 @@ export class SyncClient {
 
   async dismissRejection(mid: number): Promise<void> {
     await deleteRejection(this.db, mid);
+  }
+
+  /**
+   * Publishes this tab's presence in `scope` (what it is viewing or editing): small plain JSON
+   * (at most `limits.maxPresenceBytes`, else `invalid_argument`), ephemeral, never stored.
+   * Others watching the scope see it within a round trip and stop seeing it when this tab clears
+   * it, closes or goes offline; after a reconnect it is announced again. Each tab is its own
+   * entry. A refusal by the server (`forbidden`, `rate_limited`) is reported on `errors$`.
+   */
+  setPresence(scope: string, state: JsonValue): void {
+    this.#presence.set(scope, state);
+  }
+
+  /** Withdraws this tab's presence from `scope`. */
+  clearPresence(scope: string): void {
+    this.#presence.clear(scope);
+  }
+
+  /**
+   * Every tab present in `scope`, live: others as the server reports them (each entry drops out
+   * when it leaves, or within a few seconds when its node dies), this tab's own entry marked
+   * `self`. Watching starts with the first subscription and stops with the last; while this
+   * device is disconnected only its own entry is shown.
+   */
+  presence$(scope: string): Observable<PresenceMember[]> {
+    return this.#presence.members$(scope).pipe(takeUntil(this.#life.closed$));
   }
 
   /** A record's history from the server, newest first. */

@@ -15,6 +15,10 @@ export const ERROR_CODES = {
   payload_too_large: { retryable: false },
   /** A record value (sent or resulting from a merge) is larger than `maxRecordBytes`. */
   record_too_large: { retryable: false },
+  /** A presence state is larger than `maxPresenceBytes`. */
+  presence_too_large: { retryable: false },
+  /** The socket already holds `maxPresenceEntries` presence entries; leave one first. */
+  too_many_presence_entries: { retryable: false },
   /** A push carries more than `maxMutationsPerPush` mutations. */
   too_many_mutations: { retryable: false },
   /** JSON nested deeper than `maxDepth`. */

@@ -12,6 +12,10 @@ import type {
   UnsubscribeResponse,
 } from './messages/subscribe.js';
 import type { TelemetryReport, TelemetryResponse } from './messages/telemetry.js';
+import type { PresenceLeaveRequest, PresenceLeaveResponse } from './messages/presence-leave.js';
+import type { PresenceSetRequest, PresenceSetResponse } from './messages/presence-set.js';
+import type { PresenceMessage } from './messages/presence-update.js';
+import type { PresenceWatchRequest, PresenceWatchResponse } from './messages/presence-watch.js';
 import type { SyncError } from './error-codes.js';
 
 /** Events a client emits; each carries one request and expects one acknowledgement. */
@@ -26,6 +30,10 @@ export interface ClientToServerEvents {
   telemetry: (req: TelemetryReport, ack: (res: TelemetryResponse) => void) => void;
   /** Fresh credentials for this connection, before the current ones expire (protocol 4). */
   reauth: (req: ReauthRequest, ack: (res: ReauthResponse) => void) => void;
+  /** Ephemeral presence (additive: older servers answer `unknown_event`). */
+  presence_set: (req: PresenceSetRequest, ack: (res: PresenceSetResponse) => void) => void;
+  presence_leave: (req: PresenceLeaveRequest, ack: (res: PresenceLeaveResponse) => void) => void;
+  presence_watch: (req: PresenceWatchRequest, ack: (res: PresenceWatchResponse) => void) => void;
 }
 
 /** Event names a client may emit. Anything else is answered with `unknown_event`. */
@@ -38,6 +46,9 @@ export const CLIENT_EVENTS = [
   'hash',
   'telemetry',
   'reauth',
+  'presence_set',
+  'presence_leave',
+  'presence_watch',
 ] as const satisfies readonly (keyof ClientToServerEvents)[];
 export type ClientEventName = (typeof CLIENT_EVENTS)[number];
 
@@ -55,4 +66,6 @@ export interface ServerToClientEvents {
   protocol_error: (error: SyncError & { event: string }) => void;
   /** The connection's access ended (`auth_expired`, `access_revoked`); the server closes it next. */
   session_ended: (error: SessionEnded) => void;
+  /** Presence entries of a watched scope: present (refreshed before `ttlMs`) and left. */
+  presence: (msg: PresenceMessage) => void;
 }

@@ -141,6 +141,18 @@ export type {
 } from './messages/server-write.js';
 export { ReauthRequestSchema, ReauthResponseSchema, SessionEndedSchema } from './messages/reauth.js';
 export type { ReauthRequest, ReauthResponse, SessionEnded } from './messages/reauth.js';
+export {
+  PresenceSetRequestSchema,
+  PresenceSetResponseSchema,
+  PresenceTabSchema,
+} from './messages/presence-set.js';
+export type { PresenceSetRequest, PresenceSetResponse } from './messages/presence-set.js';
+export { PresenceLeaveRequestSchema, PresenceLeaveResponseSchema } from './messages/presence-leave.js';
+export type { PresenceLeaveRequest, PresenceLeaveResponse } from './messages/presence-leave.js';
+export { PresenceWatchRequestSchema, PresenceWatchResponseSchema } from './messages/presence-watch.js';
+export type { PresenceWatchRequest, PresenceWatchResponse } from './messages/presence-watch.js';
+export { PresenceEntrySchema, PresenceKeySchema, PresenceMessageSchema } from './messages/presence-update.js';
+export type { PresenceEntry, PresenceKey, PresenceMessage } from './messages/presence-update.js';
 export { CLIENT_EVENTS } from './events.js';
 export type { ClientToServerEvents, ServerToClientEvents, InboundEvents, ClientEventName } from './events.js';
 export { applyMutation, applyPatch, applyInc } from './apply-mutation.js';

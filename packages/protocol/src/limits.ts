@@ -18,6 +18,14 @@ export interface Limits {
   readonly eventBurst: number;
   /** Largest page a pull may ask for. */
   readonly maxPullLimit: number;
+  /** Largest presence state, in bytes of its JSON encoding. */
+  readonly maxPresenceBytes: number;
+  /** Most presence entries one socket holds (over all its scopes and tabs). */
+  readonly maxPresenceEntries: number;
+  /** Sustained presence updates per second per socket (set and leave; a token bucket). */
+  readonly presencePerSecond: number;
+  /** Burst size of the per-socket presence bucket. */
+  readonly presenceBurst: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -28,6 +36,10 @@ export const DEFAULT_LIMITS: Limits = {
   eventsPerSecond: 100,
   eventBurst: 200,
   maxPullLimit: 1000,
+  maxPresenceBytes: 2048,
+  maxPresenceEntries: 64,
+  presencePerSecond: 10,
+  presenceBurst: 20,
 };
 
 /** Nesting that the message envelope itself adds around a record value (push → mutations → m). */

@@ -25,5 +25,9 @@
  *
  * Additive changes that need no bump (old peers keep working), newest last:
  * - `telemetry` client event (a server without it answers `unknown_event`; clients then stop).
+ * - ephemeral presence: `presence_set`, `presence_leave`, `presence_watch` client events and the
+ *   `presence` server event (a server without them answers `unknown_event`; the client then
+ *   shows only its own tabs). New error codes `presence_too_large` and
+ *   `too_many_presence_entries` are only ever sent in answer to these events.
  */
 export const PROTOCOL_VERSION = 4;

@@ -5,6 +5,7 @@ import { changeFeedIterator } from './feed/feed-iterator.js';
 import { createHttpServer, listenHttp } from './http/http-server.js';
 import { createHttpHandler } from './http/router.js';
 import { ServerMetrics } from './ops/metrics.js';
+import { PresenceHub } from './presence/presence-hub.js';
 import { nodeHealth } from './ops/node-health.js';
 import { startRetention } from './ops/retention.js';
 import { Shutdown } from './ops/shutdown.js';
@@ -84,6 +85,8 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
 
   const scopeHashes = new ScopeHashCache(storage);
   const budgets = new Budgets(options.budgets, logger, config.devMode);
+  const presence = new PresenceHub(io, timers, config.presence, cluster !== undefined, logger);
+  presence.start();
   const ctx: ServerContext = {
     ...config,
     io,
@@ -94,6 +97,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     isClosing,
     expiry,
     budgets,
+    presence,
   };
   const feed: ChangeFeedDeps = {
     storage,
@@ -147,6 +151,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       if (!shutdown.begin()) return;
       retention.stop();
       catchUp?.stop();
+      presence.stop();
       await shutdown.drain();
       webhooks.stop();
       await closeSocketServer(io, httpServer);

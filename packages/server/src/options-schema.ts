@@ -119,6 +119,10 @@ const serverShape = {
     .strictObject({ pollIntervalMs: count(1).optional(), heartbeatMs: count(1).optional() })
     .optional(),
   telemetry: z.strictObject({ minIntervalMs: ms.optional() }).optional(),
+  presence: z
+    .strictObject({ refreshMs: count(1).optional(), ttlMs: count(1).optional() })
+    .refine((p) => (p.ttlMs ?? 5000) > (p.refreshMs ?? 2000), 'ttlMs must exceed refreshMs')
+    .optional(),
   readinessChecks: z.record(z.string(), fn()).optional(),
   cluster: z.optional(withMethods('a ClusterFanout', ['ready', 'onReconnect', 'close'])),
   webhooks: z.strictObject({ fetch: z.optional(fn()), random: z.optional(fn()) }).optional(),
@@ -140,6 +144,7 @@ export const CONFIG_FILE_KEYS = [
   'metrics',
   'changeFeed',
   'telemetry',
+  'presence',
   'readinessChecks',
   'budgets',
 ] as const satisfies readonly (keyof SyncServerOptions)[];

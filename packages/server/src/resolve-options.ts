@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_LIMITS, type Limits } from '@syncline/protocol';
 import { developmentAuth, type AuthHooks } from './auth/auth.js';
+import { DEFAULT_PRESENCE_TIMING, type PresenceTiming } from './presence/presence-hub.js';
 import { systemClock, type Clock } from './ops/clock.js';
 import { createJsonLogger, type Logger } from './ops/logger.js';
 import { systemTimers, type Timers } from './ops/timers.js';
@@ -22,6 +23,8 @@ export interface ResolvedServerOptions {
   readonly origins: readonly string[];
   readonly collections: CollectionsConfig;
   readonly telemetryMinIntervalMs: number;
+  /** Presence: how often a node re-sends its entries, how long receivers keep one. */
+  readonly presence: PresenceTiming;
   /** Change feeds: how often an idle feed re-reads storage, and the HTTP stream heartbeat. */
   readonly feedPollIntervalMs: number;
   readonly feedHeartbeatMs: number;
@@ -51,6 +54,10 @@ export function resolveServerOptions(options: SyncServerOptions): ResolvedServer
     origins: options.cors?.origins ?? [],
     collections: options.collections ?? {},
     telemetryMinIntervalMs: options.telemetry?.minIntervalMs ?? 5000,
+    presence: {
+      refreshMs: options.presence?.refreshMs ?? DEFAULT_PRESENCE_TIMING.refreshMs,
+      ttlMs: options.presence?.ttlMs ?? DEFAULT_PRESENCE_TIMING.ttlMs,
+    },
     feedPollIntervalMs: options.changeFeed?.pollIntervalMs ?? 1000,
     feedHeartbeatMs: options.changeFeed?.heartbeatMs ?? 15_000,
     metricsAccess: metrics === false ? false : metrics?.token !== undefined ? { token: metrics.token } : {},

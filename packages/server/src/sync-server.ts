@@ -68,6 +68,12 @@ export interface SyncServerOptions {
   /** Client telemetry: at most one report per socket per `minIntervalMs` (default 5000). */
   readonly telemetry?: { readonly minIntervalMs?: number };
   /**
+   * Ephemeral presence: each node re-sends its entries every `refreshMs` (default 2000), and
+   * receivers drop an entry not re-sent within `ttlMs` (default 5000; the longest a dead node's
+   * entries stay visible). `ttlMs` must exceed `refreshMs`.
+   */
+  readonly presence?: { readonly refreshMs?: number; readonly ttlMs?: number };
+  /**
    * Extra readiness checks for `/readyz` and `health()`, by name — e.g. the Socket.IO
    * adapter's connection: `{ adapter: () => redis.isReady }`.
    */

@@ -8,6 +8,7 @@ export { useSyncClient } from './use-sync-client.js';
 export { useLiveQuery } from './use-live-query.js';
 export { useSyncStatus } from './use-sync-status.js';
 export { useSyncErrors } from './use-sync-errors.js';
+export { usePresence } from './use-presence.js';
 export { useConflicts } from './use-conflicts.js';
 export type { UseConflictsResult } from './use-conflicts.js';
 export { useRejections } from './use-rejections.js';

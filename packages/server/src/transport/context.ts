@@ -11,6 +11,7 @@ import type { SyncStorage } from '../storage/storage.js';
 import type { CollectionsConfig } from '../sync/collections.js';
 import type { CommitBus } from '../sync/commit-bus.js';
 import type { CredentialExpiry } from './credential-expiry.js';
+import type { PresenceHub } from '../presence/presence-hub.js';
 
 /** What the server keeps on each accepted socket. */
 export interface SocketData {
@@ -18,8 +19,14 @@ export interface SocketData {
   clientId: ClientId;
 }
 
-export type SyncIo = Server<InboundEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-export type ServerSocket = Socket<InboundEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+/** Events between nodes (`io.serverSideEmit`, through the cluster adapter). */
+export interface InterServerEvents {
+  /** A socket started watching `scope`'s presence: nodes holding entries send them to it. */
+  presence_wanted: (scope: ScopeId, socketId: string) => void;
+}
+
+export type SyncIo = Server<InboundEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type ServerSocket = Socket<InboundEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 /** Everything event handlers need, built once per server. */
 export interface ServerContext {
@@ -46,6 +53,8 @@ export interface ServerContext {
   readonly isClosing: () => boolean;
   /** Closes each socket when its credentials expire (and before a broadcast could reach it). */
   readonly expiry: CredentialExpiry;
+  /** This node's ephemeral presence entries and their fan-out. */
+  readonly presence: PresenceHub;
 }
 
 /** Prefix of every scope room's name; no other room starts with it. */

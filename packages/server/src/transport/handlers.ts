@@ -22,6 +22,7 @@ import {
 import type { ScopeAction } from '../auth/auth.js';
 import { runPush } from '../sync/run-push.js';
 import { toChange } from '../sync/wire-change.js';
+import { createPresenceHandlers } from './presence-handlers.js';
 import { reauthenticate } from './reauth.js';
 import { scopeRoom, type ServerContext, type ServerSocket } from './context.js';
 
@@ -155,5 +156,15 @@ export function createHandlers(ctx: ServerContext, socket: ServerSocket): Record
 
   const reauth = (payload: unknown) => reauthenticate(ctx, socket, payload);
 
-  return { push, pull, subscribe, unsubscribe, history, hash, telemetry, reauth };
+  return {
+    push,
+    pull,
+    subscribe,
+    unsubscribe,
+    history,
+    hash,
+    telemetry,
+    reauth,
+    ...createPresenceHandlers(ctx, socket),
+  };
 }

@@ -5,6 +5,7 @@ import {
   validateMessage,
   type ReauthResponse,
 } from '@syncline/protocol';
+import { PRESENCE_ROOM_PREFIX } from '../presence/presence-hub.js';
 import { SCOPE_ROOM_PREFIX, type ServerContext, type ServerSocket } from './context.js';
 
 /**
@@ -46,6 +47,12 @@ export async function reauthenticate(
   socket.data.principal = principal;
   ctx.expiry.renewed(socket);
   for (const room of [...socket.rooms]) {
+    if (room.startsWith(PRESENCE_ROOM_PREFIX)) {
+      const scope = asScopeId(room.slice(PRESENCE_ROOM_PREFIX.length));
+      if (!(await ctx.auth.authorize(principal, scope, 'subscribe')))
+        await ctx.presence.revoke(socket.id, scope);
+      continue;
+    }
     if (!room.startsWith(SCOPE_ROOM_PREFIX)) continue;
     const scope = asScopeId(room.slice(SCOPE_ROOM_PREFIX.length));
     if (!(await ctx.auth.authorize(principal, scope, 'subscribe'))) await socket.leave(room);
