@@ -5,6 +5,7 @@ import type { HashRequest, HashResponse } from './messages/scope-hash.js';
 import type { HistoryRequest, HistoryResponse } from './messages/history.js';
 import type { PullRequest, PullResponse } from './messages/pull.js';
 import type { PushRequest, PushResponse } from './messages/push.js';
+import type { QueryRequest, QueryResponse } from './messages/query.js';
 import type {
   SubscribeRequest,
   SubscribeResponse,
@@ -26,6 +27,8 @@ export interface ClientToServerEvents {
   telemetry: (req: TelemetryReport, ack: (res: TelemetryResponse) => void) => void;
   /** Fresh credentials for this connection, before the current ones expire (protocol 4). */
   reauth: (req: ReauthRequest, ack: (res: ReauthResponse) => void) => void;
+  /** A read-through query (added without a protocol bump: older servers say `unknown_event`). */
+  query: (req: QueryRequest, ack: (res: QueryResponse) => void) => void;
 }
 
 /** Event names a client may emit. Anything else is answered with `unknown_event`. */
@@ -38,6 +41,7 @@ export const CLIENT_EVENTS = [
   'hash',
   'telemetry',
   'reauth',
+  'query',
 ] as const satisfies readonly (keyof ClientToServerEvents)[];
 export type ClientEventName = (typeof CLIENT_EVENTS)[number];
 

@@ -15,7 +15,7 @@ export {
 export type { ClientId, ScopeId, CollectionName, RecordId, Version, Mid } from './ids.js';
 export { ERROR_CODES, ErrorCodeSchema, SyncErrorSchema, syncError, isRetryable } from './error-codes.js';
 export type { ErrorCode, SyncError } from './error-codes.js';
-export { DEFAULT_LIMITS, ENVELOPE_DEPTH } from './limits.js';
+export { DEFAULT_LIMITS, ENVELOPE_DEPTH, QUERY_LIMITS } from './limits.js';
 export type { Limits } from './limits.js';
 export {
   FORBIDDEN_KEYS,
@@ -141,6 +141,24 @@ export type {
 } from './messages/server-write.js';
 export { ReauthRequestSchema, ReauthResponseSchema, SessionEndedSchema } from './messages/reauth.js';
 export type { ReauthRequest, ReauthResponse, SessionEnded } from './messages/reauth.js';
+export {
+  QUERY_OPS,
+  QueryClauseSchema,
+  QueryOrderSchema,
+  QueryRequestSchema,
+  QueryResponseSchema,
+  QueryRowSchema,
+  QuerySourceErrorSchema,
+} from './messages/query.js';
+export type {
+  QueryOp,
+  QueryClause,
+  QueryOrder,
+  QueryRequest,
+  QueryResponse,
+  QueryRow,
+  QuerySourceError,
+} from './messages/query.js';
 export { CLIENT_EVENTS } from './events.js';
 export type { ClientToServerEvents, ServerToClientEvents, InboundEvents, ClientEventName } from './events.js';
 export { applyMutation, applyPatch, applyInc } from './apply-mutation.js';

@@ -25,5 +25,6 @@
  *
  * Additive changes that need no bump (old peers keep working), newest last:
  * - `telemetry` client event (a server without it answers `unknown_event`; clients then stop).
+ * - `query` client event: read-through queries (a server without it answers `unknown_event`).
  */
 export const PROTOCOL_VERSION = 4;

@@ -8,6 +8,7 @@ import type { Timers } from '../ops/timers.js';
 import type { ServerMetrics } from '../ops/metrics.js';
 import type { ScopeHashCache } from '../storage/scope-hash-cache.js';
 import type { SyncStorage } from '../storage/storage.js';
+import type { QueryConfig } from '../query/run-query.js';
 import type { CollectionsConfig } from '../sync/collections.js';
 import type { CommitBus } from '../sync/commit-bus.js';
 import type { CredentialExpiry } from './credential-expiry.js';
@@ -46,6 +47,8 @@ export interface ServerContext {
   readonly isClosing: () => boolean;
   /** Closes each socket when its credentials expire (and before a broadcast could reach it). */
   readonly expiry: CredentialExpiry;
+  /** Read-through queries: the scan bound and the external sources. */
+  readonly query: QueryConfig;
 }
 
 /** Prefix of every scope room's name; no other room starts with it. */

@@ -20,6 +20,7 @@ import {
   type UnsubscribeResponse,
 } from '@syncline/protocol';
 import type { ScopeAction } from '../auth/auth.js';
+import { runQuery } from '../query/run-query.js';
 import { runPush } from '../sync/run-push.js';
 import { toChange } from '../sync/wire-change.js';
 import { reauthenticate } from './reauth.js';
@@ -154,6 +155,7 @@ export function createHandlers(ctx: ServerContext, socket: ServerSocket): Record
   };
 
   const reauth = (payload: unknown) => reauthenticate(ctx, socket, payload);
+  const query = (payload: unknown) => runQuery(ctx, socket.data.principal, payload);
 
-  return { push, pull, subscribe, unsubscribe, history, hash, telemetry, reauth };
+  return { push, pull, subscribe, unsubscribe, history, hash, telemetry, reauth, query };
 }

@@ -1,0 +1,396 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ERROR_CODES,
+  type ErrorCode,
+  type JsonObject,
+  type QueryRequest,
+  type QueryResponse,
+  type QueryRow,
+} from '@syncline/protocol';
+import type { TestClient } from '@syncline/test-support/server';
+import { eventually } from '@syncline/test-support';
+import { SqliteStorage, type QuerySource, type SourceQuery, type Timers } from '../src/index.js';
+import { coll, Env } from './helpers/scenario.js';
+import { tokenAuth } from './helpers/token-auth.js';
+
+const S = 'team:a';
+const cards = coll(S, 'cards');
+const env = new Env();
+const dirs: string[] = [];
+afterEach(async () => {
+  await env.stop();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+type Req = Omit<QueryRequest, 'scope'> & { scope: string };
+const ask = (c: TestClient, req: Req | Record<string, unknown>) =>
+  c.raw('query', req) as Promise<QueryResponse>;
+
+async function ok(c: TestClient, req: Req): Promise<QueryResponse & { ok: true }> {
+  const res = await ask(c, req);
+  if (!res.ok) throw new Error(`query failed: ${res.error.code} ${res.error.message}`);
+  return res;
+}
+
+async function refused(c: TestClient, req: Record<string, unknown>, code: ErrorCode): Promise<string> {
+  const res = await ask(c, req);
+  expect(res.ok).toBe(false);
+  if (res.ok) return '';
+  expect(res.error.code, res.error.message).toBe(code);
+  expect(res.error.retryable).toBe(ERROR_CODES[code].retryable);
+  return res.error.message;
+}
+
+/** Every page of a query, following `next`. */
+async function allPages(c: TestClient, req: Req): Promise<QueryRow[]> {
+  const rows: QueryRow[] = [];
+  let after: string | undefined;
+  for (let i = 0; i < 100; i++) {
+    const page = await ok(c, { ...req, ...(after !== undefined ? { after } : {}) });
+    expect(page.rows.length).toBeLessThanOrEqual(req.limit);
+    rows.push(...page.rows);
+    if (page.next === null) return rows;
+    after = page.next;
+  }
+  throw new Error('too many pages');
+}
+
+const date = (iso: string) => ({ $date: new Date(iso).toISOString() });
+
+/** Twelve cards c00…c11: n = i, status todo/done alternating, a nested team and a due date. */
+async function seed(c: TestClient): Promise<void> {
+  for (let i = 0; i < 12; i++) {
+    const value: JsonObject = {
+      n: i,
+      status: i % 2 === 0 ? 'todo' : 'done',
+      meta: { team: i < 6 ? 'red' : 'blue' },
+      due: date(`2026-01-${String(i + 1).padStart(2, '0')}`),
+    };
+    await c.write(cards.put(`c${String(i).padStart(2, '0')}`, 0, value));
+  }
+  await c.write(coll(S, 'notes').put('c03', 0, { n: 3, status: 'todo' }), cards.delete('c11', 12));
+}
+
+describe('query: where, order and pages', () => {
+  it('filters with an AND of clauses on top-level and dotted fields, orders, and pages by cursor', async () => {
+    await env.start();
+    const alice = await env.connect('alice');
+    await seed(alice);
+
+    const rows = await allPages(alice, {
+      scope: S,
+      collection: 'cards',
+      where: [
+        { field: 'status', op: 'eq', value: 'todo' },
+        { field: 'n', op: 'gte', value: 2 },
+        { field: 'meta.team', op: 'in', values: ['red', 'green'] },
+      ],
+      orderBy: { field: 'n', direction: 'desc' },
+      limit: 1,
+    });
+    expect(rows.map((r) => r.id)).toEqual(['c04', 'c02']);
+    expect(rows.every((r) => r.source === 'syncline' && typeof r.version === 'number')).toBe(true);
+    expect(rows[0]!.value).toMatchObject({ n: 4, meta: { team: 'red' } });
+
+    // Dates compare by time; a deleted record and other collections never show.
+    const due = await allPages(alice, {
+      scope: S,
+      collection: 'cards',
+      where: [{ field: 'due', op: 'gt', value: date('2026-01-09') }],
+      limit: 5,
+    });
+    expect(due.map((r) => r.id)).toEqual(['c09', 'c10']);
+    const ne = await allPages(alice, {
+      scope: S,
+      collection: 'cards',
+      where: [{ field: 'status', op: 'ne', value: 'done' }],
+      limit: 4,
+    });
+    expect(ne.map((r) => r.id)).toEqual(['c00', 'c02', 'c04', 'c06', 'c08', 'c10']);
+    // A comparison across kinds never matches (a number field against a string).
+    const none = await ok(alice, {
+      scope: S,
+      collection: 'cards',
+      where: [{ field: 'n', op: 'lt', value: 'z' }],
+      limit: 5,
+    });
+    expect(none).toMatchObject({ rows: [], next: null, partial: false, errors: [] });
+  });
+
+  it('looks up own properties only: prototype names match nothing or are refused, and nothing changes', async () => {
+    await env.start();
+    const alice = await env.connect('alice');
+    await seed(alice);
+    const headOf = async () => {
+      const p = await alice.pull(S);
+      return p.ok ? p.head : -1;
+    };
+    const head = await headOf();
+    const base = { scope: S, collection: 'cards', limit: 20 };
+    for (const field of ['toString', 'hasOwnProperty', 'meta.valueOf', 'n.toFixed']) {
+      const res = await ok(alice, { ...base, where: [{ field, op: 'ne', value: 'x' }] });
+      expect(res.rows.length, field).toBe(11); // missing everywhere: `ne` matches all
+      const eq = await ok(alice, { ...base, where: [{ field, op: 'eq', value: 'function' }] });
+      expect(eq.rows, field).toEqual([]);
+    }
+    for (const field of ['__proto__', 'constructor', 'meta.prototype', 'meta.__proto__.x']) {
+      await refused(alice, { ...base, where: [{ field, op: 'eq', value: 1 }] }, 'forbidden_key');
+    }
+    await refused(alice, { ...base, orderBy: { field: 'constructor' } }, 'forbidden_key');
+    expect(head).toBe(14);
+    expect(await headOf()).toBe(head);
+  });
+
+  it('refuses a bad query with a clear code', async () => {
+    await env.start();
+    const alice = await env.connect('alice');
+    await seed(alice);
+    const base = { scope: S, collection: 'cards', limit: 10 };
+    await refused(alice, { ...base, where: [{ field: 'n', op: 'like', value: 1 }] }, 'invalid_message');
+    await refused(alice, { ...base, where: [{ field: 'n', op: 'in', value: 1 }] }, 'invalid_message');
+    await refused(
+      alice,
+      { ...base, where: [{ field: 'n', op: 'eq', value: 1, extra: 1 }] },
+      'invalid_message',
+    );
+    await refused(alice, { ...base, limit: 501 }, 'invalid_message');
+    await refused(alice, { ...base, limit: 0 }, 'invalid_message');
+    const many = Array.from({ length: 17 }, () => ({ field: 'n', op: 'eq', value: 1 }));
+    await refused(alice, { ...base, where: many }, 'invalid_message');
+    expect(
+      await refused(alice, { ...base, where: [{ field: 'a..b', op: 'eq', value: 1 }] }, 'invalid_query'),
+    ).toMatch(/empty segment/);
+    expect(
+      await refused(alice, { ...base, where: [{ field: 'n', op: 'lt', value: { a: 1 } }] }, 'invalid_query'),
+    ).toMatch(/compares with/);
+    await refused(alice, { ...base, where: [{ field: '$date', op: 'eq', value: 1 }] }, 'invalid_query');
+    await refused(
+      alice,
+      { ...base, where: [{ field: 'n', op: 'eq', value: { $nope: 1 } }] },
+      'invalid_query',
+    );
+    await refused(alice, { ...base, after: 'not-a-cursor' }, 'invalid_query');
+    const forged = Buffer.from(JSON.stringify({ i: 1, s: 'syncline' })).toString('base64url');
+    await refused(alice, { ...base, after: forged }, 'invalid_query');
+    // Nothing was written by any of it.
+    const pulled = await alice.pull(S);
+    expect(pulled.ok && pulled.head).toBe(14);
+  });
+
+  it('refuses a scope larger than maxScanRecords', async () => {
+    await env.start({ query: { maxScanRecords: 5 } });
+    const alice = await env.connect('alice');
+    await seed(alice);
+    expect(await refused(alice, { scope: S, collection: 'cards', limit: 1 }, 'invalid_query')).toMatch(
+      /more than 5/,
+    );
+  });
+});
+
+describe('query: authorization', () => {
+  it('needs pull access to the scope, over the socket and over HTTP', async () => {
+    const { url } = await env.start({ auth: tokenAuth });
+    const alice = await env.connect('alice');
+    const bob = await env.connect('bob');
+    await bob.write(coll('user:bob', 'cards').put('secret', 0, { n: 1 }));
+    await alice.write(cards.put('shared', 0, { n: 1 }));
+
+    const msg = await refused(alice, { scope: 'user:bob', collection: 'cards', limit: 5 }, 'forbidden');
+    expect(msg).toMatch(/no pull access/);
+    expect(
+      (await ok(bob, { scope: 'user:bob', collection: 'cards', limit: 5 })).rows.map((r) => r.id),
+    ).toEqual(['secret']);
+
+    const post = (token: string, body: unknown) =>
+      fetch(`${url}/v1/query`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const good = await post('alice', { scope: S, collection: 'cards', limit: 5 });
+    expect(good.status).toBe(200);
+    expect(((await good.json()) as QueryResponse & { ok: true }).rows.map((r) => r.id)).toEqual(['shared']);
+    const denied = await post('alice', { scope: 'user:bob', collection: 'cards', limit: 5 });
+    expect(denied.status).toBe(403);
+    const bad = await post('alice', {
+      scope: S,
+      collection: 'cards',
+      limit: 5,
+      where: [{ field: '__proto__', op: 'eq', value: 1 }],
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('forbidden_key');
+  });
+});
+
+describe.each(['memory', 'sqlite'] as const)('query paging under concurrent writes (%s)', (kind) => {
+  it('never repeats or skips a record that did not move; new records after the cursor show once', async () => {
+    let storage: SqliteStorage | undefined;
+    if (kind === 'sqlite') {
+      const dir = mkdtempSync(join(tmpdir(), 'syncline-query-'));
+      dirs.push(dir);
+      storage = await SqliteStorage.open({ path: join(dir, 'q.db') });
+    }
+    await env.start(storage ? { storage } : {});
+    const alice = await env.connect('alice');
+    const writer = await env.connect('bob');
+    const id = (n: number) => `r${String(n).padStart(2, '0')}`;
+    for (let n = 0; n < 20; n++) await writer.write(cards.put(id(n), 0, { n: n * 10 }));
+
+    const req = { scope: S, collection: 'cards', orderBy: { field: 'n' }, limit: 5 } as const;
+    const seen: string[] = [];
+    let page = await ok(alice, req);
+    seen.push(...page.rows.map((r) => r.id));
+    expect(seen).toEqual(['r00', 'r01', 'r02', 'r03', 'r04']);
+
+    // Between pages: one record lands before the cursor, one after it, one is deleted ahead,
+    // one ahead is edited without moving, and the last one on the page is edited in place.
+    await writer.write(
+      cards.put('early', 0, { n: 15 }),
+      cards.put('late', 0, { n: 125 }),
+      cards.delete(id(9), 9),
+      cards.patch(id(15), 15, { note: 'edited' }),
+      cards.patch(id(4), 4, { note: 'edited' }),
+    );
+    while (page.next !== null) {
+      page = await ok(alice, { ...req, after: page.next });
+      seen.push(...page.rows.map((r) => r.id));
+      // A write on every page: a record right behind the cursor never shows.
+      await writer.write(cards.put(`behind-${seen.length}`, 0, { n: -1 }));
+    }
+    const expected = [...Array.from({ length: 20 }, (_, n) => id(n)).filter((x) => x !== 'r09'), 'late'];
+    expected.sort(
+      (a, b) =>
+        (a === 'late' ? 125 : Number(a.slice(1)) * 10) - (b === 'late' ? 125 : Number(b.slice(1)) * 10),
+    );
+    expect(seen).toEqual(expected);
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+});
+
+/** Timers that fire only when the test says so (source timeouts). */
+function manualTimers(): Timers & {
+  pending: Map<number, { fn: () => void; ms: number }>;
+  fire(ms: number): void;
+} {
+  const pending = new Map<number, { fn: () => void; ms: number }>();
+  let next = 0;
+  return {
+    pending,
+    setTimeout: (fn, ms) => {
+      pending.set(++next, { fn, ms });
+      return next;
+    },
+    clearTimeout: (h) => {
+      pending.delete(h as number);
+    },
+    fire(ms) {
+      for (const [h, t] of [...pending]) {
+        if (t.ms !== ms) continue;
+        pending.delete(h);
+        t.fn();
+      }
+    },
+  };
+}
+
+describe('query: external sources', () => {
+  it('merges source rows with Syncline records in one order, each row naming its source', async () => {
+    const asked: SourceQuery[] = [];
+    const archive: QuerySource = {
+      collections: ['cards'],
+      query: (q, ctx) => {
+        asked.push(q);
+        expect(ctx.principal.id).toBe('alice');
+        return [
+          { id: 'a1', value: { n: 1.5, status: 'todo', archivedAt: new Date('2025-01-01T00:00:00Z') } },
+          { id: 'a2', value: { n: 100, status: 'todo' } },
+          { id: 'a3', value: { n: 4, status: 'done' } },
+        ];
+      },
+    };
+    const other: QuerySource = { collections: ['people'], query: () => [{ id: 'p', value: { n: 0 } }] };
+    await env.start({ query: { sources: { archive, other } } });
+    const alice = await env.connect('alice');
+    await seed(alice);
+    const req: Req = {
+      scope: S,
+      collection: 'cards',
+      where: [{ field: 'status', op: 'eq', value: 'todo' }],
+      orderBy: { field: 'n' },
+      limit: 3,
+    };
+    const rows = await allPages(alice, req);
+    expect(rows.map((r) => `${r.source}:${r.id}`)).toEqual([
+      'syncline:c00',
+      'archive:a1',
+      'syncline:c02',
+      'syncline:c04',
+      'syncline:c06',
+      'syncline:c08',
+      'syncline:c10',
+      'archive:a2',
+    ]);
+    const a1 = rows[1]!;
+    expect(a1).toEqual({
+      source: 'archive',
+      id: 'a1',
+      version: null,
+      value: { n: 1.5, status: 'todo', archivedAt: { $date: '2025-01-01T00:00:00.000Z' } },
+    });
+    // Each page told the source where it starts.
+    expect(asked[0]!.after).toBeUndefined();
+    expect(asked[1]!.after).toEqual({ value: 2, id: 'c02' });
+    expect(asked[0]!.where).toEqual(req.where);
+  });
+
+  it('answers partial, with the source error, when a source fails or times out', async () => {
+    const timers = manualTimers();
+    let signal: AbortSignal | undefined;
+    const sources: Record<string, QuerySource> = {
+      broken: { query: () => Promise.reject(new Error('archive offline')) },
+      bad: { query: () => [{ id: 'x', value: { n: Number.NaN } }] },
+      slow: {
+        timeoutMs: 777,
+        query: (_q, ctx) => {
+          signal = ctx.signal;
+          return new Promise(() => undefined);
+        },
+      },
+    };
+    await env.start({ timers, query: { sources } });
+    const alice = await env.connect('alice');
+    await alice.write(cards.put('c1', 0, { n: 1 }));
+    const pending = ask(alice, { scope: S, collection: 'cards', limit: 5 });
+    await eventually(
+      () => [...timers.pending.values()].some((t) => t.ms === 777),
+      'the slow source is asked',
+    );
+    timers.fire(777);
+    const res = await pending;
+    if (!res.ok) throw new Error(res.error.message);
+    expect(res.partial).toBe(true);
+    expect(res.rows.map((r) => r.id)).toEqual(['c1']);
+    const errors = Object.fromEntries(res.errors.map((e) => [e.source, e.error]));
+    expect(Object.keys(errors).sort()).toEqual(['bad', 'broken', 'slow']);
+    for (const e of Object.values(errors))
+      expect(e).toMatchObject({ code: 'source_unavailable', retryable: true });
+    expect(errors['broken']!.message).toMatch(/archive offline/);
+    expect(errors['bad']!.message).toMatch(/finite/);
+    expect(errors['slow']!.message).toMatch(/within 777 ms/);
+    expect(signal?.aborted).toBe(true);
+  });
+
+  it('refuses bad source names and shapes at start', async () => {
+    const query = () => [];
+    await expect(env.start({ query: { sources: { syncline: { query } } } })).rejects.toThrow(
+      /not 'syncline'/,
+    );
+    await expect(env.start({ query: { sources: { ok: { query, timeoutMs: 0 } } } })).rejects.toThrow(
+      /timeoutMs/,
+    );
+  });
+});
