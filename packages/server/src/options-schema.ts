@@ -85,6 +85,8 @@ const QuerySourceSchema = z.strictObject({
   collections: z.array(CollectionNameSchema).optional(),
   timeoutMs: count(1).optional(),
   query: fn(),
+  // `sqliteQuerySource` returns one with the `close` of its connection (the app calls it).
+  close: z.optional(fn()),
 });
 
 const QueryOptionsSchema = z.strictObject({
