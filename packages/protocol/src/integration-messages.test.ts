@@ -34,6 +34,7 @@ describe('integration messages (additive to protocol 1)', () => {
       'hash',
       'telemetry',
       'reauth', // protocol 4
+      'query', // additive: read-through queries
     ]);
     expect(ERROR_CODES.cursor_unavailable.retryable).toBe(false);
     expect(ERROR_CODES.unknown_route.retryable).toBe(false);
