@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 // The devices helper installs fake-indexeddb: it loads before the client.
 import { converged } from '@syncline/test-support/devices';
-import { SynclineError, type QueryOptions, type QueryResultRow } from '@syncline/client';
-import { scenario } from '../helpers/scenario.js';
+import { memoryElection, SynclineError, type QueryOptions, type QueryResultRow } from '@syncline/client';
+import { next, scenario } from '../helpers/scenario.js';
 
 const s = scenario();
 
@@ -118,5 +118,23 @@ describe('sync.query', () => {
     a.network.set(true);
     await converged(a);
     expect((await a.sync.query({ scope: 'board:2', collection: 'cards', limit: 10 })).rows).toHaveLength(6);
+  });
+
+  it('answers in a follower tab too, over a short-lived connection', async () => {
+    const { a } = await otherBoard();
+    const election = memoryElection();
+    const leader = await s.device({ name: `tabs-${a.sync.clientId}`, election });
+    const follower = await s.device({ name: `tabs-${a.sync.clientId}`, election });
+    await next(leader.sync.status$, (st) => st.isLeader);
+    expect((await next(follower.sync.status$, () => true)).isLeader).toBe(false);
+    const page = await follower.sync.query({
+      scope: 'board:2',
+      collection: 'cards',
+      orderBy: { field: 'title' },
+      limit: 2,
+    });
+    // The archive row has no title: a missing field sorts first.
+    expect(page.rows.map((r) => `${r.source}:${r.id}`)).toEqual(['archive:old-1', 'syncline:k0']);
+    expect(page.next).not.toBeNull();
   });
 });
