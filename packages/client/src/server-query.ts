@@ -72,7 +72,7 @@ export interface QueryResult {
  * without queries answers `unknown_event`; a refused query keeps the server's code
  * (`forbidden`, `invalid_query`, `forbidden_key`, `invalid_message`).
  */
-export async function runQuery(ctx: RequestContext, opts: QueryOptions): Promise<QueryResult> {
+export async function fetchQuery(ctx: RequestContext, opts: QueryOptions): Promise<QueryResult> {
   const req = toRequest(opts);
   if (!ctx.options.network.isOnline()) {
     throw clientError('offline', 'query needs the server, and the network is down');

@@ -31,7 +31,7 @@ import {
   type HistoryPage,
   type RequestContext,
 } from './server-requests.js';
-import { runQuery, type QueryOptions, type QueryResult } from './server-query.js';
+import { fetchQuery, type QueryOptions, type QueryResult } from './server-query.js';
 import { deleteRejection } from './store/client-queries.js';
 import { ensureClientId, localScopeHash } from './store/local-queries.js';
 import { LocalStore } from './store/local-store.js';
@@ -296,9 +296,9 @@ export class SyncClient {
     return fetchServerHash(this.#requests, scope);
   }
 
-  /** One page of a read-through query on the server, for data this device need not sync (see `runQuery`). */
+  /** One page of a read-through query on the server, for data this device need not sync (see `fetchQuery`). */
   query(opts: QueryOptions): Promise<QueryResult> {
-    return runQuery(this.#requests, opts);
+    return fetchQuery(this.#requests, opts);
   }
 }
 

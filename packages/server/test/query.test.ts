@@ -2,77 +2,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  ERROR_CODES,
-  type ErrorCode,
-  type JsonObject,
-  type QueryRequest,
-  type QueryResponse,
-  type QueryRow,
-} from '@syncline/protocol';
-import type { TestClient } from '@syncline/test-support/server';
-import { eventually } from '@syncline/test-support';
-import { SqliteStorage, type QuerySource, type SourceQuery, type Timers } from '../src/index.js';
+import { SqliteStorage } from '../src/index.js';
+import type { QueryResponse } from '@syncline/protocol';
+import { allPages, cards, date, ok, refused, S, seed } from './helpers/query.js';
 import { coll, Env } from './helpers/scenario.js';
 import { tokenAuth } from './helpers/token-auth.js';
 
-const S = 'team:a';
-const cards = coll(S, 'cards');
 const env = new Env();
 const dirs: string[] = [];
 afterEach(async () => {
   await env.stop();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-type Req = Omit<QueryRequest, 'scope'> & { scope: string };
-const ask = (c: TestClient, req: Req | Record<string, unknown>) =>
-  c.raw('query', req) as Promise<QueryResponse>;
-
-async function ok(c: TestClient, req: Req): Promise<QueryResponse & { ok: true }> {
-  const res = await ask(c, req);
-  if (!res.ok) throw new Error(`query failed: ${res.error.code} ${res.error.message}`);
-  return res;
-}
-
-async function refused(c: TestClient, req: Record<string, unknown>, code: ErrorCode): Promise<string> {
-  const res = await ask(c, req);
-  expect(res.ok).toBe(false);
-  if (res.ok) return '';
-  expect(res.error.code, res.error.message).toBe(code);
-  expect(res.error.retryable).toBe(ERROR_CODES[code].retryable);
-  return res.error.message;
-}
-
-/** Every page of a query, following `next`. */
-async function allPages(c: TestClient, req: Req): Promise<QueryRow[]> {
-  const rows: QueryRow[] = [];
-  let after: string | undefined;
-  for (let i = 0; i < 100; i++) {
-    const page = await ok(c, { ...req, ...(after !== undefined ? { after } : {}) });
-    expect(page.rows.length).toBeLessThanOrEqual(req.limit);
-    rows.push(...page.rows);
-    if (page.next === null) return rows;
-    after = page.next;
-  }
-  throw new Error('too many pages');
-}
-
-const date = (iso: string) => ({ $date: new Date(iso).toISOString() });
-
-/** Twelve cards c00…c11: n = i, status todo/done alternating, a nested team and a due date. */
-async function seed(c: TestClient): Promise<void> {
-  for (let i = 0; i < 12; i++) {
-    const value: JsonObject = {
-      n: i,
-      status: i % 2 === 0 ? 'todo' : 'done',
-      meta: { team: i < 6 ? 'red' : 'blue' },
-      due: date(`2026-01-${String(i + 1).padStart(2, '0')}`),
-    };
-    await c.write(cards.put(`c${String(i).padStart(2, '0')}`, 0, value));
-  }
-  await c.write(coll(S, 'notes').put('c03', 0, { n: 3, status: 'todo' }), cards.delete('c11', 12));
-}
 
 describe('query: where, order and pages', () => {
   it('filters with an AND of clauses on top-level and dotted fields, orders, and pages by cursor', async () => {
@@ -268,129 +209,5 @@ describe.each(['memory', 'sqlite'] as const)('query paging under concurrent writ
     );
     expect(seen).toEqual(expected);
     expect(new Set(seen).size).toBe(seen.length);
-  });
-});
-
-/** Timers that fire only when the test says so (source timeouts). */
-function manualTimers(): Timers & {
-  pending: Map<number, { fn: () => void; ms: number }>;
-  fire(ms: number): void;
-} {
-  const pending = new Map<number, { fn: () => void; ms: number }>();
-  let next = 0;
-  return {
-    pending,
-    setTimeout: (fn, ms) => {
-      pending.set(++next, { fn, ms });
-      return next;
-    },
-    clearTimeout: (h) => {
-      pending.delete(h as number);
-    },
-    fire(ms) {
-      for (const [h, t] of [...pending]) {
-        if (t.ms !== ms) continue;
-        pending.delete(h);
-        t.fn();
-      }
-    },
-  };
-}
-
-describe('query: external sources', () => {
-  it('merges source rows with Syncline records in one order, each row naming its source', async () => {
-    const asked: SourceQuery[] = [];
-    const archive: QuerySource = {
-      collections: ['cards'],
-      query: (q, ctx) => {
-        asked.push(q);
-        expect(ctx.principal.id).toBe('alice');
-        return [
-          { id: 'a1', value: { n: 1.5, status: 'todo', archivedAt: new Date('2025-01-01T00:00:00Z') } },
-          { id: 'a2', value: { n: 100, status: 'todo' } },
-          { id: 'a3', value: { n: 4, status: 'done' } },
-        ];
-      },
-    };
-    const other: QuerySource = { collections: ['people'], query: () => [{ id: 'p', value: { n: 0 } }] };
-    await env.start({ query: { sources: { archive, other } } });
-    const alice = await env.connect('alice');
-    await seed(alice);
-    const req: Req = {
-      scope: S,
-      collection: 'cards',
-      where: [{ field: 'status', op: 'eq', value: 'todo' }],
-      orderBy: { field: 'n' },
-      limit: 3,
-    };
-    const rows = await allPages(alice, req);
-    expect(rows.map((r) => `${r.source}:${r.id}`)).toEqual([
-      'syncline:c00',
-      'archive:a1',
-      'syncline:c02',
-      'syncline:c04',
-      'syncline:c06',
-      'syncline:c08',
-      'syncline:c10',
-      'archive:a2',
-    ]);
-    const a1 = rows[1]!;
-    expect(a1).toEqual({
-      source: 'archive',
-      id: 'a1',
-      version: null,
-      value: { n: 1.5, status: 'todo', archivedAt: { $date: '2025-01-01T00:00:00.000Z' } },
-    });
-    // Each page told the source where it starts.
-    expect(asked[0]!.after).toBeUndefined();
-    expect(asked[1]!.after).toEqual({ value: 2, id: 'c02' });
-    expect(asked[0]!.where).toEqual(req.where);
-  });
-
-  it('answers partial, with the source error, when a source fails or times out', async () => {
-    const timers = manualTimers();
-    let signal: AbortSignal | undefined;
-    const sources: Record<string, QuerySource> = {
-      broken: { query: () => Promise.reject(new Error('archive offline')) },
-      bad: { query: () => [{ id: 'x', value: { n: Number.NaN } }] },
-      slow: {
-        timeoutMs: 777,
-        query: (_q, ctx) => {
-          signal = ctx.signal;
-          return new Promise(() => undefined);
-        },
-      },
-    };
-    await env.start({ timers, query: { sources } });
-    const alice = await env.connect('alice');
-    await alice.write(cards.put('c1', 0, { n: 1 }));
-    const pending = ask(alice, { scope: S, collection: 'cards', limit: 5 });
-    await eventually(
-      () => [...timers.pending.values()].some((t) => t.ms === 777),
-      'the slow source is asked',
-    );
-    timers.fire(777);
-    const res = await pending;
-    if (!res.ok) throw new Error(res.error.message);
-    expect(res.partial).toBe(true);
-    expect(res.rows.map((r) => r.id)).toEqual(['c1']);
-    const errors = Object.fromEntries(res.errors.map((e) => [e.source, e.error]));
-    expect(Object.keys(errors).sort()).toEqual(['bad', 'broken', 'slow']);
-    for (const e of Object.values(errors))
-      expect(e).toMatchObject({ code: 'source_unavailable', retryable: true });
-    expect(errors['broken']!.message).toMatch(/archive offline/);
-    expect(errors['bad']!.message).toMatch(/finite/);
-    expect(errors['slow']!.message).toMatch(/within 777 ms/);
-    expect(signal?.aborted).toBe(true);
-  });
-
-  it('refuses bad source names and shapes at start', async () => {
-    const query = () => [];
-    await expect(env.start({ query: { sources: { syncline: { query } } } })).rejects.toThrow(
-      /not 'syncline'/,
-    );
-    await expect(env.start({ query: { sources: { ok: { query, timeoutMs: 0 } } } })).rejects.toThrow(
-      /timeoutMs/,
-    );
   });
 });
