@@ -11,6 +11,7 @@ export type {
   AppRecordState,
 } from './app-values.js';
 export type { SyncMetrics, ScopeSyncMetrics } from './sync-metrics.js';
+export type { QueryCondition, QueryOptions, QueryResult, QueryResultRow } from './server-query.js';
 export type { SyncPhase } from './engine/sync-engine.js';
 export { SynclineError, CLIENT_ERROR_CODES } from './errors.js';
 export type { ClientErrorCode, SynclineErrorCode, SynclineErrorData } from './errors.js';

@@ -85,10 +85,10 @@ export function fetchServerHash(ctx: RequestContext, scope: string): Promise<Has
 }
 
 /**
- * Runs `fn` on a connected socket. Failing to connect or to get an answer rejects with
+ * Runs `fn` on a connected socket (the leader's, or a short-lived one). Failing to connect or to get an answer rejects with
  * `SynclineError` `unreachable` (the server's own errors keep their code).
  */
-async function withSocket<R>(ctx: RequestContext, fn: (s: ClientSocket) => Promise<R>): Promise<R> {
+export async function withSocket<R>(ctx: RequestContext, fn: (s: ClientSocket) => Promise<R>): Promise<R> {
   try {
     return await onSocket(ctx, fn);
   } catch (e) {

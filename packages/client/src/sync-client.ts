@@ -32,6 +32,7 @@ import {
   type HistoryPage,
   type RequestContext,
 } from './server-requests.js';
+import { fetchQuery, type QueryOptions, type QueryResult } from './server-query.js';
 import { deleteRejection } from './store/client-queries.js';
 import { ensureClientId, localScopeHash } from './store/local-queries.js';
 import { LocalStore } from './store/local-store.js';
@@ -340,6 +341,11 @@ export class SyncClient {
   /** The server's content hash of a scope. Rejects with a `SynclineError` (`unreachable`, …). */
   serverHash(scope: string): Promise<HashResponse & { ok: true }> {
     return fetchServerHash(this.#requests, scope);
+  }
+
+  /** One page of a read-through query on the server, for data this device need not sync (see `fetchQuery`). */
+  query(opts: QueryOptions): Promise<QueryResult> {
+    return fetchQuery(this.#requests, opts);
   }
 }
 

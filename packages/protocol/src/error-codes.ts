@@ -62,6 +62,10 @@ export const ERROR_CODES = {
    * or the cursor is ahead of the scope (a restored database). Start over from a snapshot.
    */
   cursor_unavailable: { retryable: false },
+  /** A read-through query the server cannot run: a bad field path or cursor, or too many records to scan. */
+  invalid_query: { retryable: false },
+  /** An external query source failed or did not answer within its timeout (its rows are missing). */
+  source_unavailable: { retryable: true },
   /** The origin of a browser connection is not allowed. */
   origin_not_allowed: { retryable: false },
   /** The storage backend failed or is unreachable; nothing was applied. */

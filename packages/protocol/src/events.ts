@@ -5,6 +5,7 @@ import type { HashRequest, HashResponse } from './messages/scope-hash.js';
 import type { HistoryRequest, HistoryResponse } from './messages/history.js';
 import type { PullRequest, PullResponse } from './messages/pull.js';
 import type { PushRequest, PushResponse } from './messages/push.js';
+import type { QueryRequest, QueryResponse } from './messages/query.js';
 import type {
   SubscribeRequest,
   SubscribeResponse,
@@ -34,6 +35,8 @@ export interface ClientToServerEvents {
   presence_set: (req: PresenceSetRequest, ack: (res: PresenceSetResponse) => void) => void;
   presence_leave: (req: PresenceLeaveRequest, ack: (res: PresenceLeaveResponse) => void) => void;
   presence_watch: (req: PresenceWatchRequest, ack: (res: PresenceWatchResponse) => void) => void;
+  /** A read-through query (added without a protocol bump: older servers say `unknown_event`). */
+  query: (req: QueryRequest, ack: (res: QueryResponse) => void) => void;
 }
 
 /** Event names a client may emit. Anything else is answered with `unknown_event`. */
@@ -49,6 +52,7 @@ export const CLIENT_EVENTS = [
   'presence_set',
   'presence_leave',
   'presence_watch',
+  'query',
 ] as const satisfies readonly (keyof ClientToServerEvents)[];
 export type ClientEventName = (typeof CLIENT_EVENTS)[number];
 

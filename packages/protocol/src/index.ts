@@ -15,7 +15,7 @@ export {
 export type { ClientId, ScopeId, CollectionName, RecordId, Version, Mid } from './ids.js';
 export { ERROR_CODES, ErrorCodeSchema, SyncErrorSchema, syncError, isRetryable } from './error-codes.js';
 export type { ErrorCode, SyncError } from './error-codes.js';
-export { DEFAULT_LIMITS, ENVELOPE_DEPTH } from './limits.js';
+export { DEFAULT_LIMITS, ENVELOPE_DEPTH, QUERY_LIMITS } from './limits.js';
 export type { Limits } from './limits.js';
 export {
   FORBIDDEN_KEYS,
@@ -153,6 +153,24 @@ export { PresenceWatchRequestSchema, PresenceWatchResponseSchema } from './messa
 export type { PresenceWatchRequest, PresenceWatchResponse } from './messages/presence-watch.js';
 export { PresenceEntrySchema, PresenceKeySchema, PresenceMessageSchema } from './messages/presence-update.js';
 export type { PresenceEntry, PresenceKey, PresenceMessage } from './messages/presence-update.js';
+export {
+  QUERY_OPS,
+  QueryClauseSchema,
+  QueryOrderSchema,
+  QueryRequestSchema,
+  QueryResponseSchema,
+  QueryRowSchema,
+  QuerySourceErrorSchema,
+} from './messages/query.js';
+export type {
+  QueryOp,
+  QueryClause,
+  QueryOrder,
+  QueryRequest,
+  QueryResponse,
+  QueryRow,
+  QuerySourceError,
+} from './messages/query.js';
 export { CLIENT_EVENTS } from './events.js';
 export type { ClientToServerEvents, ServerToClientEvents, InboundEvents, ClientEventName } from './events.js';
 export { applyMutation, applyPatch, applyInc } from './apply-mutation.js';

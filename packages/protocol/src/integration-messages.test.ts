@@ -34,6 +34,10 @@ describe('integration messages (additive to protocol 1)', () => {
       'hash',
       'telemetry',
       'reauth', // protocol 4
+      'presence_set', // additive: presence
+      'presence_leave',
+      'presence_watch',
+      'query', // additive: read-through queries
     ]);
     expect(ERROR_CODES.cursor_unavailable.retryable).toBe(false);
     expect(ERROR_CODES.unknown_route.retryable).toBe(false);

@@ -44,3 +44,17 @@ export const DEFAULT_LIMITS: Limits = {
 
 /** Nesting that the message envelope itself adds around a record value (push → mutations → m). */
 export const ENVELOPE_DEPTH = 4;
+
+/**
+ * Bounds of a read-through `query` message (fixed by the protocol, checked by its schema): a
+ * page of at most `maxPage` rows, at most `maxClauses` clauses of which an `in` lists at most
+ * `maxInValues` values, field paths of at most `maxFieldLength` characters, and a cursor of at
+ * most `maxCursorLength` characters.
+ */
+export const QUERY_LIMITS = {
+  maxPage: 500,
+  maxClauses: 16,
+  maxInValues: 100,
+  maxFieldLength: 256,
+  maxCursorLength: 2048,
+} as const;

@@ -29,5 +29,6 @@
  *   `presence` server event (a server without them answers `unknown_event`; the client then
  *   shows only its own tabs). New error codes `presence_too_large` and
  *   `too_many_presence_entries` are only ever sent in answer to these events.
+ * - `query` client event: read-through queries (a server without it answers `unknown_event`).
  */
 export const PROTOCOL_VERSION = 4;

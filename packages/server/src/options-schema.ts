@@ -81,6 +81,28 @@ const BudgetsSchema = z.strictObject({
   redisKeyPrefix: z.string().min(1).optional(),
 });
 
+const QuerySourceSchema = z.strictObject({
+  collections: z.array(CollectionNameSchema).optional(),
+  timeoutMs: count(1).optional(),
+  query: fn(),
+  // `sqliteQuerySource` returns one with the `close` of its connection (the app calls it).
+  close: z.optional(fn()),
+});
+
+const QueryOptionsSchema = z.strictObject({
+  maxScanRecords: count(1).optional(),
+  // Source names label rows and errors; `syncline` names Syncline's own rows.
+  sources: z
+    .record(
+      z.string().regex(/^(?!syncline$)[a-z][a-z0-9_-]{0,62}$/i, {
+        error: (iss) =>
+          `expected a source name (a letter, then letters, digits, _ or -; not 'syncline'), got ${showConfigValue(iss.input)}`,
+      }),
+      QuerySourceSchema,
+    )
+    .optional(),
+});
+
 const origin = z.string().refine((s) => s === '*' || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]+$/i.test(s), {
   error: (iss) =>
     `expected an origin such as 'https://app.example.com' or 'http://localhost:5173' (scheme://host[:port], no path), or '*', got ${showConfigValue(iss.input)}`,
@@ -128,6 +150,7 @@ const serverShape = {
   webhooks: z.strictObject({ fetch: z.optional(fn()), random: z.optional(fn()) }).optional(),
   allowInsecureDevAuth: z.boolean().optional(),
   budgets: BudgetsSchema.optional(),
+  query: QueryOptionsSchema.optional(),
 } satisfies Record<keyof SyncServerOptions, z.core.$ZodType>;
 
 export const ServerOptionsSchema = z.strictObject(serverShape);
@@ -147,6 +170,7 @@ export const CONFIG_FILE_KEYS = [
   'presence',
   'readinessChecks',
   'budgets',
+  'query',
 ] as const satisfies readonly (keyof SyncServerOptions)[];
 
 export const ConfigFileSchema = z.strictObject(

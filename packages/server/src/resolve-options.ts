@@ -5,6 +5,7 @@ import { DEFAULT_PRESENCE_TIMING, type PresenceTiming } from './presence/presenc
 import { systemClock, type Clock } from './ops/clock.js';
 import { createJsonLogger, type Logger } from './ops/logger.js';
 import { systemTimers, type Timers } from './ops/timers.js';
+import { DEFAULT_MAX_SCAN_RECORDS, type QueryConfig } from './query/run-query.js';
 import type { CollectionsConfig } from './sync/collections.js';
 import type { SyncServerOptions } from './sync-server.js';
 
@@ -32,6 +33,8 @@ export interface ResolvedServerOptions {
   readonly metricsAccess: false | { readonly token?: string };
   /** Also export prom-client's process metrics. */
   readonly defaultMetrics: boolean;
+  /** Read-through queries: the scan bound and the external sources. */
+  readonly query: QueryConfig;
 }
 
 /**
@@ -62,5 +65,9 @@ export function resolveServerOptions(options: SyncServerOptions): ResolvedServer
     feedHeartbeatMs: options.changeFeed?.heartbeatMs ?? 15_000,
     metricsAccess: metrics === false ? false : metrics?.token !== undefined ? { token: metrics.token } : {},
     defaultMetrics: metrics !== false && metrics?.defaultMetrics !== false,
+    query: {
+      maxScanRecords: options.query?.maxScanRecords ?? DEFAULT_MAX_SCAN_RECORDS,
+      sources: options.query?.sources ?? {},
+    },
   };
 }

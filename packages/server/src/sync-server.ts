@@ -10,6 +10,7 @@ import type { Logger } from './ops/logger.js';
 import type { Timers } from './ops/timers.js';
 import type { PruneStats, RetentionPolicy, SyncStorage } from './storage/storage.js';
 import type { AppFeedChange } from './sync/app-values.js';
+import type { QuerySource } from './query/query-sources.js';
 import type { CollectionsConfig } from './sync/collections.js';
 import type { BudgetOptions } from './transport/budgets.js';
 import type { SyncIo } from './transport/context.js';
@@ -86,6 +87,15 @@ export interface SyncServerOptions {
    * Its creator closes it after the server. Without it, fan-out stays within this process.
    */
   readonly cluster?: ClusterFanout;
+  /**
+   * Read-through queries (`query` event, `POST /v1/query`): `sources` are external sources by
+   * name whose rows join Syncline's own in every answer; `maxScanRecords` (default 100 000) is
+   * the largest scope a query page scans before it is refused with `invalid_query`.
+   */
+  readonly query?: {
+    readonly maxScanRecords?: number;
+    readonly sources?: Readonly<Record<string, QuerySource>>;
+  };
   /** Webhook delivery internals, for tests: the HTTP client and the retry jitter source. */
   readonly webhooks?: { readonly fetch?: typeof fetch; readonly random?: () => number };
 }

@@ -2,10 +2,11 @@ import type { Logger } from '../ops/logger.js';
 import type { HealthReport, LivenessReport } from '../ops/health.js';
 import type { Timers } from '../ops/timers.js';
 import type { ChangeFeedDeps } from '../feed/change-feed.js';
+import type { QueryDeps } from '../query/run-query.js';
 import type { PushDeps } from '../sync/run-push.js';
 
 /** Everything the HTTP routes need, built once per server. */
-export interface HttpContext extends PushDeps {
+export interface HttpContext extends PushDeps, QueryDeps {
   readonly logger: Logger;
   readonly timers: Timers;
   /** Browser origins allowed besides same-origin (`cors.origins`). */

@@ -9,6 +9,7 @@ import { authenticateRequest } from './http-auth.js';
 import type { HttpContext } from './http-context.js';
 import { sendError, sendJson } from './http-response.js';
 import { serveWrite, serveWriterState } from './mutations-endpoint.js';
+import { serveQuery } from './query-endpoint.js';
 
 /** Answers one request on a known route; `principal` is set on authenticated routes. */
 type Serve = (
@@ -84,6 +85,12 @@ const ROUTES: Readonly<Record<string, Route>> = {
     api: true,
     serve: (ctx, _req, res, url, principal) => serveWriterState(ctx, res, url, principal!),
   },
+  '/v1/query': {
+    name: 'query',
+    methods: ['POST'],
+    api: true,
+    serve: (ctx, req, res, _url, principal) => serveQuery(ctx, req, res, principal!),
+  },
 };
 
 /** Every path Syncline answers over plain HTTP (Socket.IO's own path aside). */
@@ -92,7 +99,8 @@ export const HTTP_ROUTES: readonly string[] = Object.keys(ROUTES);
 /**
  * Syncline's HTTP routes: `/healthz` (liveness), `/readyz` (readiness), `/metrics`
  * (Prometheus), and the integration API under `/v1` — the change feed (`GET /v1/changes`) and
- * server-side writes (`POST /v1/mutations`, `GET /v1/mutations/state`).
+ * server-side writes (`POST /v1/mutations`, `GET /v1/mutations/state`) and read-through
+ * queries (`POST /v1/query`).
  *
  * API routes check the Origin like sockets do (closed by default), then authenticate through the
  * `authenticate` hook (`Authorization: Bearer <token>`, 401 when refused) and authorize per scope

@@ -8,6 +8,7 @@ import type { Timers } from '../ops/timers.js';
 import type { ServerMetrics } from '../ops/metrics.js';
 import type { ScopeHashCache } from '../storage/scope-hash-cache.js';
 import type { SyncStorage } from '../storage/storage.js';
+import type { QueryConfig } from '../query/run-query.js';
 import type { CollectionsConfig } from '../sync/collections.js';
 import type { CommitBus } from '../sync/commit-bus.js';
 import type { CredentialExpiry } from './credential-expiry.js';
@@ -55,6 +56,8 @@ export interface ServerContext {
   readonly expiry: CredentialExpiry;
   /** This node's ephemeral presence entries and their fan-out. */
   readonly presence: PresenceHub;
+  /** Read-through queries: the scan bound and the external sources. */
+  readonly query: QueryConfig;
 }
 
 /** Prefix of every scope room's name; no other room starts with it. */

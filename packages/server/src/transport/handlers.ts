@@ -20,6 +20,7 @@ import {
   type UnsubscribeResponse,
 } from '@syncline/protocol';
 import type { ScopeAction } from '../auth/auth.js';
+import { runQuery } from '../query/run-query.js';
 import { runPush } from '../sync/run-push.js';
 import { toChange } from '../sync/wire-change.js';
 import { createPresenceHandlers } from './presence-handlers.js';
@@ -155,6 +156,7 @@ export function createHandlers(ctx: ServerContext, socket: ServerSocket): Record
   };
 
   const reauth = (payload: unknown) => reauthenticate(ctx, socket, payload);
+  const query = (payload: unknown) => runQuery(ctx, socket.data.principal, payload);
 
   return {
     push,
@@ -165,6 +167,7 @@ export function createHandlers(ctx: ServerContext, socket: ServerSocket): Record
     hash,
     telemetry,
     reauth,
+    query,
     ...createPresenceHandlers(ctx, socket),
   };
 }
