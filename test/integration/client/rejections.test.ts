@@ -14,9 +14,9 @@ const noBadTitles: Validator = (value) => (value.title === 'bad' ? MESSAGE : und
 const C1: Card = { id: 'c1', board: '1', title: 'good', status: 'todo' };
 
 /** A server refusing bad titles, and two devices that both hold C1. */
-async function setup(): Promise<{ a: Device; b: Device }> {
+async function setup(coalesce = true): Promise<{ a: Device; b: Device }> {
   await s.server({ collections: { cards: { validate: noBadTitles } } });
-  const a = await s.device();
+  const a = await s.device({ client: { coalesce } });
   const b = await s.device();
   await a.db.cards.put(C1);
   await convergeAll(a, b);
@@ -94,7 +94,8 @@ describe('a server validate hook refuses a value', () => {
   });
 
   it('rolls back only the refused change and keeps later pending changes on top', async () => {
-    const { a, b } = await setup();
+    // Each edit its own mutation: coalesced, both would be one change (see the next test).
+    const { a, b } = await setup(false);
     offline(a);
     await a.db.cards.update('c1', { title: 'bad' });
     await a.db.cards.update('c1', { status: 'done' });
@@ -105,6 +106,22 @@ describe('a server validate hook refuses a value', () => {
     expect(await card(b, 'c1')).toEqual({ ...C1, status: 'done' });
     const rejections = await next(a.sync.rejections$, (list) => list.length > 0);
     expect(rejections.map((r) => r.error.code)).toEqual(['validation_failed']);
+  });
+
+  it('rolls back every edit coalesced with the refused one, and reports each', async () => {
+    const { a, b } = await setup();
+    offline(a);
+    await a.db.cards.update('c1', { title: 'bad' });
+    await a.db.cards.update('c1', { status: 'done' });
+    a.network.set(true);
+    await convergeAll(a, b);
+    expect(await card(a, 'c1')).toEqual(C1);
+    expect(await card(b, 'c1')).toEqual(C1);
+    const rejections = await next(a.sync.rejections$, (list) => list.length > 0);
+    expect(rejections.map((r) => [r.mid, r.error.code])).toEqual([
+      [2, 'validation_failed'],
+      [3, 'validation_failed'],
+    ]);
   });
 });
 

@@ -113,10 +113,16 @@ const IDENTITY_REFUSALS: ReadonlySet<string> = new Set(['client_id_mismatch', 'u
 /**
  * Whether a failed push is refused for good (quarantine its batch) rather than a failure of the
  * connection or identity (back off and send again). A `mid_gap` is the batch behind a refused
- * one: it is sent again from the outbox.
+ * one: it is sent again from the outbox. A `mid_overlap` is a resend coalesced across the
+ * server's last mid: it is sent again, cut there.
  */
 export function refusedForGood(error: SyncError): boolean {
-  return !isRetryable(error.code) && error.code !== 'mid_gap' && !IDENTITY_REFUSALS.has(error.code);
+  return (
+    !isRetryable(error.code) &&
+    error.code !== 'mid_gap' &&
+    error.code !== 'mid_overlap' &&
+    !IDENTITY_REFUSALS.has(error.code)
+  );
 }
 
 /**

@@ -9,10 +9,17 @@
  * The outbox is read only when it may hold something unsent (`isDrained`): every path that adds
  * entries ends in a notice (`notice`), and a dropped window forgets that a read saw the end.
  */
-import type { MutationResult, PushResponse, SyncError } from '@syncline/protocol';
+import {
+  lastMidOf,
+  type Mutation,
+  type MutationResult,
+  type PushResponse,
+  type SyncError,
+} from '@syncline/protocol';
 import { placeholderMutation } from '../store/discard.js';
 import type { OutboxEntry } from '../store/schema.js';
 import { withPush, withScope } from '../sync-metrics.js';
+import { coalesce, spansOf } from './coalesce.js';
 import type { EngineContext } from './engine-context.js';
 import type { LiveChanges } from './live-changes.js';
 import {
@@ -30,9 +37,13 @@ import {
 } from './push-decisions.js';
 import { answered, request, RequestFailed } from './transport.js';
 
-/** One push on the wire: its batch, when it was sent, and its answer to come. */
+/**
+ * One push on the wire: its batch (outbox entries), the mutations sent for it (fewer when
+ * coalesced), when it was sent, and its answer to come.
+ */
 interface InFlightPush {
   readonly batch: readonly OutboxEntry[];
+  readonly mutations: readonly Mutation[];
   readonly sentAt: number;
   readonly response: Promise<PushResponse>;
 }
@@ -42,6 +53,11 @@ export class PushPipeline {
   #inFlight: InFlightPush[] = [];
   #outbox: OutboxView = UNREAD_OUTBOX;
   #maxPerPush: number;
+  /**
+   * The server's last applied mid + 1 after a `mid_overlap`: no coalesced mutation may cross it,
+   * so the resend splits what the server applied (duplicates) from what it did not.
+   */
+  #boundary: number | undefined;
 
   constructor(
     private readonly context: EngineContext,
@@ -94,10 +110,10 @@ export class PushPipeline {
       const batch = cutBatch(head, this.#maxPerPush, options.limits.maxPayloadBytes);
       this.#outbox = afterRead(this.#outbox, head, batch, news);
       if (batch.length === 0) break;
-      const mutations = batch.map((e) => e.mutation);
+      const mutations = options.coalesce ? coalesce(batch, this.#boundary) : batch.map((e) => e.mutation);
       const response = request(socket, 'push', { mutations }, options.requestTimeoutMs);
       response.catch(() => undefined); // awaited when its turn comes, or discarded with the window
-      this.#inFlight.push({ batch, sentAt: options.now(), response });
+      this.#inFlight.push({ batch, mutations, sentAt: options.now(), response });
     }
     if (context.socket() !== socket) return true; // dropped: push again on the next connection
     const oldest = this.#inFlight[0];
@@ -114,6 +130,10 @@ export class PushPipeline {
       // The batches behind a refused one start past a mid that was not consumed: the server
       // refuses them as gaps, applying nothing. They are sent again from the outbox.
       this.drop();
+      if (err instanceof RequestFailed && err.error.code === 'mid_overlap') {
+        const expected = err.error.details?.['expectedMid'];
+        if (typeof expected === 'number') this.#boundary = expected;
+      }
       if (err instanceof RequestFailed && refusedForGood(err.error)) {
         context.report(err.error);
         await this.#quarantine(oldest.batch, err.error);
@@ -123,12 +143,14 @@ export class PushPipeline {
     }
     this.#inFlight.shift();
     await context.writes.run(async () => {
-      const { cursors } = await options.store.settle(oldest.batch, res.results, res.committed);
+      const spans = spansOf(oldest.mutations);
+      const { cursors } = await options.store.settle(oldest.batch, res.results, res.committed, spans);
+      const sent = new Map(oldest.mutations.map((m) => [m.mid, m]));
       for (const r of res.results) {
-        this.live.noteIncluded(r.mid);
+        const m = sent.get(r.mid)!;
+        this.live.noteIncluded(lastMidOf(m));
         // A duplicate's outcome is only in server state: fetch it.
-        if (r.status === 'duplicate')
-          context.needPull(oldest.batch.find((e) => e.mid === r.mid)!.mutation.scope);
+        if (r.status === 'duplicate') context.needPull(m.scope);
       }
       for (const [scope, cursor] of cursors) context.metric((m) => withScope(m, scope, { cursor }));
       await this.live.retryHeld();

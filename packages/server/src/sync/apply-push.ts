@@ -2,6 +2,7 @@ import {
   checkEncodedRecord,
   decodeRecord,
   inspectJson,
+  lastMidOf,
   syncError,
   type ClientId,
   type JsonObject,
@@ -54,6 +55,10 @@ class TxnAbort extends Error {
  * last + 1 refuses the whole push (`mid_gap`); a rejected mutation still advances the client's
  * last mid, so one bad mutation never blocks the queue. Mutations sharing a `txn` commit
  * all-or-nothing inside a savepoint. Returns the committed changes for fan-out.
+ *
+ * A coalesced mutation (protocol 5) covers `mid … midTo` as one: a duplicate when `midTo` is at
+ * or below the client's last mid, fresh when `mid` is above it, and a push holding one that
+ * straddles it is refused whole (`mid_overlap`): its applied part cannot be taken out of it.
  */
 export async function applyPush(
   storage: SyncStorage,
@@ -82,6 +87,18 @@ export async function applyPush(
           }),
         };
       }
+      const straddling = mutations.find((m) => m.mid <= lastMid && lastMidOf(m) > lastMid);
+      if (straddling) {
+        return {
+          ok: false,
+          error: syncError(
+            'mid_overlap',
+            `mids ${straddling.mid}-${lastMidOf(straddling)} straddle the last applied mid ${lastMid}; ` +
+              `resend from ${lastMid + 1} without coalescing across it`,
+            { expectedMid: lastMid + 1 },
+          ),
+        };
+      }
       await prefetch(tx, mutations, lastMid);
       const results: MutationResult[] = [];
       const committed: StoredHistoryEntry[] = [];
@@ -95,7 +112,7 @@ export async function applyPush(
         }
         results.push(...(await applyTxn(tx, ctx, fresh, committed)));
       }
-      const newLast = Math.max(lastMid, mutations[mutations.length - 1]!.mid);
+      const newLast = Math.max(lastMid, lastMidOf(mutations[mutations.length - 1]!));
       await tx.putClient({ clientId: ctx.clientId, userId: ctx.userId, lastMid: newLast });
       return { ok: true, results, committed };
     },
