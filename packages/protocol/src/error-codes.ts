@@ -43,6 +43,12 @@ export const ERROR_CODES = {
    * without coalescing across it.
    */
   mid_overlap: { retryable: false },
+  /**
+   * A coalesced mutation (one covering `mid … midTo`) was refused: nothing of the push was
+   * applied; send the mids of `details.mid … details.midTo` one by one, so only the edit the
+   * server refuses is refused.
+   */
+  split_required: { retryable: false },
   /** Mids inside one push are not consecutive, or a txn is split inside the push. */
   invalid_batch: { retryable: false },
   /** Another mutation of the same txn failed, so this one was not applied. */

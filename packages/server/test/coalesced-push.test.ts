@@ -13,8 +13,8 @@ afterEach(async () => {
 const SCOPE = 'team:coalesce';
 const record = { scope: SCOPE, collection: 'notes', id: 'n1' } as const;
 
-async function connect() {
-  running = await startServer();
+async function connect(opts: Parameters<typeof startServer>[0] = {}) {
+  running = await startServer(opts);
   const c = await TestClient.connect(running.url);
   clients.push(c);
   return c;
@@ -122,5 +122,29 @@ describe('a coalesced mutation (mid … midTo)', () => {
       ['n1', { a: 1 }, 1],
       ['n2', { b: 2 }, 3],
     ]);
+  });
+
+  it('undoes the whole push when the server refuses a coalesced mutation, so its edits go one by one', async () => {
+    const validate = (value: Record<string, unknown>) =>
+      value['title'] === 'bad' ? 'no bad titles' : undefined;
+    const c = await connect({ collections: { notes: { validate } } });
+    const [put, bad, good] = c.mutations(
+      { ...record, op: 'put', base: 0, value: { title: 'ok' } },
+      { ...record, op: 'patch', base: 0, patch: { set: { title: 'bad' } } },
+      { ...record, op: 'patch', base: 0, patch: { set: { status: 'done' } } },
+    );
+    const merged = covering({ ...put!, value: { title: 'bad', status: 'done' } } as Mutation, good!.mid);
+    const refused = await c.push([merged]);
+    expectError(refused, 'split_required');
+    expect(!refused.ok && refused.error.details).toEqual({ mid: 1, midTo: 3 });
+    // Nothing applied, no mid consumed: the same mids go again, one per mutation.
+    expect((await pullAll(c)).head).toBe(0);
+    const singles = await c.push([put!, bad!, good!]);
+    expect(singles.ok && singles.results.map((r) => [r.mid, r.status])).toEqual([
+      [1, 'applied'],
+      [2, 'rejected'],
+      [3, 'applied'],
+    ]);
+    expect((await pullAll(c)).changes.at(-1)?.value).toEqual({ title: 'ok', status: 'done' });
   });
 });

@@ -3,6 +3,7 @@ import {
   applyMutation,
   encodeRecord,
   MutationSchema,
+  syncError,
   type JsonObject,
   type JsonValue,
   type Mutation,
@@ -11,6 +12,7 @@ import {
 import { mulberry32 } from '@syncline/test-support';
 import type { OutboxEntry } from '../store/schema.js';
 import { coalesce, mergeTwo, spansOf } from './coalesce.js';
+import { apartAfter } from './push-decisions.js';
 import { mergePatches } from './merge-patches.js';
 
 type Draft =
@@ -357,7 +359,7 @@ describe('coalesce', () => {
 
   it('never merges across the boundary a mid_overlap named', () => {
     const batch = entries(p(1, { a: 1 }), p(2, { a: 2 }), p(3, { a: 3 }), p(4, { a: 4 }));
-    expect(coalesce(batch, 3).map((m) => [m.mid, m.midTo])).toEqual([
+    expect(coalesce(batch, new Set([3])).map((m) => [m.mid, m.midTo])).toEqual([
       [1, 2],
       [3, 4],
     ]);
@@ -373,5 +375,28 @@ describe('coalesce', () => {
     const batch = entries(p(1, { a: 1 }), p(2, { a: 1 }, { id: 'c2' }));
     expect(coalesce(batch)).toEqual(batch.map((e) => e.mutation));
     expect(spansOf(coalesce(batch)).size).toBe(0);
+  });
+});
+
+describe('apartAfter: what a refused push teaches the next cut', () => {
+  it('splits at the expected mid after mid_overlap, and every mid of a refused coalesced mutation', () => {
+    expect(apartAfter(syncError('mid_overlap', 'x', { expectedMid: 7 }))).toEqual([7]);
+    expect(apartAfter(syncError('split_required', 'x', { mid: 3, midTo: 6 }))).toEqual([4, 5, 6]);
+    const patch = (mid: number, set: Record<string, number>) => mut(mid, { op: 'patch', patch: { set } });
+    const batch = entries(patch(3, { a: 1 }), patch(4, { b: 1 }), patch(5, { c: 1 }), patch(6, { d: 1 }));
+    expect(coalesce(batch)).toHaveLength(1);
+    const apart = new Set(apartAfter(syncError('split_required', 'x', { mid: 3, midTo: 6 })));
+    expect(coalesce(batch, apart).map((m) => [m.mid, m.midTo])).toEqual([
+      [3, undefined],
+      [4, undefined],
+      [5, undefined],
+      [6, undefined],
+    ]);
+  });
+
+  it('learns nothing from other errors or from details that are not mids', () => {
+    expect(apartAfter(syncError('mid_gap', 'x', { expectedMid: 7 }))).toEqual([]);
+    expect(apartAfter(syncError('split_required', 'x', { mid: '3', midTo: 6 }))).toEqual([]);
+    expect(apartAfter(syncError('mid_overlap', 'x'))).toEqual([]);
   });
 });

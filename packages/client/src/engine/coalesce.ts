@@ -105,17 +105,19 @@ export function mergeTwo(acc: Mutation, next: Mutation): Mutation | undefined {
 
 /**
  * The mutations to push for a batch of outbox entries (consecutive mids, in order): each run of
- * entries the rules merge becomes one mutation with `midTo` = the run's last mid. `boundary`: a
- * mid no run may cross (the server's last applied mid + 1 after `mid_overlap`), so a resend never
- * mixes mids the server applied with mids it did not.
+ * entries the rules merge becomes one mutation with `midTo` = the run's last mid. `apart`: mids
+ * that must start a mutation of their own: the server's last applied mid + 1 after
+ * `mid_overlap` (so a resend never mixes mids the server applied with mids it did not), and
+ * every mid of a coalesced mutation the server refused (`split_required`: each edit is judged
+ * alone, so only the one the server refuses is refused).
  */
-export function coalesce(entries: readonly OutboxEntry[], boundary?: number): Mutation[] {
+export function coalesce(entries: readonly OutboxEntry[], apart?: ReadonlySet<number>): Mutation[] {
   const out: Mutation[] = [];
   let acc: Mutation | undefined;
   for (const e of entries) {
-    const crosses = boundary !== undefined && e.mid === boundary;
+    const starts = apart?.has(e.mid) ?? false;
     // A discarded entry is a `restore` placeholder (`discard.ts`): never merged.
-    const merged = acc !== undefined && !crosses ? mergeTwo(acc, e.mutation) : undefined;
+    const merged = acc !== undefined && !starts ? mergeTwo(acc, e.mutation) : undefined;
     if (merged) {
       acc = { ...merged, midTo: asMid(e.mid) };
       continue;

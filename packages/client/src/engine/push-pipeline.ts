@@ -24,6 +24,7 @@ import type { EngineContext } from './engine-context.js';
 import type { LiveChanges } from './live-changes.js';
 import {
   afterRead,
+  apartAfter,
   cutBatch,
   endUnknown,
   headIsEnough,
@@ -54,10 +55,10 @@ export class PushPipeline {
   #outbox: OutboxView = UNREAD_OUTBOX;
   #maxPerPush: number;
   /**
-   * The server's last applied mid + 1 after a `mid_overlap`: no coalesced mutation may cross it,
-   * so the resend splits what the server applied (duplicates) from what it did not.
+   * Mids that start a mutation of their own when coalescing (see `coalesce`): learnt from
+   * `mid_overlap` and `split_required`, forgotten once the outbox no longer holds them.
    */
-  #boundary: number | undefined;
+  readonly #apart = new Set<number>();
 
   constructor(
     private readonly context: EngineContext,
@@ -110,7 +111,7 @@ export class PushPipeline {
       const batch = cutBatch(head, this.#maxPerPush, options.limits.maxPayloadBytes);
       this.#outbox = afterRead(this.#outbox, head, batch, news);
       if (batch.length === 0) break;
-      const mutations = options.coalesce ? coalesce(batch, this.#boundary) : batch.map((e) => e.mutation);
+      const mutations = options.coalesce ? coalesce(batch, this.#apart) : batch.map((e) => e.mutation);
       const response = request(socket, 'push', { mutations }, options.requestTimeoutMs);
       response.catch(() => undefined); // awaited when its turn comes, or discarded with the window
       this.#inFlight.push({ batch, mutations, sentAt: options.now(), response });
@@ -130,10 +131,7 @@ export class PushPipeline {
       // The batches behind a refused one start past a mid that was not consumed: the server
       // refuses them as gaps, applying nothing. They are sent again from the outbox.
       this.drop();
-      if (err instanceof RequestFailed && err.error.code === 'mid_overlap') {
-        const expected = err.error.details?.['expectedMid'];
-        if (typeof expected === 'number') this.#boundary = expected;
-      }
+      if (err instanceof RequestFailed) this.#learnApart(err.error);
       if (err instanceof RequestFailed && refusedForGood(err.error)) {
         context.report(err.error);
         await this.#quarantine(oldest.batch, err.error);
@@ -142,6 +140,9 @@ export class PushPipeline {
       throw err;
     }
     this.#inFlight.shift();
+    // Learnt mids the outbox no longer holds (settled now) need no splitting any more.
+    const settledTo = oldest.batch[oldest.batch.length - 1]?.mid ?? 0;
+    for (const mid of this.#apart) if (mid <= settledTo) this.#apart.delete(mid);
     await context.writes.run(async () => {
       const spans = spansOf(oldest.mutations);
       const { cursors } = await options.store.settle(oldest.batch, res.results, res.committed, spans);
@@ -161,6 +162,10 @@ export class PushPipeline {
   }
 
   /** Whether this tab still leads (`fence`); checked right before sending, in the same task. */
+  #learnApart(error: SyncError): void {
+    for (const mid of apartAfter(error)) this.#apart.add(mid);
+  }
+
   #mayPush(): Promise<boolean> {
     return this.context.options.fence?.() ?? Promise.resolve(true);
   }

@@ -11,6 +11,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   unknown_route: 404,
   mid_gap: 409,
   mid_overlap: 409,
+  split_required: 409,
   cursor_unavailable: 410,
   payload_too_large: 413,
   rate_limited: 429,

@@ -15,6 +15,7 @@ import {
 import type { StorageTx, StoredHistoryEntry, StoredRecord, SyncStorage } from '../storage/storage.js';
 import { collectionConfig, type CollectionsConfig } from './collections.js';
 import { decide, type Decision } from './decide.js';
+import { refusedCoalesced, SplitRequired } from './coalesced-refusal.js';
 import { groupByTxn, prefetch } from './push-plan.js';
 import { writeChange } from './write-change.js';
 import { toRecordState } from './wire-change.js';
@@ -58,13 +59,29 @@ class TxnAbort extends Error {
  *
  * A coalesced mutation (protocol 5) covers `mid … midTo` as one: a duplicate when `midTo` is at
  * or below the client's last mid, fresh when `mid` is above it, and a push holding one that
- * straddles it is refused whole (`mid_overlap`): its applied part cannot be taken out of it.
+ * straddles it is refused whole (`mid_overlap`): its applied part cannot be taken out of it. A
+ * coalesced mutation the server rejects undoes the whole push (`split_required`), so the client
+ * can send its edits one by one and only the bad one is refused.
  */
 export async function applyPush(
   storage: SyncStorage,
   ctx: PushContext,
   mutations: readonly Mutation[],
   /** Receives the committed changes right after the commit, in commit order (for fan-out). */
+  onCommit?: (committed: readonly StoredHistoryEntry[]) => void,
+): Promise<PushOutcome> {
+  try {
+    return await applyInTransaction(storage, ctx, mutations, onCommit);
+  } catch (err) {
+    if (!(err instanceof SplitRequired)) throw err;
+    return { ok: false, error: err.error };
+  }
+}
+
+function applyInTransaction(
+  storage: SyncStorage,
+  ctx: PushContext,
+  mutations: readonly Mutation[],
   onCommit?: (committed: readonly StoredHistoryEntry[]) => void,
 ): Promise<PushOutcome> {
   return storage.transaction<PushOutcome>(
@@ -112,6 +129,8 @@ export async function applyPush(
         }
         results.push(...(await applyTxn(tx, ctx, fresh, committed)));
       }
+      const refused = refusedCoalesced(mutations, results);
+      if (refused) throw new SplitRequired(refused);
       const newLast = Math.max(lastMid, lastMidOf(mutations[mutations.length - 1]!));
       await tx.putClient({ clientId: ctx.clientId, userId: ctx.userId, lastMid: newLast });
       return { ok: true, results, committed };
