@@ -227,6 +227,7 @@ export class ClientLeadership implements EngineSignals {
       limits: o.limits,
       requestTimeoutMs: o.requestTimeoutMs,
       pullPageSize: o.pullPageSize,
+      coalesce: o.coalesce,
       onActivity: () => undefined,
       fence: async () => {
         const held = await this.#lease.holds(await claim);

@@ -70,6 +70,7 @@ const clientShape = {
   limits: z.optional(LimitsSchema),
   requestTimeoutMs: z.optional(count(1)),
   pullPageSize: z.optional(count(1)),
+  coalesce: z.optional(z.boolean()),
   telemetry: z.optional(
     z.union([z.boolean(), z.strictObject({ intervalMs: z.optional(count(1)) })], {
       error: (iss) => `expected true, false or { intervalMs }, got ${showConfigValue(iss.input)}`,

@@ -31,6 +31,13 @@ export interface SyncClientOptions {
   readonly requestTimeoutMs?: number;
   readonly pullPageSize?: number;
   /**
+   * Merge the queued edits of one record into one mutation when they are pushed (default true):
+   * five offline edits of a card reach the server as one change, one version, one history
+   * entry. Set false when the app needs every intermediate write in history. See
+   * docs/behaviour.md, "Outbox coalescing".
+   */
+  readonly coalesce?: boolean;
+  /**
    * Report a compact summary of `metrics$` (lag per scope, outbox depth and age, push latency,
    * conflict rate) to the server every `intervalMs` (default 15 000) while connected, for its
    * Prometheus metrics. Off by default.
@@ -71,6 +78,7 @@ export interface ResolvedOptions {
   readonly limits: Limits;
   readonly requestTimeoutMs: number;
   readonly pullPageSize: number;
+  readonly coalesce: boolean;
   /** How often to report telemetry, or null when it is off. */
   readonly telemetryIntervalMs: number | null;
   readonly leaseTiming: LeaseTiming;
@@ -96,6 +104,7 @@ export function resolveOptions(options: SyncClientOptions): ResolvedOptions {
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     pullPageSize: options.pullPageSize ?? DEFAULT_PULL_PAGE_SIZE,
+    coalesce: options.coalesce ?? true,
     telemetryIntervalMs: !telemetry
       ? null
       : telemetry === true

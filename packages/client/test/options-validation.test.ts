@@ -43,7 +43,7 @@ describe('createSyncClient options', () => {
     const { error, db } = refusal({ ...rest, scope: ['board:b1'] });
     expect(error?.message).toBe(
       'invalid_config: scopes: required (an array); ' +
-        "scope: unknown option (did you mean 'scopes'?); allowed: url, tables, scopes, token, path, network, visibility, election, now, random, backoff, limits, requestTimeoutMs, pullPageSize, telemetry, leaderLease",
+        "scope: unknown option (did you mean 'scopes'?); allowed: url, tables, scopes, token, path, network, visibility, election, now, random, backoff, limits, requestTimeoutMs, pullPageSize, coalesce, telemetry, leaderLease",
     );
     expect(error).toMatchObject({ code: 'invalid_config', retryable: false });
     // Refused before the outbox middleware is installed: the app's db is untouched.
@@ -106,6 +106,7 @@ describe('createSyncClient options', () => {
       limits: { maxRecordBytes: 1000, eventsPerSecond: 0.5 },
       requestTimeoutMs: 1000,
       pullPageSize: 50,
+      coalesce: false,
       telemetry: { intervalMs: 1000 },
       leaderLease: { heartbeatMs: 500, staleAfterMs: 2000 },
     });

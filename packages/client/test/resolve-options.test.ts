@@ -25,6 +25,7 @@ describe('resolveOptions', () => {
     expect(o.limits).toEqual(DEFAULT_LIMITS);
     expect(o.requestTimeoutMs).toBe(DEFAULT_REQUEST_TIMEOUT_MS);
     expect(o.pullPageSize).toBe(DEFAULT_PULL_PAGE_SIZE);
+    expect(o.coalesce).toBe(true);
     expect(o.backoff).toBe(DEFAULT_BACKOFF);
     expect(o.network).toBe(browserNetwork);
     expect(o.visibility).toBe(browserVisibility);
@@ -51,6 +52,7 @@ describe('resolveOptions', () => {
       backoff: { baseMs: 1, capMs: 2 },
       requestTimeoutMs: 1234,
       pullPageSize: 7,
+      coalesce: false,
     });
     expect(o.urls).toEqual(urls);
     expect(o.urls).not.toBe(urls);
@@ -61,6 +63,7 @@ describe('resolveOptions', () => {
       now,
       requestTimeoutMs: 1234,
       pullPageSize: 7,
+      coalesce: false,
     });
     expect(o.backoff).toEqual({ baseMs: 1, capMs: 2 });
     expect(o.election()).toBe(election);

@@ -41,6 +41,18 @@ export const ERROR_CODES = {
   client_id_mismatch: { retryable: false },
   /** The first mutation's `mid` is above the last applied + 1; resend from `details.expectedMid`. */
   mid_gap: { retryable: false },
+  /**
+   * A coalesced mutation covers mids the server applied and mids it did not (a resend cut
+   * differently after a lost ack). Nothing was applied; resend from `details.expectedMid`
+   * without coalescing across it.
+   */
+  mid_overlap: { retryable: false },
+  /**
+   * A coalesced mutation (one covering `mid … midTo`) was refused: nothing of the push was
+   * applied; send the mids of `details.mid … details.midTo` one by one, so only the edit the
+   * server refuses is refused.
+   */
+  split_required: { retryable: false },
   /** Mids inside one push are not consecutive, or a txn is split inside the push. */
   invalid_batch: { retryable: false },
   /** Another mutation of the same txn failed, so this one was not applied. */

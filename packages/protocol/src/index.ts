@@ -61,6 +61,7 @@ export {
   DeleteMutationSchema,
   IncMutationSchema,
   RestoreMutationSchema,
+  lastMidOf,
 } from './mutation.js';
 export type {
   MutationOp,

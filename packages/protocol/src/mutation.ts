@@ -6,6 +6,7 @@ import {
   ScopeIdSchema,
   TxnIdSchema,
   VersionSchema,
+  type Mid,
 } from './ids.js';
 import { JsonObjectSchema, JsonValueSchema } from './json.js';
 
@@ -23,6 +24,13 @@ const base = {
   base: VersionSchema,
   /** Mutations sharing a txn id commit all-or-nothing; they travel contiguously in one push. */
   txn: TxnIdSchema.optional(),
+  /**
+   * Protocol 5: the last mid this mutation covers, when the client coalesced the consecutive
+   * mutations `mid … midTo` of one record into it (absent: it covers `mid` alone). The server
+   * treats it as all of those mids at once: one result, one version, duplicate only when
+   * `midTo` was already applied.
+   */
+  midTo: MidSchema.optional(),
 };
 
 /** Create or replace the whole record. */
@@ -73,3 +81,8 @@ export type DeleteMutation = z.infer<typeof DeleteMutationSchema>;
 export type IncMutation = z.infer<typeof IncMutationSchema>;
 export type RestoreMutation = z.infer<typeof RestoreMutationSchema>;
 export type Mutation = z.infer<typeof MutationSchema>;
+
+/** The last mid a mutation covers: `midTo` when it coalesces several, else `mid`. */
+export function lastMidOf(m: Pick<Mutation, 'mid' | 'midTo'>): Mid {
+  return m.midTo ?? m.mid;
+}

@@ -23,6 +23,12 @@
  *      can it refresh without reconnecting; `server.revoke` ends a principal's sockets
  *      (`access_revoked`).
  *
+ * - 5: a mutation may cover a run of consecutive mids (`midTo`): the client coalesces the
+ *      queued edits of one record into one mutation when it cuts a push. The server applies it
+ *      as one change covering `mid … midTo` (one result, one version, exactly once for the whole
+ *      range) and refuses a push whose coalesced mutation straddles its last applied mid
+ *      (`mid_overlap`). A version 4 server would refuse `midTo` as an unknown field.
+ *
  * Additive changes that need no bump (old peers keep working), newest last:
  * - `telemetry` client event (a server without it answers `unknown_event`; clients then stop).
  * - ephemeral presence: `presence_set`, `presence_leave`, `presence_watch` client events and the
@@ -31,4 +37,4 @@
  *   `too_many_presence_entries` are only ever sent in answer to these events.
  * - `query` client event: read-through queries (a server without it answers `unknown_event`).
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;

@@ -3,7 +3,7 @@ import { syncError, type SyncError } from './error-codes.js';
 import { inspectJson } from './json.js';
 import { ENVELOPE_DEPTH, type Limits } from './limits.js';
 import { isKeyPathError, parseKeyPath } from './key-path.js';
-import { MUTATION_OPS, type Mutation } from './mutation.js';
+import { lastMidOf, MUTATION_OPS, type Mutation } from './mutation.js';
 import { decodeRecordKey } from './record-key.js';
 import { checkEncoded, checkEncodedRecord, isReservedKey } from './value-codec.js';
 import { PushRequestSchema, type PushRequest } from './messages/push.js';
@@ -112,10 +112,16 @@ export function validatePushRequest(raw: unknown, limits: Limits): Validated<Pus
   for (let i = 0; i < mutations.length; i++) {
     const m = mutations[i]!;
     const prev = mutations[i - 1];
-    if (prev !== undefined && m.mid !== prev.mid + 1) {
+    if (prev !== undefined && m.mid !== lastMidOf(prev) + 1) {
       return {
         ok: false,
-        error: syncError('invalid_batch', `mids must be consecutive: ${prev.mid} then ${m.mid}`),
+        error: syncError('invalid_batch', `mids must be consecutive: ${lastMidOf(prev)} then ${m.mid}`),
+      };
+    }
+    if (m.midTo !== undefined && m.midTo <= m.mid) {
+      return {
+        ok: false,
+        error: syncError('invalid_batch', `mid ${m.mid}: midTo ${m.midTo} must be above mid`),
       };
     }
     if (prev?.txn !== undefined && prev.txn !== m.txn) closedTxns.add(prev.txn);

@@ -14,9 +14,9 @@ const noBadTitles: Validator = (value) => (value.title === 'bad' ? MESSAGE : und
 const C1: Card = { id: 'c1', board: '1', title: 'good', status: 'todo' };
 
 /** A server refusing bad titles, and two devices that both hold C1. */
-async function setup(): Promise<{ a: Device; b: Device }> {
+async function setup(coalesce = true): Promise<{ a: Device; b: Device }> {
   await s.server({ collections: { cards: { validate: noBadTitles } } });
-  const a = await s.device();
+  const a = await s.device({ client: { coalesce } });
   const b = await s.device();
   await a.db.cards.put(C1);
   await convergeAll(a, b);
@@ -93,19 +93,24 @@ describe('a server validate hook refuses a value', () => {
     expect(await card(b, 'c1')).toEqual({ ...C1, status: 'done' });
   });
 
-  it('rolls back only the refused change and keeps later pending changes on top', async () => {
-    const { a, b } = await setup();
-    offline(a);
-    await a.db.cards.update('c1', { title: 'bad' });
-    await a.db.cards.update('c1', { status: 'done' });
-    expect(await card(a, 'c1')).toEqual({ ...C1, title: 'bad', status: 'done' });
-    a.network.set(true);
-    await convergeAll(a, b);
-    expect(await card(a, 'c1')).toEqual({ ...C1, status: 'done' });
-    expect(await card(b, 'c1')).toEqual({ ...C1, status: 'done' });
-    const rejections = await next(a.sync.rejections$, (list) => list.length > 0);
-    expect(rejections.map((r) => r.error.code)).toEqual(['validation_failed']);
-  });
+  // Coalesced, both edits travel as one mutation: the server refuses the merge with
+  // `split_required`, applies nothing, and the client sends them one by one.
+  it.each([true, false])(
+    'rolls back only the refused change and keeps later pending changes on top (coalesce: %s)',
+    async (coalesce) => {
+      const { a, b } = await setup(coalesce);
+      offline(a);
+      await a.db.cards.update('c1', { title: 'bad' });
+      await a.db.cards.update('c1', { status: 'done' });
+      expect(await card(a, 'c1')).toEqual({ ...C1, title: 'bad', status: 'done' });
+      a.network.set(true);
+      await convergeAll(a, b);
+      expect(await card(a, 'c1')).toEqual({ ...C1, status: 'done' });
+      expect(await card(b, 'c1')).toEqual({ ...C1, status: 'done' });
+      const rejections = await next(a.sync.rejections$, (list) => list.length > 0);
+      expect(rejections.map((r) => [r.mid, r.error.code])).toEqual([[2, 'validation_failed']]);
+    },
+  );
 });
 
 describe('a transaction with a refused member', () => {

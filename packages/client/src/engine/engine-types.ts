@@ -33,6 +33,8 @@ export interface EngineOptions {
   readonly limits: Pick<Limits, 'maxMutationsPerPush' | 'maxPayloadBytes'>;
   readonly requestTimeoutMs: number;
   readonly pullPageSize: number;
+  /** Merge queued edits of one record into one mutation when a push is cut (`coalesce.ts`). */
+  readonly coalesce: boolean;
   /** Called after every applied batch (status refresh). */
   readonly onActivity: () => void;
   /**

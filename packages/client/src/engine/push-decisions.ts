@@ -113,10 +113,18 @@ const IDENTITY_REFUSALS: ReadonlySet<string> = new Set(['client_id_mismatch', 'u
 /**
  * Whether a failed push is refused for good (quarantine its batch) rather than a failure of the
  * connection or identity (back off and send again). A `mid_gap` is the batch behind a refused
- * one: it is sent again from the outbox.
+ * one: it is sent again from the outbox. A `mid_overlap` is a resend coalesced across the
+ * server's last mid: it is sent again, cut there; a `split_required` is a coalesced mutation the
+ * server refused: it is sent again one mid per mutation (`apartAfter`).
  */
 export function refusedForGood(error: SyncError): boolean {
-  return !isRetryable(error.code) && error.code !== 'mid_gap' && !IDENTITY_REFUSALS.has(error.code);
+  return (
+    !isRetryable(error.code) &&
+    error.code !== 'mid_gap' &&
+    error.code !== 'mid_overlap' &&
+    error.code !== 'split_required' &&
+    !IDENTITY_REFUSALS.has(error.code)
+  );
 }
 
 /**
@@ -126,4 +134,33 @@ export function refusedForGood(error: SyncError): boolean {
  */
 export function quarantineStep(batch: readonly OutboxEntry[]): 'isolate' | 'replace' {
   return batch.length > 1 && batch[0]!.mutation.txn === undefined ? 'isolate' : 'replace';
+}
+
+/** At most this many mids are learnt from one refusal (a longer coalesced run is split there). */
+const MAX_APART = 10_000;
+
+/**
+ * The mids that must start a mutation of their own when a refused push is sent again: the
+ * server's next expected mid after `mid_overlap`, and every mid but the first of the refused
+ * coalesced mutation after `split_required`. Nothing for any other error.
+ */
+export function apartAfter(error: SyncError): number[] {
+  const details = error.details ?? {};
+  const num = (key: string) => {
+    const v = details[key];
+    return typeof v === 'number' && Number.isSafeInteger(v) ? v : undefined;
+  };
+  if (error.code === 'mid_overlap') {
+    const expected = num('expectedMid');
+    return expected === undefined ? [] : [expected];
+  }
+  if (error.code === 'split_required') {
+    const from = num('mid');
+    const to = num('midTo');
+    if (from === undefined || to === undefined) return [];
+    const out: number[] = [];
+    for (let mid = from + 1; mid <= Math.min(to, from + MAX_APART); mid++) out.push(mid);
+    return out;
+  }
+  return [];
 }

@@ -9,14 +9,22 @@
  * The outbox is read only when it may hold something unsent (`isDrained`): every path that adds
  * entries ends in a notice (`notice`), and a dropped window forgets that a read saw the end.
  */
-import type { MutationResult, PushResponse, SyncError } from '@syncline/protocol';
+import {
+  lastMidOf,
+  type Mutation,
+  type MutationResult,
+  type PushResponse,
+  type SyncError,
+} from '@syncline/protocol';
 import { placeholderMutation } from '../store/discard.js';
 import type { OutboxEntry } from '../store/schema.js';
 import { withPush, withScope } from '../sync-metrics.js';
+import { coalesce, spansOf } from './coalesce.js';
 import type { EngineContext } from './engine-context.js';
 import type { LiveChanges } from './live-changes.js';
 import {
   afterRead,
+  apartAfter,
   cutBatch,
   endUnknown,
   headIsEnough,
@@ -30,9 +38,13 @@ import {
 } from './push-decisions.js';
 import { answered, request, RequestFailed } from './transport.js';
 
-/** One push on the wire: its batch, when it was sent, and its answer to come. */
+/**
+ * One push on the wire: its batch (outbox entries), the mutations sent for it (fewer when
+ * coalesced), when it was sent, and its answer to come.
+ */
 interface InFlightPush {
   readonly batch: readonly OutboxEntry[];
+  readonly mutations: readonly Mutation[];
   readonly sentAt: number;
   readonly response: Promise<PushResponse>;
 }
@@ -42,6 +54,11 @@ export class PushPipeline {
   #inFlight: InFlightPush[] = [];
   #outbox: OutboxView = UNREAD_OUTBOX;
   #maxPerPush: number;
+  /**
+   * Mids that start a mutation of their own when coalescing (see `coalesce`): learnt from
+   * `mid_overlap` and `split_required`, forgotten once the outbox no longer holds them.
+   */
+  readonly #apart = new Set<number>();
 
   constructor(
     private readonly context: EngineContext,
@@ -94,10 +111,10 @@ export class PushPipeline {
       const batch = cutBatch(head, this.#maxPerPush, options.limits.maxPayloadBytes);
       this.#outbox = afterRead(this.#outbox, head, batch, news);
       if (batch.length === 0) break;
-      const mutations = batch.map((e) => e.mutation);
+      const mutations = options.coalesce ? coalesce(batch, this.#apart) : batch.map((e) => e.mutation);
       const response = request(socket, 'push', { mutations }, options.requestTimeoutMs);
       response.catch(() => undefined); // awaited when its turn comes, or discarded with the window
-      this.#inFlight.push({ batch, sentAt: options.now(), response });
+      this.#inFlight.push({ batch, mutations, sentAt: options.now(), response });
     }
     if (context.socket() !== socket) return true; // dropped: push again on the next connection
     const oldest = this.#inFlight[0];
@@ -114,6 +131,7 @@ export class PushPipeline {
       // The batches behind a refused one start past a mid that was not consumed: the server
       // refuses them as gaps, applying nothing. They are sent again from the outbox.
       this.drop();
+      if (err instanceof RequestFailed) this.#learnApart(err.error);
       if (err instanceof RequestFailed && refusedForGood(err.error)) {
         context.report(err.error);
         await this.#quarantine(oldest.batch, err.error);
@@ -122,13 +140,18 @@ export class PushPipeline {
       throw err;
     }
     this.#inFlight.shift();
+    // Learnt mids the outbox no longer holds (settled now) need no splitting any more.
+    const settledTo = oldest.batch[oldest.batch.length - 1]?.mid ?? 0;
+    for (const mid of this.#apart) if (mid <= settledTo) this.#apart.delete(mid);
     await context.writes.run(async () => {
-      const { cursors } = await options.store.settle(oldest.batch, res.results, res.committed);
+      const spans = spansOf(oldest.mutations);
+      const { cursors } = await options.store.settle(oldest.batch, res.results, res.committed, spans);
+      const sent = new Map(oldest.mutations.map((m) => [m.mid, m]));
       for (const r of res.results) {
-        this.live.noteIncluded(r.mid);
+        const m = sent.get(r.mid)!;
+        this.live.noteIncluded(lastMidOf(m));
         // A duplicate's outcome is only in server state: fetch it.
-        if (r.status === 'duplicate')
-          context.needPull(oldest.batch.find((e) => e.mid === r.mid)!.mutation.scope);
+        if (r.status === 'duplicate') context.needPull(m.scope);
       }
       for (const [scope, cursor] of cursors) context.metric((m) => withScope(m, scope, { cursor }));
       await this.live.retryHeld();
@@ -139,6 +162,10 @@ export class PushPipeline {
   }
 
   /** Whether this tab still leads (`fence`); checked right before sending, in the same task. */
+  #learnApart(error: SyncError): void {
+    for (const mid of apartAfter(error)) this.#apart.add(mid);
+  }
+
   #mayPush(): Promise<boolean> {
     return this.context.options.fence?.() ?? Promise.resolve(true);
   }

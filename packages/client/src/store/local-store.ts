@@ -174,12 +174,14 @@ export class LocalStore {
     entries: readonly OutboxEntry[],
     results: readonly MutationResult[],
     committed: readonly CommittedRange[] = [],
+    /** The last mid of each coalesced mutation, by its first (see `settleResults`). */
+    spans?: ReadonlyMap<number, number>,
   ): Promise<SettleReport & { readonly cursors: ReadonlyMap<ScopeId, number> }> {
     // Kept aside until the transaction commits: the cursor must never move over versions
     // whose results were not stored.
     const next = this.#own.with(committed);
     const out = await this.remote(async () => {
-      const report = await settleResults(this.db, entries, results, this.now);
+      const report = await settleResults(this.db, entries, results, this.now, spans);
       const cursors = new Map<ScopeId, number>();
       for (const [scope, list] of next) {
         const row = await this.scopeRow(scope);

@@ -54,6 +54,8 @@ export async function settleResults(
   entries: readonly OutboxEntry[],
   results: readonly MutationResult[],
   now: () => number,
+  /** The last mid each coalesced mutation covered, by its first mid (see `coalesce.ts`). */
+  spans: ReadonlyMap<number, number> = new Map(),
 ): Promise<SettleReport> {
   const records = db.table<RecordMeta, [string, string]>(SYNCLINE_TABLES.records);
   const outbox = db.table<OutboxEntry, number>(SYNCLINE_TABLES.outbox);
@@ -62,14 +64,19 @@ export async function settleResults(
   // Discarded entries (see `discard.ts`) only consume their mids: their answers change nothing.
   const discarded = entries.filter((e) => e.discarded === true && results.some((r) => r.mid === e.mid));
   if (discarded.length > 0) await outbox.bulkDelete(discarded.map((e) => e.mid));
+  // A coalesced mutation's one result answers every entry it covers (one record, in mid order).
   const answered = results.flatMap((r) => {
-    const entry = byMid.get(r.mid);
-    return entry && entry.discarded !== true ? [{ r, entry }] : [];
+    const covered: OutboxEntry[] = [];
+    for (let mid = r.mid; mid <= (spans.get(r.mid) ?? r.mid); mid++) {
+      const entry = byMid.get(mid);
+      if (entry && entry.discarded !== true) covered.push(entry);
+    }
+    return covered.length > 0 ? [{ r, entry: covered[0]!, covered }] : [];
   });
   if (answered.length === 0) return { applied: results.length, conflicts: 0, rejections: 0 };
 
   const touched = new Map<string, Work>();
-  for (const { entry } of answered) {
+  for (const entry of answered.flatMap((a) => a.covered)) {
     const k = recordKeyOf(entry.table, entry.key);
     const w = touched.get(k);
     if (w) w.lastAnswered = Math.max(w.lastAnswered, entry.mid);
@@ -87,7 +94,7 @@ export async function settleResults(
   }
   const works = [...touched.values()];
   const [, metas] = await Promise.all([
-    outbox.bulkDelete(answered.map((a) => a.entry.mid)),
+    outbox.bulkDelete(answered.flatMap((a) => a.covered.map((e) => e.mid))),
     records.bulkGet(works.map((w): [string, string] => [w.table, w.id])),
   ]);
   works.forEach((w, i) => {
@@ -124,56 +131,61 @@ export async function settleResults(
   let conflicts = 0;
   let rejections = 0;
   const rejected: RejectionEntry[] = [];
-  for (const { r, entry } of answered) {
+  for (const { r, entry, covered } of answered) {
     const w = touched.get(recordKeyOf(entry.table, entry.key))!;
     const scope = entry.mutation.scope;
+    const lastMid = covered[covered.length - 1]!.mid;
     if (r.status !== 'applied') w.onlyApplied = false;
-    if (entry.mutation.op === 'inc' && r.status !== 'rejected' && r.status !== 'conflict')
-      w.incs.add(entry.mutation.field);
+    for (const e of covered)
+      if (e.mutation.op === 'inc' && r.status !== 'rejected' && r.status !== 'conflict')
+        w.incs.add(e.mutation.field);
     switch (r.status) {
       case 'applied':
         if (w.meta && r.version > w.meta.version)
-          confirm(w, scope, r.version, replay(w.confirmed ?? null, [entry]), entry.mid);
+          confirm(w, scope, r.version, replay(w.confirmed ?? null, covered), lastMid);
         break;
       case 'merged':
-        confirmRecord(w, r.record, entry.mid);
+        confirmRecord(w, r.record, lastMid);
         break;
       case 'conflict': {
         // The confirmed copy may already be the server's current value (a pull runs before
         // the push): the base is the value at the mutation's base version, from the server.
         const base = r.base !== undefined ? r.base : (w.confirmed ?? null);
         // Several offline edits of one record conflict one after another: keep one conflict
-        // per record whose "mine" accumulates them, so resolving it keeps every edit.
+        // per record whose "mine" accumulates them, so resolving it keeps every edit. A
+        // coalesced mutation conflicts once, with every edit it covers in "mine".
         const open = await conflictsTable.where('[table+id]').equals([entry.table, entry.key]).first();
         await conflictsTable.put(
           open
-            ? { ...open, mine: replay(open.mine, [entry]), theirs: r.record }
+            ? { ...open, mine: replay(open.mine, covered), theirs: r.record }
             : {
                 mid: entry.mid,
                 table: entry.table,
                 id: entry.key,
                 scope,
                 base,
-                mine: replay(base, [entry]),
+                mine: replay(base, covered),
                 theirs: r.record,
                 mutation: entry.mutation,
                 createdAt: now(),
               },
         );
         if (!open) conflicts++;
-        confirmRecord(w, r.record, entry.mid);
+        confirmRecord(w, r.record, lastMid);
         break;
       }
       case 'rejected':
-        rejected.push({
-          mid: entry.mid,
-          table: entry.table,
-          id: entry.key,
-          mutation: entry.mutation,
-          error: r.error,
-          at: now(),
-        });
-        rejections++;
+        // Each write the app made is reported (and rolled back) on its own, with the one error.
+        for (const e of covered)
+          rejected.push({
+            mid: e.mid,
+            table: e.table,
+            id: e.key,
+            mutation: e.mutation,
+            error: r.error,
+            at: now(),
+          });
+        rejections += covered.length;
         break;
       case 'duplicate':
         break;
@@ -218,7 +230,9 @@ export async function settleResults(
       ? db.table<RejectionEntry, number>(SYNCLINE_TABLES.rejections).bulkPut(rejected)
       : undefined,
   ]);
-  return { applied: results.length - conflicts - rejections, conflicts, rejections };
+  // Counted per outbox entry: a coalesced result answers several.
+  const total = results.length + answered.reduce((n, a) => n + a.covered.length - 1, 0);
+  return { applied: total - conflicts - rejections, conflicts, rejections };
 }
 
 /**

@@ -10,6 +10,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   origin_not_allowed: 403,
   unknown_route: 404,
   mid_gap: 409,
+  mid_overlap: 409,
+  split_required: 409,
   cursor_unavailable: 410,
   payload_too_large: 413,
   rate_limited: 429,

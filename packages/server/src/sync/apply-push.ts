@@ -2,6 +2,7 @@ import {
   checkEncodedRecord,
   decodeRecord,
   inspectJson,
+  lastMidOf,
   syncError,
   type ClientId,
   type JsonObject,
@@ -14,6 +15,7 @@ import {
 import type { StorageTx, StoredHistoryEntry, StoredRecord, SyncStorage } from '../storage/storage.js';
 import { collectionConfig, type CollectionsConfig } from './collections.js';
 import { decide, type Decision } from './decide.js';
+import { refusedCoalesced, SplitRequired } from './coalesced-refusal.js';
 import { groupByTxn, prefetch } from './push-plan.js';
 import { writeChange } from './write-change.js';
 import { toRecordState } from './wire-change.js';
@@ -54,12 +56,32 @@ class TxnAbort extends Error {
  * last + 1 refuses the whole push (`mid_gap`); a rejected mutation still advances the client's
  * last mid, so one bad mutation never blocks the queue. Mutations sharing a `txn` commit
  * all-or-nothing inside a savepoint. Returns the committed changes for fan-out.
+ *
+ * A coalesced mutation (protocol 5) covers `mid … midTo` as one: a duplicate when `midTo` is at
+ * or below the client's last mid, fresh when `mid` is above it, and a push holding one that
+ * straddles it is refused whole (`mid_overlap`): its applied part cannot be taken out of it. A
+ * coalesced mutation the server rejects undoes the whole push (`split_required`), so the client
+ * can send its edits one by one and only the bad one is refused.
  */
 export async function applyPush(
   storage: SyncStorage,
   ctx: PushContext,
   mutations: readonly Mutation[],
   /** Receives the committed changes right after the commit, in commit order (for fan-out). */
+  onCommit?: (committed: readonly StoredHistoryEntry[]) => void,
+): Promise<PushOutcome> {
+  try {
+    return await applyInTransaction(storage, ctx, mutations, onCommit);
+  } catch (err) {
+    if (!(err instanceof SplitRequired)) throw err;
+    return { ok: false, error: err.error };
+  }
+}
+
+function applyInTransaction(
+  storage: SyncStorage,
+  ctx: PushContext,
+  mutations: readonly Mutation[],
   onCommit?: (committed: readonly StoredHistoryEntry[]) => void,
 ): Promise<PushOutcome> {
   return storage.transaction<PushOutcome>(
@@ -82,6 +104,18 @@ export async function applyPush(
           }),
         };
       }
+      const straddling = mutations.find((m) => m.mid <= lastMid && lastMidOf(m) > lastMid);
+      if (straddling) {
+        return {
+          ok: false,
+          error: syncError(
+            'mid_overlap',
+            `mids ${straddling.mid}-${lastMidOf(straddling)} straddle the last applied mid ${lastMid}; ` +
+              `resend from ${lastMid + 1} without coalescing across it`,
+            { expectedMid: lastMid + 1 },
+          ),
+        };
+      }
       await prefetch(tx, mutations, lastMid);
       const results: MutationResult[] = [];
       const committed: StoredHistoryEntry[] = [];
@@ -95,7 +129,9 @@ export async function applyPush(
         }
         results.push(...(await applyTxn(tx, ctx, fresh, committed)));
       }
-      const newLast = Math.max(lastMid, mutations[mutations.length - 1]!.mid);
+      const refused = refusedCoalesced(mutations, results);
+      if (refused) throw new SplitRequired(refused);
+      const newLast = Math.max(lastMid, lastMidOf(mutations[mutations.length - 1]!));
       await tx.putClient({ clientId: ctx.clientId, userId: ctx.userId, lastMid: newLast });
       return { ok: true, results, committed };
     },

@@ -1,4 +1,10 @@
-import type { ClientId, ConflictStrategy, JsonObject, Mutation } from '@syncline/protocol';
+import {
+  lastMidOf,
+  type ClientId,
+  type ConflictStrategy,
+  type JsonObject,
+  type Mutation,
+} from '@syncline/protocol';
 import type { StorageTx, StoredHistoryEntry, StoredRecord } from '../storage/storage.js';
 
 export interface ChangeToWrite {
@@ -23,7 +29,9 @@ export interface ChangeToWrite {
 export async function writeChange(tx: StorageTx, c: ChangeToWrite): Promise<StoredHistoryEntry> {
   const m = c.mutation;
   const version = await tx.nextVersion(m.scope);
-  const mid = c.clientId === null ? null : m.mid;
+  // A coalesced mutation's change includes every mid it covers: readers take `mid` as "this
+  // client's mutations up to here are in the value".
+  const mid = c.clientId === null ? null : lastMidOf(m);
   const record: StoredRecord = {
     scope: m.scope,
     collection: m.collection,
