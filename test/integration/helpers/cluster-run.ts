@@ -194,11 +194,30 @@ export class ClusterRun {
       pgUrl,
       `SELECT id, value FROM ${s}.records WHERE collection = 'cards' AND id LIKE 'ctr-%'`,
     );
-    const incHistory = await query<{ id: string; client_id: string; n: number }>(
+    // History: each inc entry adds its client's field by what that client's incs (one, or a
+    // coalesced run) added; summed per client they must equal what it made, none twice.
+    const incHistory = await query<{
+      id: string;
+      op: string;
+      client_id: string | null;
+      value: string | null;
+    }>(
       pgUrl,
-      `SELECT id, client_id, count(*)::int AS n FROM ${s}.history
-        WHERE collection = 'cards' AND id LIKE 'ctr-%' AND op = 'inc' GROUP BY id, client_id`,
+      `SELECT id, op, client_id, value FROM ${s}.history
+        WHERE collection = 'cards' AND id LIKE 'ctr-%' ORDER BY id, version`,
     );
+    const logged = new Map<string, number>();
+    const before = new Map<string, Record<string, unknown>>();
+    for (const h of incHistory) {
+      const now = h.value === null ? {} : (JSON.parse(h.value) as Record<string, unknown>);
+      const i = ids.indexOf(h.client_id as (typeof ids)[number]);
+      if (h.op === 'inc' && i >= 0) {
+        const field = `n${i}`;
+        const added = Number(now[field] ?? 0) - Number(before.get(h.id)?.[field] ?? 0);
+        logged.set(`${h.id}/${i}`, (logged.get(`${h.id}/${i}`) ?? 0) + added);
+      }
+      before.set(h.id, now);
+    }
     let totalIncs = 0;
     for (const b of BOARDS) {
       const value = JSON.parse(counters.find((c) => c.id === counterId(b))!.value) as Record<string, unknown>;
@@ -206,8 +225,7 @@ export class ClusterRun {
         const made = perBoard.get(b)!;
         totalIncs += made;
         expect(value[`n${i}`] ?? 0).toBe(made);
-        const logged = incHistory.find((h) => h.id === counterId(b) && h.client_id === ids[i]);
-        expect(logged?.n ?? 0).toBe(made);
+        expect(logged.get(`${counterId(b)}/${i}`) ?? 0).toBe(made);
       });
     }
     expect(totalIncs).toBeGreaterThan(0);
