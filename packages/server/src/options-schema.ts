@@ -52,7 +52,8 @@ const sinkCommon = {
 };
 const url = (schemes: string) =>
   z.string().regex(new RegExp(`^(${schemes})://[^\\s]+$`), {
-    error: (iss) => `expected a ${schemes.replace('|', ' or ')} URL, got ${showConfigValue(iss.input)}`,
+    error: (iss) =>
+      `expected a URL with scheme ${schemes.replace('|', ' or ')}, got ${showConfigValue(iss.input)}`,
   });
 /** A JetStream stream name: no `.`, `*`, `>`, `/`, `\\` or whitespace. */
 const streamName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {

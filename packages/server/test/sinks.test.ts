@@ -191,3 +191,75 @@ describe('broker sink cursors', () => {
     expect(rig.consumer.received.map((m) => m.version)).toEqual(dense(10));
   });
 });
+
+describe('broker sink operations', () => {
+  const metric = async (server: SyncServer, line: RegExp) => {
+    const text = await server.metricsRegistry.metrics();
+    const found = text.split('\n').find((l) => line.test(l));
+    return found === undefined ? undefined : Number(found.split(' ').pop());
+  };
+
+  it('counts published changes and shows lag 0 once caught up, active on this node', async () => {
+    const rig = await rigs.rabbitmq();
+    const server = await serve([rig.sink({ name: 'metered' })]);
+    for (let i = 0; i < 3; i++) await put(server, 'm', 'r', { i });
+    await eventually(() => rig.consumer.received.length >= 3, 'published');
+    await eventually(
+      async () => (await metric(server, /^syncline_sink_published_total\{sink="metered"/)) === 3,
+      'published counted',
+    );
+    expect(await metric(server, /^syncline_sink_active\{sink="metered"/)).toBe(1);
+    await eventually(
+      async () => (await metric(server, /^syncline_sink_lag_changes\{sink="metered"/)) === 0,
+      'no lag',
+    );
+    expect(await metric(server, /^syncline_sink_publish_lag_seconds_count\{sink="metered"/)).toBe(3);
+  });
+
+  it('with the broker down: retries with backoff, counts errors and lag, and writes go on', async () => {
+    const proxy = await startTcpProxy('http://127.0.0.1:9'); // nothing listens on the discard port
+    cleanups.push(() => proxy.close());
+    const server = await serve([
+      {
+        name: 'down',
+        kind: 'rabbitmq',
+        url: `amqp://guest:guest@${new URL(proxy.url).host}`,
+        exchange: testExchange(),
+        retryMinMs: 20,
+        retryMaxMs: 50,
+      },
+    ]);
+    for (let i = 0; i < 4; i++) await put(server, 'd', 'r', { i });
+    await eventually(
+      async () =>
+        ((await metric(server, /^syncline_sink_errors_total\{sink="down",stage="connect"/)) ?? 0) >= 3,
+      'connection failures counted',
+    );
+    expect(await metric(server, /^syncline_sink_active\{sink="down"/)).toBe(0);
+    expect(await metric(server, /^syncline_sink_published_total\{sink="down"/)).toBeUndefined();
+  });
+
+  it('refuses bad sink options with invalid_config naming the path, before anything starts', () => {
+    const bad = (sinks: unknown) => () =>
+      createSyncServer({ auth: 'development', storage: new MemoryStorage(), sinks: sinks as never });
+    expect(bad([{ name: 'a', kind: 'kafka' }])).toThrow(
+      /invalid_config: sinks\[0\]\.kind: expected kind 'rabbitmq' or 'nats', got 'kafka'/,
+    );
+    expect(bad([{ name: 'a', kind: 'rabbitmq', url: 'http://x', exchange: 'e' }])).toThrow(
+      /sinks\[0\]\.url: expected a URL with scheme amqp or amqps, got 'http:\/\/x'/,
+    );
+    expect(
+      bad([{ name: 'a', kind: 'nats', servers: 'nats://x:4222', stream: 'a.b', subjectPrefix: 'p.*' }]),
+    ).toThrow(/sinks\[0\]\.stream: .*sinks\[0\]\.subjectPrefix: expected dot-separated tokens/s);
+    const ok = { kind: 'rabbitmq', url: 'amqp://h', exchange: 'e' };
+    expect(
+      bad([
+        { name: 'a', ...ok },
+        { name: 'a', ...ok },
+      ]),
+    ).toThrow(/sinks\[1\]\.name: sink name 'a' is used twice/);
+    expect(bad([{ name: 'a', ...ok, transform: 'drop' }])).toThrow(
+      /sinks\[0\]\.transform: expected a function/,
+    );
+  });
+});
