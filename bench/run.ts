@@ -11,6 +11,7 @@ import * as b3 from './b3-ingest.js';
 import * as b4 from './b4-fanout.js';
 import * as b5 from './b5-catch-up.js';
 import * as b7 from './b7-conflicts.js';
+import * as b8 from './b8-sinks.js';
 import { machineInfo, suiteVersions } from './machine.js';
 import { dropLeftoverSchemas } from './postgres.js';
 import { killAll } from './processes.js';
@@ -67,6 +68,12 @@ const ENTRIES: readonly Entry[] = [
     title: 'conflict path',
     module: b7,
     timeoutMs: { quick: 45_000, full: 120_000 },
+  },
+  {
+    id: 'B8',
+    title: 'broker sinks (RabbitMQ, NATS JetStream)',
+    module: b8,
+    timeoutMs: { quick: 45_000, full: 180_000 },
   },
 ];
 
