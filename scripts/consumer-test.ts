@@ -170,7 +170,9 @@ async function checkCli(app: string, env: NodeJS.ProcessEnv): Promise<void> {
     timeoutMs: 30_000,
   });
   check(
-    noAmqp.code === 1 && noAmqp.stderr.includes('npm install amqplib@2') && !noAmqp.stderr.includes('    at '),
+    noAmqp.code === 1 &&
+      noAmqp.stderr.includes('npm install amqplib@2') &&
+      !noAmqp.stderr.includes('    at '),
     `a RabbitMQ sink without amqplib should exit 1 naming the install line:\n${noAmqp.stderr}`,
   );
 
