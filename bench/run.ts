@@ -12,6 +12,7 @@ import * as b4 from './b4-fanout.js';
 import * as b5 from './b5-catch-up.js';
 import * as b7 from './b7-conflicts.js';
 import * as b8 from './b8-presence.js';
+import * as b9 from './b9-sinks.js';
 import { machineInfo, suiteVersions } from './machine.js';
 import { dropLeftoverSchemas } from './postgres.js';
 import { killAll } from './processes.js';
@@ -74,6 +75,12 @@ const ENTRIES: readonly Entry[] = [
     title: 'presence across two nodes',
     module: b8,
     timeoutMs: { quick: 60_000, full: 600_000 },
+  },
+  {
+    id: 'B9',
+    title: 'broker sinks (RabbitMQ, NATS JetStream)',
+    module: b9,
+    timeoutMs: { quick: 45_000, full: 180_000 },
   },
 ];
 

@@ -35,7 +35,14 @@ const REGISTRY = [
   '@types/react-dom@^19.0.0',
   '@types/node@^22.0.0',
 ];
-const OPTIONAL_DRIVERS = ['pg', 'redis', '@socket.io/postgres-adapter', '@socket.io/redis-streams-adapter'];
+const OPTIONAL_DRIVERS = [
+  'pg',
+  'redis',
+  '@socket.io/postgres-adapter',
+  '@socket.io/redis-streams-adapter',
+  'amqplib',
+  'nats',
+];
 
 const timings: [string, number][] = [];
 async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -149,6 +156,24 @@ async function checkCli(app: string, env: NodeJS.ProcessEnv): Promise<void> {
     noPg.stderr.includes('npm install pg@8 @socket.io/postgres-adapter@0.5') &&
       !noPg.stderr.includes('    at '),
     `--postgres without pg should name the install line (and print no stack):\n${noPg.stderr}`,
+  );
+
+  // A broker sink whose driver is not installed stops the start with the install line.
+  const sinkConfig = join(app, 'sink.config.mjs');
+  writeFileSync(
+    sinkConfig,
+    "export default { sinks: [{ name: 'out', kind: 'rabbitmq', url: 'amqp://127.0.0.1:1', exchange: 'x' }] };\n",
+  );
+  const noAmqp = await run(bin, ['--db', join(app, 'sink.db'), '--port', '0', '--config', sinkConfig], {
+    cwd: app,
+    env,
+    timeoutMs: 30_000,
+  });
+  check(
+    noAmqp.code === 1 &&
+      noAmqp.stderr.includes('npm install amqplib@2') &&
+      !noAmqp.stderr.includes('    at '),
+    `a RabbitMQ sink without amqplib should exit 1 naming the install line:\n${noAmqp.stderr}`,
   );
 
   const server = start(bin, ['--db', join(app, 'cli.db'), '--port', '0'], { cwd: app, env });

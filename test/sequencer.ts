@@ -22,6 +22,7 @@ export const SLOW_FILES: readonly string[] = [
   'test/browser/client-sync.test.ts',
   'test/integration/cluster/cluster-fanout.test.ts',
   'test/integration/cluster/cluster-pg-restart.test.ts',
+  'packages/server/test/sinks-process.test.ts',
   'packages/server/test/storage.test.ts',
   'packages/server/test/postgres-storage.test.ts',
   'test/integration/client/resilience.test.ts',

@@ -12,6 +12,7 @@ import { Shutdown } from './ops/shutdown.js';
 import { checkServerOptions } from './options-schema.js';
 import { resolveServerOptions } from './resolve-options.js';
 import type { SyncServer, SyncServerOptions } from './sync-server.js';
+import { startSinks } from './sinks/sinks.js';
 import { CommitBus } from './sync/commit-bus.js';
 import { writeAppMutations, writerState } from './sync/server-writes.js';
 import { Budgets } from './transport/budgets.js';
@@ -120,6 +121,8 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     metricsAccess: config.metricsAccess,
   });
 
+  const sinks = startSinks(options.sinks ?? [], { storage, feed, metrics, logger, clock, timers });
+
   gateConnections(ctx, origins, shutdown.track);
   const retention = startRetention(storage, options.retention, { clock, logger });
 
@@ -154,6 +157,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       presence.stop();
       await shutdown.drain();
       webhooks.stop();
+      await sinks.stop();
       await closeSocketServer(io, httpServer);
       logger.info('closed', { nodeId });
     },

@@ -45,6 +45,8 @@ export type {
   RetentionPolicy,
   PruneStats,
   WritesAfter,
+  SinkBacklogEntry,
+  StorageLock,
 } from './storage/storage.js';
 export { createPostgresFanout } from './cluster/postgres-fanout.js';
 export type { PostgresFanoutOptions } from './cluster/postgres-fanout.js';

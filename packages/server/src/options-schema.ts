@@ -40,6 +40,66 @@ const WebhookSchema = z.strictObject({
   maxQueue: count(1).optional(),
 });
 
+const sinkName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
+  error: (iss) => `expected 1-64 characters of [A-Za-z0-9_-], got ${showConfigValue(iss.input)}`,
+});
+const sinkCommon = {
+  name: sinkName,
+  transform: z.optional(fn()),
+  batchSize: count(1).optional(),
+  retryMinMs: count(1).optional(),
+  retryMaxMs: count(1).optional(),
+};
+const url = (schemes: string) =>
+  z.string().regex(new RegExp(`^(${schemes})://[^\\s]+$`), {
+    error: (iss) =>
+      `expected a URL with scheme ${schemes.replace('|', ' or ')}, got ${showConfigValue(iss.input)}`,
+  });
+/** A JetStream stream name: no `.`, `*`, `>`, `/`, `\\` or whitespace. */
+const streamName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
+  error: (iss) => `expected 1-64 characters of [A-Za-z0-9_-], got ${showConfigValue(iss.input)}`,
+});
+/** Subject tokens without wildcards: `syncline.changes`. */
+const subjectPrefix = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, {
+  error: (iss) =>
+    `expected dot-separated tokens of [A-Za-z0-9_-] (no wildcards), got ${showConfigValue(iss.input)}`,
+});
+
+const SinkSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({
+      ...sinkCommon,
+      kind: z.literal('rabbitmq'),
+      url: url('amqp|amqps'),
+      exchange: z.string().min(1).max(255),
+    }),
+    z.strictObject({
+      ...sinkCommon,
+      kind: z.literal('nats'),
+      servers: z.union([url('nats|tls'), z.array(url('nats|tls')).min(1)]),
+      stream: streamName,
+      subjectPrefix,
+    }),
+  ],
+  {
+    error: (iss) =>
+      iss.code === 'invalid_union'
+        ? `expected kind 'rabbitmq' or 'nats', got ${showConfigValue((iss.input as { kind?: unknown } | undefined)?.kind)}`
+        : undefined,
+  },
+);
+
+const SinksSchema = z.array(SinkSchema).superRefine((sinks, ctx) => {
+  const seen = new Set<string>();
+  sinks.forEach((sink, i) => {
+    if (seen.has(sink.name)) {
+      ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `sink name '${sink.name}' is used twice` });
+    }
+    seen.add(sink.name);
+  });
+});
+
 const CollectionSchema = z.strictObject({
   strategy: StrategySchema.optional(),
   validate: z.optional(fn()),
@@ -147,6 +207,7 @@ const serverShape = {
     .optional(),
   readinessChecks: z.record(z.string(), fn()).optional(),
   cluster: z.optional(withMethods('a ClusterFanout', ['ready', 'onReconnect', 'close'])),
+  sinks: SinksSchema.optional(),
   webhooks: z.strictObject({ fetch: z.optional(fn()), random: z.optional(fn()) }).optional(),
   allowInsecureDevAuth: z.boolean().optional(),
   budgets: BudgetsSchema.optional(),
@@ -171,6 +232,7 @@ export const CONFIG_FILE_KEYS = [
   'readinessChecks',
   'budgets',
   'query',
+  'sinks',
 ] as const satisfies readonly (keyof SyncServerOptions)[];
 
 export const ConfigFileSchema = z.strictObject(

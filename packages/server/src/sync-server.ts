@@ -8,6 +8,7 @@ import type { Clock } from './ops/clock.js';
 import type { HealthReport, LivenessReport, ReadinessCheck } from './ops/health.js';
 import type { Logger } from './ops/logger.js';
 import type { Timers } from './ops/timers.js';
+import type { SinkConfig } from './sinks/sink-config.js';
 import type { PruneStats, RetentionPolicy, SyncStorage } from './storage/storage.js';
 import type { AppFeedChange } from './sync/app-values.js';
 import type { QuerySource } from './query/query-sources.js';
@@ -96,6 +97,14 @@ export interface SyncServerOptions {
     readonly maxScanRecords?: number;
     readonly sources?: Readonly<Record<string, QuerySource>>;
   };
+
+  /**
+   * Broker sinks (docs/sinks.md): each publishes every committed change, per scope in version
+   * order, to RabbitMQ or NATS JetStream, from a cursor of its own stored in `storage`. On
+   * PostgreSQL exactly one node of the cluster runs a given sink at a time. Needs the optional
+   * `amqplib` / `nats` packages.
+   */
+  readonly sinks?: readonly SinkConfig[];
   /** Webhook delivery internals, for tests: the HTTP client and the retry jitter source. */
   readonly webhooks?: { readonly fetch?: typeof fetch; readonly random?: () => number };
 }

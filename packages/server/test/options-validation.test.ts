@@ -151,7 +151,7 @@ describe('loadConfig', () => {
     expect(err).toBeInstanceOf(SynclineConfigError);
     expect((err as SynclineConfigError).message).toBe(
       `invalid_config: ${file}: collections.cards.strategy: expected one of 'merge' | 'lww' | 'manual' | a function, got 'lwww'; ` +
-        "colections: unknown option (did you mean 'collections'?); allowed: auth, collections, limits, retention, cors, path, nodeId, metrics, changeFeed, telemetry, presence, readinessChecks, budgets, query",
+        "colections: unknown option (did you mean 'collections'?); allowed: auth, collections, limits, retention, cors, path, nodeId, metrics, changeFeed, telemetry, presence, readinessChecks, budgets, query, sinks",
     );
   });
 

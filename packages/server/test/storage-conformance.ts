@@ -500,6 +500,40 @@ export function runStorageConformance(
       });
     });
 
+    describe('sink cursors', () => {
+      it("lists the scopes above a sink's cursors, per sink, and resumes from stored cursors", async () => {
+        await commit(S, 'a', { n: 1 }); // S@1
+        await commit(S, 'a', { n: 2 }); // S@2
+        await commit(S2, 'x', { n: 1 }); // S2@1
+        expect(await storage.sinkBacklog('rabbit', 10)).toEqual([
+          { scope: S, cursor: 0, head: 2 },
+          { scope: S2, cursor: 0, head: 1 },
+        ]);
+        await storage.setSinkCursor('rabbit', S, v(1));
+        await storage.setSinkCursor('rabbit', S2, v(1));
+        expect(await storage.sinkBacklog('rabbit', 10)).toEqual([{ scope: S, cursor: 1, head: 2 }]);
+        // Another sink's position is its own.
+        expect(await storage.sinkBacklog('nats', 1)).toEqual([{ scope: S, cursor: 0, head: 2 }]);
+        await storage.setSinkCursor('rabbit', S, v(2));
+        expect(await storage.sinkBacklog('rabbit', 10)).toEqual([]);
+        await commit(S2, 'x', { n: 2 });
+        expect(await storage.sinkBacklog('rabbit', 10)).toEqual([{ scope: S2, cursor: 1, head: 2 }]);
+        // A cursor may be moved back (a restored database); the backlog follows it.
+        await storage.setSinkCursor('rabbit', S, v(0));
+        expect((await storage.sinkBacklog('rabbit', 10)).map((e) => e.scope)).toEqual([S, S2]);
+      });
+
+      it('ignores rolled-back versions', async () => {
+        await storage
+          .transaction(async (tx) => {
+            await change(tx, S, 'a', { n: 1 });
+            throw new Error('rolled back');
+          })
+          .catch(() => undefined);
+        expect(await storage.sinkBacklog('rabbit', 10)).toEqual([]);
+      });
+    });
+
     describe('pull clientLastMid', () => {
       it("reports the asking client's last mid in the same snapshot, 0 when unknown or not asked", async () => {
         await storage.bindClient(CLIENT, 'u1');

@@ -8,6 +8,13 @@ import { createClient } from 'redis';
  */
 export const PG_URL = process.env['SYNCLINE_PG_URL'] || undefined;
 export const REDIS_URL = process.env['SYNCLINE_REDIS_URL'] || undefined;
+/**
+ * The machine's RabbitMQ and NATS (JetStream on) for the broker-sink tests: `SYNCLINE_AMQP_URL`
+ * / `SYNCLINE_NATS_URL` (`.ci/run` starts both and sets them), else the local defaults. Tests use
+ * an exchange / stream / subject prefix of their own (`testSchema()`) and delete it at the end.
+ */
+export const AMQP_URL = process.env['SYNCLINE_AMQP_URL'] || 'amqp://guest:guest@127.0.0.1:5672';
+export const NATS_URL = process.env['SYNCLINE_NATS_URL'] || 'nats://127.0.0.1:4222';
 
 /**
  * A schema name of this test's own (`<prefix>_<random hex>`), so test files running side by side

@@ -2,6 +2,7 @@ import { SynclineConfigError } from '@syncline/protocol';
 import { createSyncServer } from '../create-sync-server.js';
 import { createJsonLogger } from '../ops/logger.js';
 import { MissingDependencyError } from '../ops/optional-dependency.js';
+import { checkSinkDrivers } from '../sinks/sinks.js';
 import { loadConfig } from './load-config.js';
 import { openBackend } from './open-backend.js';
 import { HELP, parseCliArgs } from './parse-args.js';
@@ -21,6 +22,8 @@ async function main(): Promise<void> {
   }
   const logger = createJsonLogger({ level: opts.logLevel });
   const config = opts.config === undefined ? {} : await loadConfig(opts.config);
+  // A sink whose broker driver is missing stops the start here, with the install line.
+  await checkSinkDrivers(config.sinks ?? []);
   const backend = await openBackend(opts, logger);
   const { storage, cluster, budgetStore } = backend;
   const server = createSyncServer({

@@ -70,6 +70,11 @@ export class ServerMetrics {
   readonly webhookAttempts: Counter<'collection' | 'outcome'>;
   readonly webhookDeliveries: Counter<'collection' | 'result'>;
   readonly webhookLatency: Histogram<'collection'>;
+  readonly sinkPublished: Counter<'sink'>;
+  readonly sinkErrors: Counter<'sink' | 'stage'>;
+  readonly sinkLag: Gauge<'sink'>;
+  readonly sinkLatency: Histogram<'sink'>;
+  readonly sinkActive: Gauge<'sink'>;
 
   constructor(opts: MetricsOptions) {
     this.#collections = new Set(opts.collections);
@@ -179,6 +184,36 @@ export class ServerMetrics {
       [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
       ['collection'],
     );
+
+    // Sink labels are sink names from the server's configuration: bounded by it.
+    this.sinkPublished = counter(
+      'sink_published_total',
+      'Changes a broker sink published and the broker confirmed.',
+      ['sink'],
+    );
+    this.sinkErrors = counter(
+      'sink_errors_total',
+      'Broker sink failures by stage (connect, publish, storage, transform, retention); each is retried.',
+      ['sink', 'stage'],
+    );
+    this.sinkLag = new Gauge({
+      name: `${METRIC_PREFIX}sink_lag_changes`,
+      help: 'Committed changes a broker sink has not published yet (as of its last look at storage).',
+      labelNames: ['sink'],
+      registers,
+    });
+    this.sinkLatency = histogram(
+      'sink_publish_lag_seconds',
+      'From commit (server time) to the broker confirming the sink published the change.',
+      [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+      ['sink'],
+    );
+    this.sinkActive = new Gauge({
+      name: `${METRIC_PREFIX}sink_active`,
+      help: '1 while this node runs the sink (it holds the cluster-wide sink lock), else 0.',
+      labelNames: ['sink'],
+      registers,
+    });
 
     if (opts.defaultMetrics)
       for (const m of sharedProcessMetrics(METRIC_PREFIX)) this.registry.registerMetric(m);

@@ -1,5 +1,5 @@
 /**
- * Drivers that only PostgreSQL storage and cross-node fan-out need are optional peer
+ * Drivers that only PostgreSQL storage, cross-node fan-out and broker sinks need are optional peer
  * dependencies: a SQLite-only server installs and runs without them. They are imported when a
  * feature that needs them starts, and a missing one fails that start with an error that says
  * exactly what to install.
@@ -11,6 +11,8 @@ export const OPTIONAL_DEPENDENCIES = {
   redis: '6',
   '@socket.io/postgres-adapter': '0.5',
   '@socket.io/redis-streams-adapter': '0.3',
+  amqplib: '2',
+  nats: '2',
 } as const;
 
 export type OptionalDependency = keyof typeof OPTIONAL_DEPENDENCIES;

@@ -13,6 +13,7 @@ import type {
   PruneStats,
   PullPage,
   RetentionPolicy,
+  SinkBacklogEntry,
   StorageTx,
   StoredHistoryEntry,
   StoredRecord,
@@ -39,6 +40,8 @@ export class MemoryStorage implements SyncStorage {
   /** History per record key, ascending by version. */
   readonly #history = new Map<string, StoredHistoryEntry[]>();
   readonly #clients = new Map<string, ClientRow>();
+  /** Sink cursors by sink name, then scope. */
+  readonly #sinkCursors = new Map<string, Map<string, number>>();
   readonly #mutex = new AsyncMutex();
   #closed = false;
 
@@ -192,6 +195,32 @@ export class MemoryStorage implements SyncStorage {
         head: asVersion(this.#scopes.get(scope)?.head ?? 0),
         hasMore: matching.length > limit,
       });
+    });
+  }
+
+  sinkBacklog(sink: string, limit: number): Promise<SinkBacklogEntry[]> {
+    return this.#mutex.run(() => {
+      this.#assertOpen();
+      const cursors = this.#sinkCursors.get(sink);
+      const backlog: SinkBacklogEntry[] = [];
+      for (const [scope, state] of this.#scopes) {
+        const cursor = cursors?.get(scope) ?? 0;
+        if (state.head > cursor) {
+          backlog.push({ scope: scope as ScopeId, cursor: asVersion(cursor), head: asVersion(state.head) });
+        }
+      }
+      backlog.sort((a, b) => (a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : 0));
+      return Promise.resolve(backlog.slice(0, limit));
+    });
+  }
+
+  setSinkCursor(sink: string, scope: ScopeId, version: Version): Promise<void> {
+    return this.#mutex.run(() => {
+      this.#assertOpen();
+      const cursors = this.#sinkCursors.get(sink) ?? new Map<string, number>();
+      cursors.set(scope, version);
+      this.#sinkCursors.set(sink, cursors);
+      return Promise.resolve();
     });
   }
 

@@ -79,6 +79,18 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- Each sink's delivered position: one cursor per scope (versions are per scope).
+      CREATE TABLE $schema.sink_cursors (
+        sink    text NOT NULL,
+        scope   text NOT NULL,
+        version bigint NOT NULL,
+        PRIMARY KEY (sink, scope)
+      );
+    `,
+  },
 ];
 
 /** The schema version this code writes; a database at a higher version is refused. */
@@ -160,6 +172,15 @@ export function pgStatements(schema: string) {
       ON CONFLICT (scope) DO UPDATE SET head = sc.head + 1 RETURNING head`,
     head: `SELECT head FROM ${s}.scopes WHERE scope = $1`,
     allScopes: `SELECT scope FROM ${s}.scopes`,
+    sinkBacklog: `SELECT s.scope, coalesce(c.version, 0) AS cursor, s.head FROM ${s}.scopes s
+      LEFT JOIN ${s}.sink_cursors c ON c.sink = $1 AND c.scope = s.scope
+      WHERE s.head > coalesce(c.version, 0) ORDER BY s.scope COLLATE "C" LIMIT $2`,
+    setSinkCursor: `INSERT INTO ${s}.sink_cursors (sink, scope, version) VALUES ($1, $2, $3)
+      ON CONFLICT (sink, scope) DO UPDATE SET version = excluded.version`,
+    /** Session lock of a sink (or any named singleton), namespaced by schema like the scope locks. */
+    tryLock: 'SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS locked',
+    unlock: 'SELECT pg_advisory_unlock(hashtext($1), hashtext($2))',
+    lockSpace: `syncline-lock:${schema}`,
     // One statement is one snapshot, even under READ COMMITTED: head, horizon, the client's mid
     // and the page agree without a transaction. The LEFT JOIN keeps the row when the page is empty.
     pull: `WITH s AS (

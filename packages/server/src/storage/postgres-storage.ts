@@ -13,6 +13,8 @@ import type {
   PruneStats,
   PullPage,
   RetentionPolicy,
+  SinkBacklogEntry,
+  StorageLock,
   StorageTx,
   StoredHistoryEntry,
   TransactionOptions,
@@ -39,6 +41,8 @@ export interface PostgresStorageOptions {
 }
 
 const LIVE_PAGE = 1000;
+/** How often a held lock's connection is checked with a query, to catch a silently dead one. */
+const LOCK_PING_MS = 5000;
 
 type PullRow = RecordRow & { s_head: number | null; s_horizon: number | null; s_last_mid: number | null };
 type HistoryPageRow = HistoryRow & { s_head: number | null };
@@ -183,6 +187,74 @@ export class PostgresStorage implements SyncStorage {
       entries: entries.slice(0, limit).map(toHistory),
       head: asVersion(rows[0]?.s_head ?? 0),
       hasMore: entries.length > limit,
+    };
+  }
+
+  async sinkBacklog(sink: string, limit: number): Promise<SinkBacklogEntry[]> {
+    const rows = await this.#read<{ scope: string; cursor: number; head: number }>(this.#sql.sinkBacklog, [
+      sink,
+      limit,
+    ]);
+    return rows.map((r) => ({
+      scope: r.scope as ScopeId,
+      cursor: asVersion(r.cursor),
+      head: asVersion(r.head),
+    }));
+  }
+
+  async setSinkCursor(sink: string, scope: ScopeId, version: Version): Promise<void> {
+    await this.#read(this.#sql.setSinkCursor, [sink, scope, version]);
+  }
+
+  /**
+   * A session advisory lock on a connection taken from the pool and held until `release()`:
+   * when this process dies or its connection drops, PostgreSQL ends the session and the lock
+   * goes with it, so another node's `tryLock` gets it. The connection is pinged every few
+   * seconds so a silently dead one is noticed (`onLost`) rather than held for ever.
+   */
+  async tryLock(name: string, onLost: (err: Error) => void): Promise<StorageLock | undefined> {
+    const client = await this.#pool.connect();
+    let done = false;
+    const timer: { ping?: ReturnType<typeof setInterval> } = {};
+    const drop = (err: Error) => {
+      if (done) return;
+      done = true;
+      clearInterval(timer.ping);
+      this.#pool.release(client, err);
+      onLost(err);
+    };
+    try {
+      const { rows } = await client.query<{ locked: boolean }>(this.#sql.tryLock, [
+        this.#sql.lockSpace,
+        name,
+      ]);
+      if (!rows[0]?.locked) {
+        done = true;
+        this.#pool.release(client);
+        return undefined;
+      }
+    } catch (err) {
+      done = true;
+      this.#pool.release(client, err);
+      throw err;
+    }
+    client.on('error', drop);
+    client.on('end', () => drop(new Error('lock connection ended')));
+    timer.ping = setInterval(() => {
+      client
+        .query('SELECT 1')
+        .catch((err: unknown) => drop(err instanceof Error ? err : new Error(String(err))));
+    }, LOCK_PING_MS);
+    timer.ping.unref();
+    return {
+      release: async () => {
+        if (done) return;
+        done = true;
+        clearInterval(timer.ping);
+        // Destroyed, not pooled: ending the session is what frees the lock, whatever state it is in.
+        this.#pool.release(client, new Error('lock released'));
+        await Promise.resolve();
+      },
     };
   }
 

@@ -86,6 +86,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX history_scope_version ON history (scope, version);
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- Each sink's delivered position: one cursor per scope (versions are per scope).
+      CREATE TABLE sink_cursors (
+        sink    TEXT NOT NULL,
+        scope   TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (sink, scope)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this code writes; a database at a higher version is refused. */
@@ -177,6 +189,14 @@ export function prepareStatements(db: Database.Database) {
       'SELECT head, horizon FROM scopes WHERE scope = ?',
     ),
     allScopes: prep<[], { scope: string }>('SELECT scope FROM scopes'),
+    sinkBacklog: prep<[string, number], { scope: string; cursor: number; head: number }>(
+      `SELECT s.scope, coalesce(c.version, 0) AS cursor, s.head FROM scopes s
+       LEFT JOIN sink_cursors c ON c.sink = ? AND c.scope = s.scope
+       WHERE s.head > coalesce(c.version, 0) ORDER BY s.scope LIMIT ?`,
+    ),
+    setSinkCursor: prep<[string, string, number]>(
+      'INSERT OR REPLACE INTO sink_cursors (sink, scope, version) VALUES (?, ?, ?)',
+    ),
     pull: prep<[string, number, number], RecordRow>(
       `SELECT ${RECORD_COLS} FROM records WHERE scope = ? AND version > ? ORDER BY version LIMIT ?`,
     ),

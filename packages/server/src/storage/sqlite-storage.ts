@@ -12,6 +12,7 @@ import type {
   PruneStats,
   PullPage,
   RetentionPolicy,
+  SinkBacklogEntry,
   StorageTx,
   StoredHistoryEntry,
   StoredRecord,
@@ -136,6 +137,22 @@ export class SqliteStorage implements SyncStorage {
         };
       }, 'DEFERRED'),
     );
+  }
+
+  sinkBacklog(sink: string, limit: number): Promise<SinkBacklogEntry[]> {
+    return this.conn.read(() =>
+      this.st.sinkBacklog.all(sink, limit).map((r) => ({
+        scope: r.scope as ScopeId,
+        cursor: asVersion(r.cursor),
+        head: asVersion(r.head),
+      })),
+    );
+  }
+
+  setSinkCursor(sink: string, scope: ScopeId, version: Version): Promise<void> {
+    return this.conn.exclusive(() => {
+      this.st.setSinkCursor.run(sink, scope, version);
+    });
   }
 
   /** Pages through the scope by (collection, id); the connection is free between pages. */

@@ -89,6 +89,33 @@ export interface SyncStorage {
    */
   scopeHistory(scope: ScopeId, after: Version, limit: number): Promise<HistoryPage>;
 
+  /**
+   * The scopes a sink (a named consumer of every committed change, such as a broker sink) has
+   * not fully delivered: up to `limit` scopes whose head is above the sink's cursor for that
+   * scope (0 when none was stored), ordered by scope, each with that cursor and the head. A
+   * sink's position is one cursor per scope because versions are per scope: it reads each
+   * scope's history after its cursor (`scopeHistory`, in version order) and stores the new
+   * cursor once the change is delivered, so after a restart it resumes where delivery stopped.
+   * Unknown sinks have no cursors; cursors of distinct sink names never affect each other.
+   */
+  sinkBacklog(sink: string, limit: number): Promise<SinkBacklogEntry[]>;
+
+  /**
+   * Stores `sink`'s cursor for `scope`: every change of the scope up to `version` is delivered.
+   * Durable when it resolves. It replaces the stored value, lower or higher (the sink only moves
+   * it back after a restored database put the scope's head below it).
+   */
+  setSinkCursor(sink: string, scope: ScopeId, version: Version): Promise<void>;
+
+  /**
+   * Optional: holds a lock named `name` that at most one holder among every process sharing
+   * this storage has at a time (a PostgreSQL session advisory lock on a connection of its
+   * own). Resolves undefined when another holder has it. `onLost` runs once if the lock is lost
+   * without `release()` (its connection died), after which the holder must stop acting as one.
+   * Backends that serve a single process (memory, SQLite) leave it out: their holder always runs.
+   */
+  tryLock?(name: string, onLost: (err: Error) => void): Promise<StorageLock | undefined>;
+
   /** Every live (non-tombstone) record of a scope, in no particular order. */
   liveRecords(scope: ScopeId): AsyncIterable<StoredRecord>;
 
@@ -182,6 +209,20 @@ export interface StorageTx {
    * are undone, the error is rethrown, and the outer transaction can go on.
    */
   savepoint<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** One scope a sink has not fully delivered (see `SyncStorage.sinkBacklog`). */
+export interface SinkBacklogEntry {
+  readonly scope: ScopeId;
+  /** The sink's stored cursor for the scope (0 when none). */
+  readonly cursor: Version;
+  readonly head: Version;
+}
+
+/** A held `SyncStorage.tryLock` lock. */
+export interface StorageLock {
+  /** Gives the lock up (and its connection); resolves once others can take it. */
+  release(): Promise<void>;
 }
 
 /** What names one record. */

@@ -5,6 +5,7 @@ import type {
   PruneStats,
   PullPage,
   RetentionPolicy,
+  SinkBacklogEntry,
   StorageTx,
   StoredHistoryEntry,
   StoredRecord,
@@ -90,6 +91,14 @@ export class FaultyStorage implements SyncStorage {
 
   scopeHistory(scope: ScopeId, after: Version, limit: number): Promise<HistoryPage> {
     return this.inner.scopeHistory(scope, after, limit);
+  }
+
+  sinkBacklog(sink: string, limit: number): Promise<SinkBacklogEntry[]> {
+    return this.inner.sinkBacklog(sink, limit);
+  }
+
+  setSinkCursor(sink: string, scope: ScopeId, version: Version): Promise<void> {
+    return this.inner.setSinkCursor(sink, scope, version);
   }
 
   liveRecords(scope: ScopeId): AsyncIterable<StoredRecord> {

@@ -1,0 +1,65 @@
+import type { ChangeFeedDeps } from '../feed/change-feed.js';
+import type { Clock } from '../ops/clock.js';
+import type { Logger } from '../ops/logger.js';
+import type { ServerMetrics } from '../ops/metrics.js';
+import { importOptional } from '../ops/optional-dependency.js';
+import type { Timers } from '../ops/timers.js';
+import type { SyncStorage } from '../storage/storage.js';
+import { connectNats } from './nats-publisher.js';
+import { connectRabbitmq } from './rabbitmq-publisher.js';
+import type { SinkConfig, SinkPublisher } from './sink-config.js';
+import { SinkRunner } from './sink-runner.js';
+
+export interface SinksDeps {
+  readonly storage: SyncStorage;
+  readonly feed: ChangeFeedDeps;
+  readonly metrics: ServerMetrics;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly timers: Timers;
+}
+
+/** The broker connection of a sink's kind. */
+export function connectSink(config: SinkConfig): Promise<SinkPublisher> {
+  switch (config.kind) {
+    case 'rabbitmq':
+      return connectRabbitmq(config);
+    case 'nats':
+      return connectNats(config);
+  }
+}
+
+/**
+ * Imports the drivers `configs` need, so a missing one fails at start with its
+ * `MissingDependencyError` (`missing_dependency`, naming the `npm install` line) instead of in
+ * the sink's log. The CLI calls it before starting the server.
+ */
+export async function checkSinkDrivers(configs: readonly SinkConfig[]): Promise<void> {
+  for (const kind of new Set(configs.map((c) => c.kind))) {
+    switch (kind) {
+      case 'rabbitmq':
+        await importOptional('A RabbitMQ sink', 'amqplib', ['amqplib'], () => import('amqplib'));
+        break;
+      case 'nats':
+        await importOptional('A NATS sink', 'nats', ['nats'], () => import('nats'));
+        break;
+    }
+  }
+}
+
+/** The running sinks of a server. */
+export interface Sinks {
+  /** Stops every sink (each after its current broker call). */
+  stop(): Promise<void>;
+}
+
+/** Starts one `SinkRunner` per configured sink. */
+export function startSinks(configs: readonly SinkConfig[], deps: SinksDeps): Sinks {
+  const runners = configs.map((config) => new SinkRunner(config, { ...deps, connect: connectSink }));
+  for (const runner of runners) runner.start();
+  return {
+    stop: async () => {
+      await Promise.all(runners.map((r) => r.stop()));
+    },
+  };
+}
