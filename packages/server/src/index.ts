@@ -27,7 +27,12 @@ export { compileWhere } from './query/where.js';
 export type { RecordPredicate } from './query/where.js';
 export type { QuerySource, SourceContext, SourceQuery, SourceRow } from './query/query-sources.js';
 export { postgresQuerySource, sqliteQuerySource } from './query/sql-sources.js';
-export type { ClosableQuerySource, SqlSourceOptions } from './query/sql-sources.js';
+export type {
+  ClosableQuerySource,
+  SourcePool,
+  SourcePoolClient,
+  SqlSourceOptions,
+} from './query/sql-sources.js';
 export { MemoryStorage } from './storage/memory-storage.js';
 export { SqliteStorage } from './storage/sqlite-storage.js';
 export type { SqliteStorageOptions } from './storage/sqlite-storage.js';

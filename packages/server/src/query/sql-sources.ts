@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import type pg from 'pg';
 import type { AppObject } from '@syncline/protocol';
 import type { QuerySource, SourceQuery, SourceRow } from './query-sources.js';
 
@@ -57,11 +56,25 @@ export function sqliteQuerySource(path: string, opts: SqlSourceOptions): Closabl
 }
 
 /**
+ * The part of a `pg` `Pool` the PostgreSQL source uses. Written out here, so that an app's
+ * type check does not need the optional `pg` package's types; a `pg.Pool` fits it.
+ */
+export interface SourcePool {
+  connect(): Promise<SourcePoolClient>;
+}
+
+/** The part of a `pg` `PoolClient` the PostgreSQL source uses. */
+export interface SourcePoolClient {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+  release(err?: Error): void;
+}
+
+/**
  * A source reading PostgreSQL through the app's pool (the app ends it). Each query runs in a
  * `READ ONLY` transaction with `statement_timeout` set to the source's timeout, so the database
  * refuses writes and stops a slow statement by itself.
  */
-export function postgresQuerySource(pool: pg.Pool, opts: SqlSourceOptions): QuerySource {
+export function postgresQuerySource(pool: SourcePool, opts: SqlSourceOptions): QuerySource {
   const timeoutMs = opts.timeoutMs ?? 2000;
   const used = Math.max(0, ...[...opts.sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
   const params = (q: SourceQuery) => [q.scope, q.collection, q.limit].slice(0, Math.min(used, 3));
@@ -73,9 +86,9 @@ export function postgresQuerySource(pool: pg.Pool, opts: SqlSourceOptions): Quer
       try {
         await client.query('BEGIN READ ONLY');
         await client.query(`SET LOCAL statement_timeout = ${Math.ceil(timeoutMs)}`);
-        const res = await client.query<Record<string, unknown>>(opts.sql, params(q));
+        const res = await client.query(opts.sql, params(q));
         await client.query('COMMIT');
-        return res.rows.map((r) => toRow(r, opts.idColumn));
+        return res.rows.map((r) => toRow(r as object, opts.idColumn));
       } catch (err) {
         failed = err;
         await client.query('ROLLBACK').catch(() => undefined);
