@@ -1,23 +1,11 @@
-import type { ChangeFeedDeps } from '../feed/change-feed.js';
-import type { Clock } from '../ops/clock.js';
-import type { Logger } from '../ops/logger.js';
-import type { ServerMetrics } from '../ops/metrics.js';
 import { importOptional } from '../ops/optional-dependency.js';
-import type { Timers } from '../ops/timers.js';
-import type { SyncStorage } from '../storage/storage.js';
 import { connectNats } from './nats-publisher.js';
 import { connectRabbitmq } from './rabbitmq-publisher.js';
 import type { SinkConfig, SinkPublisher } from './sink-config.js';
-import { SinkRunner } from './sink-runner.js';
+import { SinkRunner, type SinkRunnerDeps } from './sink-runner.js';
 
-export interface SinksDeps {
-  readonly storage: SyncStorage;
-  readonly feed: ChangeFeedDeps;
-  readonly metrics: ServerMetrics;
-  readonly logger: Logger;
-  readonly clock: Clock;
-  readonly timers: Timers;
-}
+/** What the sinks share: a runner's dependencies but its broker connection. */
+export type SinksDeps = Omit<SinkRunnerDeps, 'connect' | 'lockRetryMs'>;
 
 /** The broker connection of a sink's kind. */
 export function connectSink(config: SinkConfig): Promise<SinkPublisher> {
