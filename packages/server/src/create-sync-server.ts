@@ -76,14 +76,6 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   const catchUp = cluster
     ? startCatchUp({ cluster, io, storage, commits, logger, timers, clock })
     : undefined;
-  const webhooks: WebhookDispatcher = new WebhookDispatcher({
-    ...config,
-    commits,
-    metrics,
-    fetch: options.webhooks?.fetch ?? fetch,
-    random: options.webhooks?.random ?? Math.random,
-  });
-
   const scopeHashes = new ScopeHashCache(storage);
   const budgets = new Budgets(options.budgets, logger, config.devMode);
   const presence = new PresenceHub(io, timers, config.presence, cluster !== undefined, logger);
@@ -107,6 +99,14 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     pollIntervalMs: config.feedPollIntervalMs,
     pageSize: 500,
   };
+  const webhooks: WebhookDispatcher = new WebhookDispatcher({
+    ...config,
+    storage,
+    feed,
+    metrics,
+    fetch: options.webhooks?.fetch ?? fetch,
+    random: options.webhooks?.random ?? Math.random,
+  });
   const handleHttp = createHttpHandler({
     ...ctx,
     timers,
@@ -132,9 +132,11 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     nodeId,
     metricsRegistry: metrics.registry,
     handleHttp,
-    listen: (port, host = '127.0.0.1') => {
+    listen: async (port, host = '127.0.0.1') => {
       const refused = devAuthExposureError(config, host);
-      if (refused) return Promise.reject(refused);
+      if (refused) throw refused;
+      // A webhook or sink that starts 'now' counts from its registration: let it land first.
+      await Promise.all([webhooks.ready(), sinks.ready()]);
       return listenHttp(httpServer, port, host, (bound) => {
         const adapter = cluster?.kind ?? 'memory';
         logger.info('listening', { host, port: bound, storage: storage.kind, adapter, nodeId });
@@ -156,8 +158,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       catchUp?.stop();
       presence.stop();
       await shutdown.drain();
-      webhooks.stop();
-      await sinks.stop();
+      await Promise.all([webhooks.stop(), sinks.stop()]);
       await closeSocketServer(io, httpServer);
       logger.info('closed', { nodeId });
     },

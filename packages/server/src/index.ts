@@ -6,7 +6,7 @@ export type { ChangeFeedOptions } from './feed/feed-iterator.js';
 export type { AppFeedChange } from './sync/app-values.js';
 export { serverClientId } from './sync/server-writes.js';
 export { SIGNATURE_HEADER, signWebhook, verifyWebhookSignature } from './webhooks/webhook-signature.js';
-export { webhookRetryDelay } from './webhooks/webhook-dispatcher.js';
+export { webhookRetryDelay } from './webhooks/webhook-publisher.js';
 export { HTTP_ROUTES } from './http/router.js';
 export { developmentAuth } from './auth/auth.js';
 export { DEFAULT_BUDGETS } from './transport/budgets.js';

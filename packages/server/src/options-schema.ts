@@ -37,6 +37,7 @@ const WebhookSchema = z.strictObject({
   retryDelayMs: ms.optional(),
   maxDelayMs: ms.optional(),
   timeoutMs: count(1).optional(),
+  from: z.enum(['start', 'now']).optional(),
   maxQueue: count(1).optional(),
 });
 
@@ -45,6 +46,7 @@ const sinkName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
 });
 const sinkCommon = {
   name: sinkName,
+  from: z.enum(['start', 'now']).optional(),
   transform: z.optional(fn()),
   batchSize: count(1).optional(),
   retryMinMs: count(1).optional(),

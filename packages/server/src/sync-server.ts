@@ -156,7 +156,10 @@ export interface SyncServer {
    * principal's `expiresAt`.
    */
   revoke(who: { readonly userId: string }): RevokeResult;
-  /** Resolves once every queued webhook delivery has been delivered or given up. */
+  /**
+   * Resolves once every change committed before the call has been delivered to its webhook or
+   * given up (by this node, or by the node that holds the webhook on a shared PostgreSQL).
+   */
   webhooksSettled(): Promise<void>;
   /**
    * Graceful stop: refuses new events, lets in-flight ones finish and answer, then closes every

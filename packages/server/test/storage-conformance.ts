@@ -532,6 +532,38 @@ export function runStorageConformance(
           .catch(() => undefined);
         expect(await storage.sinkBacklog('rabbit', 10)).toEqual([]);
       });
+
+      it("registers a sink once: 'now' starts it at every scope's head, 'start' at the beginning", async () => {
+        await commit(S, 'a', { n: 1 }); // S@1
+        await commit(S, 'a', { n: 2 }); // S@2
+        await commit(S2, 'x', { n: 1 }); // S2@1
+        await storage.setSinkCursor('hook', S2, v(0)); // a cursor stored before registering stands
+        expect(await storage.registerSink('hook', 'now')).toBe(true);
+        expect(await storage.sinkBacklog('hook', 10)).toEqual([{ scope: S2, cursor: 0, head: 1 }]);
+        await commit(S2, 'x', { n: 2 }); // S2@2
+        expect(await storage.sinkBacklog('hook', 10)).toEqual([{ scope: S2, cursor: 0, head: 2 }]);
+        // Registered already: nothing moves, even asked for 'now' again after more commits.
+        await commit(S, 'a', { n: 3 }); // S@3
+        expect(await storage.registerSink('hook', 'now')).toBe(false);
+        expect(await storage.sinkBacklog('hook', 10)).toEqual([
+          { scope: S, cursor: 2, head: 3 },
+          { scope: S2, cursor: 0, head: 2 },
+        ]);
+        // 'start' delivers the retained history; another sink's registration is its own.
+        expect(await storage.registerSink('full', 'start')).toBe(true);
+        expect(await storage.registerSink('full', 'now')).toBe(false);
+        expect(await storage.sinkBacklog('full', 10)).toEqual([
+          { scope: S, cursor: 0, head: 3 },
+          { scope: S2, cursor: 0, head: 2 },
+        ]);
+      });
+
+      it('counts a registration once when it races itself, and scopes created after it start at 0', async () => {
+        const results = await Promise.all([0, 1, 2, 3].map(() => storage.registerSink('raced', 'now')));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        await commit(S, 'a', { n: 1 });
+        expect(await storage.sinkBacklog('raced', 10)).toEqual([{ scope: S, cursor: 0, head: 1 }]);
+      });
     });
 
     describe('pull clientLastMid', () => {

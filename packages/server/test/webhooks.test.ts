@@ -1,10 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FeedChange, Mutation } from '@syncline/protocol';
 import type { Timers } from '../src/ops/timers.js';
+import { SqliteStorage } from '../src/storage/sqlite-storage.js';
+import type { WebhookConfig } from '../src/sync/collections.js';
 import type { AppFeedChange } from '../src/sync/app-values.js';
-import { webhookRetryDelay } from '../src/webhooks/webhook-dispatcher.js';
+import { webhookRetryDelay } from '../src/webhooks/webhook-publisher.js';
 import { signWebhook, verifyWebhookSignature } from '../src/webhooks/webhook-signature.js';
 import {
   startServer,
@@ -12,6 +17,7 @@ import {
   type MutationInput,
   type RunningServer,
 } from '@syncline/test-support/server';
+import { eventually } from '@syncline/test-support';
 import { scrape } from './helpers/http.js';
 
 const SECRET = 'whsec_test';
@@ -207,12 +213,67 @@ describe('webhooks', () => {
     expect(calls.map((c) => c.at - calls[0]!.at)).toEqual([0, 750, 2250, 5250, 8250]);
     expect(calls[2]!.signature).toMatch(new RegExp(`^t=${calls[2]!.at},v1=[0-9a-f]{64}$`));
     await running.server.webhooksSettled();
-    expect(timers.pending()).toBe(0);
+    // Given up for good: no attempt follows, however long the server runs on.
+    await timers.advance(600_000);
+    expect(calls).toHaveLength(5);
     const m = await scrape(running.url);
     expect(m.value('syncline_webhook_deliveries_total', { collection: 'cards', result: 'gave_up' })).toBe(1);
     expect(m.value('syncline_webhook_attempts_total', { collection: 'cards', outcome: 'http_error' })).toBe(
       5,
     );
+  });
+
+  it("start at their first start ('now'), keep undelivered changes across a restart, and 'start' replays history", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'syncline-webhooks-'));
+    const path = join(dir, 'sync.db');
+    let mode: 'ok' | 'hang' = 'ok';
+    let requests = 0;
+    const hook = await startReceiver(() => (requests++, mode));
+    const webhook = (extra: Partial<WebhookConfig> = {}) => ({
+      cards: { webhook: { url: hook.url, secret: SECRET, retryDelayMs: 5, timeoutMs: 60_000, ...extra } },
+    });
+    const keys = () => hook.received.map((r) => r.headers['idempotency-key']);
+    try {
+      // History from before the webhook existed.
+      running = await startServer({ storage: await SqliteStorage.open({ path }) });
+      let client = await TestClient.connect(running.url);
+      await client.write(put('team:a', 'cards', 'old1', 1), put('team:a', 'notes', 'n0', 1));
+      client.close();
+      await running.stop();
+
+      running = await startServer({ storage: await SqliteStorage.open({ path }), collections: webhook() });
+      client = await TestClient.connect(running.url);
+      await client.write(put('team:a', 'cards', 'new1', 1));
+      await running.server.webhooksSettled();
+      expect(keys()).toEqual(['team:a@3']);
+      // The receiver stops answering: one change is in flight, one waits, when the server stops.
+      mode = 'hang';
+      await client.write(put('team:a', 'cards', 'new2', 1), put('team:b', 'cards', 'new3', 1));
+      await eventually(() => requests === 2, 'the next delivery is in flight');
+      client.close();
+      await running.stop();
+
+      mode = 'ok';
+      running = await startServer({ storage: await SqliteStorage.open({ path }), collections: webhook() });
+      await running.server.webhooksSettled();
+      // In flight at the stop, so delivered again: the receiver dedupes it by its key.
+      expect(keys()).toEqual(['team:a@3', 'team:a@4', 'team:b@1']);
+      expect(requests).toBe(4); // team:a@4 twice: the receiver dedupes by its key
+      await running.stop();
+
+      // Another collection's webhook on the same database can start from the retained history.
+      running = await startServer({
+        storage: await SqliteStorage.open({ path }),
+        collections: { notes: webhook({ from: 'start' }).cards },
+      });
+      client = await TestClient.connect(running.url);
+      await client.write(put('team:b', 'notes', 'n1', 1));
+      client.close();
+      await running.server.webhooksSettled();
+      expect(keys().slice(3)).toEqual(['team:a@2', 'team:b@2']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('computes capped, jittered delays', () => {
@@ -252,10 +313,6 @@ class FakeTimers implements Timers {
 
   clearTimeout(handle: unknown): void {
     this.#queue.delete(handle as number);
-  }
-
-  pending(): number {
-    return this.#queue.size;
   }
 
   /** Moves time forward, running due callbacks in order and letting their promises settle. */

@@ -15,6 +15,12 @@ export interface SinkCommonConfig {
    * `sink` label of its metrics. Renaming a sink starts it again from the retained history.
    */
   readonly name: string;
+  /**
+   * Where a sink seen for the first time starts (default `'start'`): `'start'` publishes the
+   * retained history of every scope, `'now'` only what is committed from its first start on
+   * (see `SyncStorage.registerSink`). Once registered, a sink resumes from its stored cursors.
+   */
+  readonly from?: 'start' | 'now';
   /** Runs on each change before it is published (see `SinkTransform`). */
   readonly transform?: SinkTransform;
   /** Changes per broker round (published together, then confirmed; default 200). */
@@ -58,6 +64,8 @@ export interface SinkMessage {
   readonly scope: string;
   readonly collection: string;
   readonly version: number;
+  /** When the change was committed (ms since the epoch), for delivery latency. */
+  readonly serverTime: number;
   /** JSON text of the (transformed) change. */
   readonly body: string;
 }

@@ -5,11 +5,17 @@ import type { Clock } from '../ops/clock.js';
 import type { Logger } from '../ops/logger.js';
 import type { ServerMetrics } from '../ops/metrics.js';
 import { MissingDependencyError } from '../ops/optional-dependency.js';
-import type { TimerHandle, Timers } from '../ops/timers.js';
+import type { Timers } from '../ops/timers.js';
 import type { StorageLock, SyncStorage } from '../storage/storage.js';
-import type { SinkConfig, SinkMessage, SinkPublisher } from './sink-config.js';
+import type { SinkCommonConfig, SinkMessage, SinkPublisher } from './sink-config.js';
+import { failsAt as at, SinkFailure } from './sink-failure.js';
+import { closeWithin, unlessAborted } from './broker-calls.js';
+import { SinkProgress } from './sink-progress.js';
 
-export interface SinkRunnerDeps {
+/** What a runner needs of a sink's configuration: the common options and a kind for its logs. */
+export type RunnerConfig = SinkCommonConfig & { readonly kind: string };
+
+export interface SinkRunnerDeps<C extends RunnerConfig> {
   readonly storage: SyncStorage;
   readonly feed: ChangeFeedDeps;
   readonly metrics: ServerMetrics;
@@ -17,7 +23,7 @@ export interface SinkRunnerDeps {
   readonly clock: Clock;
   readonly timers: Timers;
   /** Opens the broker connection of this sink's kind. */
-  readonly connect: (config: SinkConfig) => Promise<SinkPublisher>;
+  readonly connect: (config: C) => Promise<SinkPublisher>;
   /** How often a standby node tries to take the sink's lock (default: the feed's poll interval). */
   readonly lockRetryMs?: number;
 }
@@ -27,24 +33,6 @@ const BACKLOG_PAGE = 100;
 /** How long closing a broker connection may take before the runner stops waiting for it. */
 const CLOSE_TIMEOUT_MS = 2_000;
 
-/** Why a round of the runner failed: the `stage` label of `sink_errors_total`. */
-type Stage = 'connect' | 'publish' | 'storage' | 'transform';
-
-class SinkFailure extends Error {
-  constructor(
-    readonly stage: Stage,
-    cause: unknown,
-  ) {
-    super(`${stage}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.name = 'SinkFailure';
-  }
-}
-
-const at = <T>(stage: Stage, work: Promise<T>): Promise<T> =>
-  work.catch((err: unknown) =>
-    Promise.reject(err instanceof SinkFailure ? err : new SinkFailure(stage, err)),
-  );
-
 /**
  * Runs one sink: takes its cluster lock (when the storage has locks), connects to the broker,
  * and publishes every committed change, scope by scope in version order, storing the sink's
@@ -53,28 +41,69 @@ const at = <T>(stage: Stage, work: Promise<T>): Promise<T> =>
  * and the next round starts after a backoff delay, from the stored cursors, so nothing is skipped
  * and what was published but not yet recorded is published again (the brokers' deduplication and
  * consumers' (scope, version) check absorb it). Never throws; `stop()` ends it.
+ *
+ * Before its first round the runner registers the sink (`SyncStorage.registerSink`, from the
+ * config's `from`), retried like any failed round until it succeeds.
  */
-export class SinkRunner {
-  readonly #config: SinkConfig;
-  readonly #deps: SinkRunnerDeps;
+export class SinkRunner<C extends RunnerConfig> {
+  readonly #config: C;
+  readonly #deps: SinkRunnerDeps<C>;
   readonly #stop = new AbortController();
   readonly #backoff: Backoff;
   readonly #label: { sink: string };
   #done: Promise<void> | undefined;
   #dirty = true;
   #wake: (() => void) | undefined;
+  #registered = false;
+  readonly #ready: Promise<void>;
+  #firstAttemptEnded: () => void = () => undefined;
+  readonly #progress: SinkProgress;
 
-  constructor(config: SinkConfig, deps: SinkRunnerDeps) {
+  constructor(config: C, deps: SinkRunnerDeps<C>) {
     this.#config = config;
     this.#deps = deps;
     this.#label = { sink: config.name };
+    this.#progress = new SinkProgress(deps.metrics, this.#label);
+    this.#ready = new Promise<void>((resolve) => (this.#firstAttemptEnded = resolve));
     this.#backoff = { minMs: config.retryMinMs ?? 500, maxMs: config.retryMaxMs ?? 30_000, jitter: true };
   }
 
   start(): void {
     this.#deps.metrics.sinkActive.set(this.#label, 0);
-    const unsubscribe = this.#deps.feed.commits.subscribe(() => this.#poke());
-    this.#done = this.#main().finally(unsubscribe);
+    const unsubscribe = this.#deps.feed.commits.subscribe((event) => {
+      this.#progress.committed(event.changes.length);
+      this.#poke();
+    });
+    this.#done = this.#main().finally(() => {
+      unsubscribe();
+      this.#progress.passed();
+    });
+  }
+
+  /** Resolves once the first attempt to register the sink ended, registered or not. */
+  get ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** Committed changes the sink has yet to publish (see `SinkProgress.lag`). */
+  get lag(): number {
+    return this.#progress.lag;
+  }
+
+  /**
+   * Resolves once the sink's backlog is empty (everything committed before the call is
+   * published, dropped by its transform, or given up by its publisher), by this node or by the
+   * one holding the sink's lock; or once the runner stopped.
+   */
+  async settled(): Promise<void> {
+    await this.ready;
+    while (!this.#stop.signal.aborted) {
+      const pass = this.#progress.nextPass();
+      const empty =
+        this.#registered && (await this.#deps.storage.sinkBacklog(this.#config.name, 1)).length === 0;
+      if (empty) return;
+      await pass;
+    }
   }
 
   /** Ends the sink: the round in progress stops after its current broker call; resolves when it did. */
@@ -82,33 +111,6 @@ export class SinkRunner {
     this.#stop.abort();
     this.#poke();
     await this.#done;
-  }
-
-  /**
-   * A broker call that `stop()` cuts short: a connection left half-open by the network answers
-   * neither a confirm nor a close, and shutdown must not wait for it (what it published without
-   * a confirm is published again from the cursor).
-   */
-  #unlessStopped<T>(work: Promise<T>): Promise<T> {
-    const signal = this.#stop.signal;
-    if (signal.aborted) return Promise.reject(new Error('sink stopped'));
-    return Promise.race([
-      work,
-      new Promise<never>((_, reject) =>
-        signal.addEventListener('abort', () => reject(new Error('sink stopped')), { once: true }),
-      ),
-    ]);
-  }
-
-  /** Closes the broker connection, giving up after `CLOSE_TIMEOUT_MS`. */
-  async #close(publisher: SinkPublisher): Promise<void> {
-    const timers = this.#deps.timers;
-    const timer: { handle?: TimerHandle } = {};
-    await Promise.race([
-      publisher.close().catch(() => undefined),
-      new Promise<void>((resolve) => (timer.handle = timers.setTimeout(resolve, CLOSE_TIMEOUT_MS))),
-    ]);
-    if (timer.handle !== undefined) timers.clearTimeout(timer.handle);
   }
 
   #poke(): void {
@@ -134,6 +136,7 @@ export class SinkRunner {
     let failures = 0;
     while (!this.#stop.signal.aborted) {
       try {
+        if (!this.#registered) await this.#register();
         const ran = await this.#round();
         if (ran) failures = 0;
       } catch (err) {
@@ -153,8 +156,20 @@ export class SinkRunner {
           err,
           retryInMs: Math.round(delay),
         });
+        this.#progress.passed();
         await this.#sleepUnpoked(delay);
       }
+    }
+  }
+
+  async #register(): Promise<void> {
+    try {
+      const { name, from = 'start' } = this.#config;
+      const now = await at('storage', this.#deps.storage.registerSink(name, from));
+      this.#registered = true;
+      if (now) this.#deps.logger.info('sink registered', { sink: name, from });
+    } finally {
+      this.#firstAttemptEnded();
     }
   }
 
@@ -182,6 +197,7 @@ export class SinkRunner {
         }),
       );
       if (!lock) {
+        this.#progress.passed();
         await this.#sleepUnpoked(this.#deps.lockRetryMs ?? this.#deps.feed.pollIntervalMs);
         return false;
       }
@@ -192,7 +208,7 @@ export class SinkRunner {
       const connecting = this.#deps.connect(this.#config);
       publisher = await at(
         'connect',
-        this.#unlessStopped(connecting).catch((err: unknown) => {
+        unlessAborted(this.#stop.signal, connecting).catch((err: unknown) => {
           // Stopped while connecting: a connection that opens later is closed at once.
           void connecting
             .then(
@@ -211,28 +227,26 @@ export class SinkRunner {
       return true;
     } finally {
       metrics.sinkActive.set(this.#label, 0);
-      if (publisher) await this.#close(publisher);
+      if (publisher) await closeWithin(publisher, this.#deps.timers, CLOSE_TIMEOUT_MS);
       await lock?.release().catch(() => undefined);
     }
   }
 
   async #pump(publisher: SinkPublisher, signal: AbortSignal): Promise<void> {
-    const { storage, metrics } = this.#deps;
+    const { storage } = this.#deps;
     let brokerLost: Error | undefined;
     void publisher.lost.then((err) => (brokerLost = err));
     while (!signal.aborted) {
       if (brokerLost) throw new SinkFailure('connect', brokerLost);
       this.#dirty = false;
       const backlog = await at('storage', storage.sinkBacklog(this.#config.name, BACKLOG_PAGE));
-      metrics.sinkLag.set(
-        this.#label,
-        backlog.reduce((n, e) => n + e.head - e.cursor, 0),
-      );
+      this.#progress.setLag(backlog.reduce((n, e) => n + e.head - e.cursor, 0));
       for (const entry of backlog) {
         if (signal.aborted) return;
         await this.#drainScope(publisher, entry.scope, entry.cursor, signal);
       }
       if (backlog.length > 0 || this.#dirty || signal.aborted) continue;
+      this.#progress.passed();
       await this.#sleep(this.#deps.feed.pollIntervalMs);
     }
   }
@@ -247,15 +261,16 @@ export class SinkRunner {
     const { storage, logger, metrics } = this.#deps;
     const size = this.#config.batchSize ?? 200;
     let batch: FeedChange[] = [];
+    let stored = cursor;
     const flush = async () => {
       if (batch.length === 0) return;
       const changes = batch;
       batch = [];
       await this.#publish(publisher, changes);
-      await at(
-        'storage',
-        storage.setSinkCursor(this.#config.name, scope, changes[changes.length - 1]!.version),
-      );
+      const last = changes[changes.length - 1]!.version;
+      await at('storage', storage.setSinkCursor(this.#config.name, scope, last));
+      this.#progress.published(last - stored);
+      stored = last;
     };
     try {
       for await (const event of readChangeFeed(this.#deps.feed, scope, cursor, { signal, follow: false })) {
@@ -302,9 +317,16 @@ export class SinkRunner {
       const body = JSON.stringify(shaped);
       if (body === undefined)
         throw new SinkFailure('transform', new Error('transform returned a value JSON cannot encode'));
-      messages.push({ scope: change.scope, collection: change.collection, version: change.version, body });
+      messages.push({
+        scope: change.scope,
+        collection: change.collection,
+        version: change.version,
+        serverTime: change.serverTime,
+        body,
+      });
     }
-    if (messages.length > 0) await at('publish', this.#unlessStopped(publisher.publish(messages)));
+    if (messages.length > 0)
+      await at('publish', unlessAborted(this.#stop.signal, publisher.publish(messages)));
     const now = clock.now();
     for (const change of changes)
       metrics.sinkLatency.observe(this.#label, Math.max(0, now - change.serverTime) / 1000);

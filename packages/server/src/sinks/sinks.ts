@@ -5,7 +5,7 @@ import type { SinkConfig, SinkPublisher } from './sink-config.js';
 import { SinkRunner, type SinkRunnerDeps } from './sink-runner.js';
 
 /** What the sinks share: a runner's dependencies but its broker connection. */
-export type SinksDeps = Omit<SinkRunnerDeps, 'connect' | 'lockRetryMs'>;
+export type SinksDeps = Omit<SinkRunnerDeps<SinkConfig>, 'connect' | 'lockRetryMs'>;
 
 /** The broker connection of a sink's kind. */
 export function connectSink(config: SinkConfig): Promise<SinkPublisher> {
@@ -37,6 +37,8 @@ export async function checkSinkDrivers(configs: readonly SinkConfig[]): Promise<
 
 /** The running sinks of a server. */
 export interface Sinks {
+  /** Resolves once each sink's first registration attempt ended (see `SinkRunner.ready`). */
+  ready(): Promise<void>;
   /** Stops every sink (each after its current broker call). */
   stop(): Promise<void>;
 }
@@ -46,6 +48,9 @@ export function startSinks(configs: readonly SinkConfig[], deps: SinksDeps): Sin
   const runners = configs.map((config) => new SinkRunner(config, { ...deps, connect: connectSink }));
   for (const runner of runners) runner.start();
   return {
+    ready: async () => {
+      await Promise.all(runners.map((r) => r.ready));
+    },
     stop: async () => {
       await Promise.all(runners.map((r) => r.stop()));
     },

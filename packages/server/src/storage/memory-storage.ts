@@ -214,6 +214,20 @@ export class MemoryStorage implements SyncStorage {
     });
   }
 
+  registerSink(sink: string, from: 'start' | 'now'): Promise<boolean> {
+    return this.#mutex.run(() => {
+      this.#assertOpen();
+      const cursors = this.#sinkCursors.get(sink) ?? new Map<string, number>();
+      if (cursors.has('')) return Promise.resolve(false);
+      cursors.set('', 0);
+      if (from === 'now') {
+        for (const [scope, state] of this.#scopes) if (!cursors.has(scope)) cursors.set(scope, state.head);
+      }
+      this.#sinkCursors.set(sink, cursors);
+      return Promise.resolve(true);
+    });
+  }
+
   setSinkCursor(sink: string, scope: ScopeId, version: Version): Promise<void> {
     return this.#mutex.run(() => {
       this.#assertOpen();

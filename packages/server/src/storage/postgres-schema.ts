@@ -175,6 +175,16 @@ export function pgStatements(schema: string) {
     sinkBacklog: `SELECT s.scope, coalesce(c.version, 0) AS cursor, s.head FROM ${s}.scopes s
       LEFT JOIN ${s}.sink_cursors c ON c.sink = $1 AND c.scope = s.scope
       WHERE s.head > coalesce(c.version, 0) ORDER BY s.scope COLLATE "C" LIMIT $2`,
+    // One statement, so atomic: the registration row (scope '') and, when $2, every scope's head
+    // as the cursor. A concurrent registration waits on the row's conflict, then does nothing.
+    registerSink: `WITH registered AS (
+        INSERT INTO ${s}.sink_cursors (sink, scope, version) VALUES ($1, '', 0)
+        ON CONFLICT (sink, scope) DO NOTHING RETURNING sink
+      ), seeded AS (
+        INSERT INTO ${s}.sink_cursors (sink, scope, version)
+        SELECT $1, sc.scope, sc.head FROM ${s}.scopes sc, registered WHERE $2::boolean
+        ON CONFLICT (sink, scope) DO NOTHING
+      ) SELECT count(*)::int AS registered FROM registered`,
     setSinkCursor: `INSERT INTO ${s}.sink_cursors (sink, scope, version) VALUES ($1, $2, $3)
       ON CONFLICT (sink, scope) DO UPDATE SET version = excluded.version`,
     /** Session lock of a sink (or any named singleton), namespaced by schema like the scope locks. */

@@ -202,6 +202,11 @@ export class PostgresStorage implements SyncStorage {
     }));
   }
 
+  async registerSink(sink: string, from: 'start' | 'now'): Promise<boolean> {
+    const [row] = await this.#read<{ registered: number }>(this.#sql.registerSink, [sink, from === 'now']);
+    return row?.registered === 1;
+  }
+
   async setSinkCursor(sink: string, scope: ScopeId, version: Version): Promise<void> {
     await this.#read(this.#sql.setSinkCursor, [sink, scope, version]);
   }

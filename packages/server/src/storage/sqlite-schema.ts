@@ -194,6 +194,13 @@ export function prepareStatements(db: Database.Database) {
        LEFT JOIN sink_cursors c ON c.sink = ? AND c.scope = s.scope
        WHERE s.head > coalesce(c.version, 0) ORDER BY s.scope LIMIT ?`,
     ),
+    // The registration row of a sink (scope ''; see `SyncStorage.registerSink`).
+    registerSink: prep<[string]>(
+      "INSERT OR IGNORE INTO sink_cursors (sink, scope, version) VALUES (?, '', 0)",
+    ),
+    seedSinkCursors: prep<[string]>(
+      'INSERT OR IGNORE INTO sink_cursors (sink, scope, version) SELECT ?, scope, head FROM scopes',
+    ),
     setSinkCursor: prep<[string, string, number]>(
       'INSERT OR REPLACE INTO sink_cursors (sink, scope, version) VALUES (?, ?, ?)',
     ),

@@ -149,6 +149,16 @@ export class SqliteStorage implements SyncStorage {
     );
   }
 
+  registerSink(sink: string, from: 'start' | 'now'): Promise<boolean> {
+    return this.conn.exclusive(() =>
+      this.conn.atomically(() => {
+        if (this.st.registerSink.run(sink).changes === 0) return false;
+        if (from === 'now') this.st.seedSinkCursors.run(sink);
+        return true;
+      }),
+    );
+  }
+
   setSinkCursor(sink: string, scope: ScopeId, version: Version): Promise<void> {
     return this.conn.exclusive(() => {
       this.st.setSinkCursor.run(sink, scope, version);

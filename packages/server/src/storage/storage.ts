@@ -101,6 +101,17 @@ export interface SyncStorage {
   sinkBacklog(sink: string, limit: number): Promise<SinkBacklogEntry[]>;
 
   /**
+   * Registers `sink` once, atomically: the first call for a sink name (on any node sharing the
+   * storage) records it and, with `from: 'now'`, sets its cursor of every existing scope to that
+   * scope's head, so the sink delivers only changes committed afterwards (with `'start'` it
+   * delivers the retained history too). Cursors stored before the registration stand. Resolves
+   * true when this call registered the sink, false when it was registered already. Sink cursors
+   * never include the empty scope name, which no scope can have: the registration is kept as
+   * such a row.
+   */
+  registerSink(sink: string, from: 'start' | 'now'): Promise<boolean>;
+
+  /**
    * Stores `sink`'s cursor for `scope`: every change of the scope up to `version` is delivered.
    * Durable when it resolves. It replaces the stored value, lower or higher (the sink only moves
    * it back after a restored database put the scope's head below it).

@@ -43,8 +43,9 @@ export type Validator = (
 
 /**
  * Where to POST each committed change of a collection (see README, Webhooks). Delivery is
- * at-least-once while the server runs, in commit order per collection, with retries; receivers
- * deduplicate by `(scope, version)` (the `idempotency-key` header).
+ * at-least-once, restarts and crashes included (a stored cursor per scope, like a broker
+ * sink's), in version order per scope, with retries, by one node of a cluster at a time;
+ * receivers deduplicate by `(scope, version)` (the `idempotency-key` header).
  */
 export interface WebhookConfig {
   /** The receiver (http or https). */
@@ -59,7 +60,15 @@ export interface WebhookConfig {
   readonly maxDelayMs?: number;
   /** Per-attempt timeout (default 10 000 ms). */
   readonly timeoutMs?: number;
-  /** Most changes waiting for delivery; beyond it new ones are dropped and counted (default 10 000). */
+  /**
+   * Where the webhook starts the first time it runs (default `'now'`: changes committed from
+   * then on; `'start'`: the retained history too). Afterwards it resumes from its cursors.
+   */
+  readonly from?: 'start' | 'now';
+  /**
+   * @deprecated Accepted and ignored: undelivered changes wait in storage (the history), not in
+   * a bounded memory queue, so none is dropped.
+   */
   readonly maxQueue?: number;
 }
 

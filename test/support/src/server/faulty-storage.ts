@@ -97,6 +97,10 @@ export class FaultyStorage implements SyncStorage {
     return this.inner.sinkBacklog(sink, limit);
   }
 
+  registerSink(sink: string, from: 'start' | 'now'): Promise<boolean> {
+    return this.inner.registerSink(sink, from);
+  }
+
   setSinkCursor(sink: string, scope: ScopeId, version: Version): Promise<void> {
     return this.inner.setSinkCursor(sink, scope, version);
   }
