@@ -121,6 +121,29 @@ describe('broker sinks across process deaths', () => {
     },
   );
 
+  it(
+    'a sink from the command line: --sink-rabbitmq publishes every change',
+    { timeout: 30_000 },
+    async () => {
+      const exchange = testExchange();
+      const rabbit = await rabbitConsumer(exchange);
+      cleanups.push(() => rabbit.close());
+      const args = ['--port', '0', '--db', join(dir, 'flags.db'), '--log-level', 'info'];
+      const server = await spawnServer([
+        ...args,
+        '--sink-rabbitmq',
+        AMQP_URL,
+        '--sink-rabbitmq-exchange',
+        exchange,
+      ]);
+      procs.push(server);
+      await write(server.url, 30);
+      await eventually(() => rabbit.deduped().length >= 30, 'published through the flag-configured sink');
+      expectEveryChangeOnce(rabbit, 30);
+      expect(running(server, 'rabbitmq')).toBe(true);
+    },
+  );
+
   describe.skipIf(!PG_URL)('on PostgreSQL', () => {
     it(
       'two nodes: one publishes; kill it and the other takes over and goes on',

@@ -15,6 +15,33 @@ describe('parseCliArgs', () => {
     });
   });
 
+  it('adds a RabbitMQ and a NATS sink from their flags or variables, with default names and targets', () => {
+    expect(parseCliArgs([], {}).sinks).toEqual([]);
+    expect(
+      parseCliArgs(['--sink-rabbitmq', 'amqp://h:5672', '--sink-rabbitmq-exchange', 'ex'], {
+        SYNCLINE_SINK_NATS: 'nats://n:4222',
+      }).sinks,
+    ).toEqual([
+      { name: 'rabbitmq', kind: 'rabbitmq', url: 'amqp://h:5672', exchange: 'ex' },
+      {
+        name: 'nats',
+        kind: 'nats',
+        servers: 'nats://n:4222',
+        stream: 'SYNCLINE',
+        subjectPrefix: 'syncline.changes',
+      },
+    ]);
+    expect(parseCliArgs([], { SYNCLINE_SINK_RABBITMQ: 'amqp://h' }).sinks).toEqual([
+      { name: 'rabbitmq', kind: 'rabbitmq', url: 'amqp://h', exchange: 'syncline.changes' },
+    ]);
+    expect(() => parseCliArgs(['--sink-nats-stream', 'S'], {})).toThrow(
+      '--sink-nats-stream needs --sink-nats <url>',
+    );
+    expect(() => parseCliArgs(['--sink-rabbitmq-exchange', 'x'], {})).toThrow(
+      '--sink-rabbitmq-exchange needs --sink-rabbitmq <url>',
+    );
+  });
+
   it("accepts an embedder's extra boolean flags and still refuses unknown ones", () => {
     expect(parseCliArgs(['--dev'], {}, ['dev']).flags).toEqual({ dev: true });
     expect(parseCliArgs([], {}, ['dev']).flags).toEqual({ dev: false });

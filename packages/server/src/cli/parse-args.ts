@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { isLogLevel, type LogLevel } from '../ops/logger.js';
+import type { SinkConfig } from '../sinks/sink-config.js';
 
 /** PostgreSQL storage settings (from `--postgres` or `SYNCLINE_PG_URL`). */
 export interface PostgresCliOptions {
@@ -19,6 +20,8 @@ export interface CliOptions {
   /** Redis for cross-node fan-out (PostgreSQL storage only); otherwise PostgreSQL's LISTEN/NOTIFY. */
   readonly redis: string | undefined;
   readonly config: string | undefined;
+  /** Sinks from `--sink-rabbitmq` / `--sink-nats`, added to the config module's. */
+  readonly sinks: readonly SinkConfig[];
   /** `--insecure-dev-auth`: development auth may listen on a non-loopback address. */
   readonly insecureDevAuth: boolean;
   readonly logLevel: LogLevel;
@@ -53,6 +56,13 @@ Options:
                      Without it the server runs in DEVELOPMENT auth mode:
                      everyone may read and write every scope, and the server
                      only listens on a loopback address (127.0.0.1, ::1).
+  --sink-rabbitmq <url>  publish every change to RabbitMQ (docs/sinks.md): env SYNCLINE_SINK_RABBITMQ
+                     sink 'rabbitmq', topic exchange --sink-rabbitmq-exchange
+                     (default syncline.changes); needs npm package amqplib
+  --sink-nats <url>  publish every change to NATS JetStream: sink 'nats', env SYNCLINE_SINK_NATS
+                     stream --sink-nats-stream (default SYNCLINE), subjects
+                     syncline.changes.<scope>.<collection>; needs npm package nats
+                     (transforms and other options: the config module's sinks)
   --insecure-dev-auth  INSECURE: allow development auth on any --host
                      (e.g. 0.0.0.0): everyone who reaches the port may read
                      and write every scope. Trusted networks only.
@@ -87,6 +97,10 @@ export function parseCliArgs(
       redis: { type: 'string' },
       config: { type: 'string' },
       'insecure-dev-auth': { type: 'boolean' },
+      'sink-rabbitmq': { type: 'string' },
+      'sink-rabbitmq-exchange': { type: 'string' },
+      'sink-nats': { type: 'string' },
+      'sink-nats-stream': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...Object.fromEntries(extraFlags.map((f) => [f, { type: 'boolean' as const }])),
@@ -112,11 +126,42 @@ export function parseCliArgs(
     postgres,
     redis,
     config: values.config,
+    sinks: cliSinks(values, env),
     insecureDevAuth: values['insecure-dev-auth'] === true,
     logLevel,
     help: values.help === true,
     flags: Object.fromEntries(extraFlags.map((f) => [f, (values as Record<string, unknown>)[f] === true])),
   };
+}
+
+/** The sinks the flags ask for; their options are checked with the rest at `createSyncServer`. */
+function cliSinks(
+  values: {
+    'sink-rabbitmq'?: string;
+    'sink-rabbitmq-exchange'?: string;
+    'sink-nats'?: string;
+    'sink-nats-stream'?: string;
+  },
+  env: NodeJS.ProcessEnv,
+): SinkConfig[] {
+  const sinks: SinkConfig[] = [];
+  const rabbit = values['sink-rabbitmq'] ?? envValue(env, 'SYNCLINE_SINK_RABBITMQ');
+  const nats = values['sink-nats'] ?? envValue(env, 'SYNCLINE_SINK_NATS');
+  if (values['sink-rabbitmq-exchange'] !== undefined && rabbit === undefined) {
+    throw new Error('--sink-rabbitmq-exchange needs --sink-rabbitmq <url>');
+  }
+  if (values['sink-nats-stream'] !== undefined && nats === undefined) {
+    throw new Error('--sink-nats-stream needs --sink-nats <url>');
+  }
+  if (rabbit !== undefined) {
+    const exchange = values['sink-rabbitmq-exchange'] ?? 'syncline.changes';
+    sinks.push({ name: 'rabbitmq', kind: 'rabbitmq', url: rabbit, exchange });
+  }
+  if (nats !== undefined) {
+    const stream = values['sink-nats-stream'] ?? 'SYNCLINE';
+    sinks.push({ name: 'nats', kind: 'nats', servers: nats, stream, subjectPrefix: 'syncline.changes' });
+  }
+  return sinks;
 }
 
 /** An environment variable, with the empty string meaning unset (as `VAR= cmd` does). */

@@ -22,14 +22,16 @@ async function main(): Promise<void> {
   }
   const logger = createJsonLogger({ level: opts.logLevel });
   const config = opts.config === undefined ? {} : await loadConfig(opts.config);
+  const sinks = [...(config.sinks ?? []), ...opts.sinks];
   // A sink whose broker driver is missing stops the start here, with the install line.
-  await checkSinkDrivers(config.sinks ?? []);
+  await checkSinkDrivers(sinks);
   const backend = await openBackend(opts, logger);
   const { storage, cluster, budgetStore } = backend;
   const server = createSyncServer({
     ...config,
     ...(budgetStore ? { budgets: { ...config.budgets, ...budgetStore } } : {}),
     auth: config.auth ?? 'development',
+    sinks,
     allowInsecureDevAuth: opts.insecureDevAuth,
     storage,
     logger,
