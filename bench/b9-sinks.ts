@@ -1,13 +1,16 @@
 /**
  * B9 broker sinks: a server on in-memory storage with one sink, RabbitMQ (topic exchange,
  * persistent messages, publisher confirms) or NATS JetStream (file storage, PubAck per message),
- * and a consumer of the same broker in this process. Throughput: a backlog of changes written
+ * or a webhook (the same sink machinery, one POST at a time to a receiver on 127.0.0.1), and a
+ * consumer of the same broker (or the receiver) in this process. Throughput: a backlog of changes written
  * with the sink off, then the time from starting a server with the sink to the consumer holding
  * every change. Lag: with the sink running, one change at a time (a few ms apart), from the call
  * that commits it to the consumer receiving it. Every run checks the consumer got each change
  * once and each scope in version order.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import amqp from 'amqplib';
 import { connect as natsConnect, StringCodec } from 'nats';
@@ -21,7 +24,7 @@ const NATS_URL = process.env['SYNCLINE_NATS_URL'] || 'nats://127.0.0.1:4222';
 const BACKEND = { id: 'bench' } as const;
 const WRITER = { clientId: 'bench-sink-writer' };
 
-type Kind = 'rabbitmq' | 'nats';
+type Kind = 'rabbitmq' | 'nats' | 'webhook';
 type SinkOption = NonNullable<Parameters<typeof createSyncServer>[0]['sinks']>[number];
 
 interface Consumer {
@@ -87,25 +90,71 @@ async function natsConsumer(stream: string, prefix: string): Promise<Consumer> {
   };
 }
 
-async function rig(kind: Kind): Promise<{ sink: SinkOption; consumer: Consumer }> {
+/** A webhook receiver on 127.0.0.1 answering 204 at once. */
+async function webhookReceiver(): Promise<Consumer & { readonly url: string }> {
+  const arrived = new Map<string, number>();
+  const order: string[] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const id = String(req.headers['idempotency-key']).replace('@', ':');
+      order.push(id);
+      if (!arrived.has(id)) arrived.set(id, performance.now());
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    arrived,
+    order,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+interface Rig {
+  readonly sinks: SinkOption[];
+  readonly collections: Parameters<typeof createSyncServer>[0]['collections'];
+  readonly consumer: Consumer;
+}
+
+async function rig(kind: Kind): Promise<Rig> {
   const tag = `b8_${randomBytes(4).toString('hex')}`;
+  if (kind === 'webhook') {
+    const consumer = await webhookReceiver();
+    const webhook = { url: consumer.url, secret: 'bench', from: 'start' as const };
+    return { sinks: [], collections: { cards: { webhook } }, consumer };
+  }
   if (kind === 'rabbitmq') {
     const exchange = `syncline.bench.${tag}`;
     return {
-      sink: { name: 'b8', kind, url: AMQP_URL, exchange },
+      sinks: [{ name: 'b8', kind, url: AMQP_URL, exchange }],
+      collections: {},
       consumer: await rabbitConsumer(exchange),
     };
   }
   const prefix = `syncline.bench.${tag}`;
   return {
-    sink: { name: 'b8', kind, servers: NATS_URL, stream: tag, subjectPrefix: prefix },
+    sinks: [{ name: 'b8', kind, servers: NATS_URL, stream: tag, subjectPrefix: prefix }],
+    collections: {},
     consumer: await natsConsumer(tag, prefix),
   };
 }
 
-function server(storage: MemoryStorage, sinks: SinkOption[]): SyncServer {
-  return createSyncServer({ auth: 'development', logger: silentLogger, storage, sinks });
+/** A server with the rig's sinks and webhooks, or none (`rig` undefined). */
+function server(storage: MemoryStorage, rig?: Rig): SyncServer {
+  const extra = rig ? { sinks: rig.sinks, ...(rig.collections ? { collections: rig.collections } : {}) } : {};
+  return createSyncServer({ auth: 'development', logger: silentLogger, storage, ...extra });
 }
+
+const LABELS: Record<Kind, string> = {
+  rabbitmq: 'RabbitMQ topic exchange, persistent, confirms',
+  nats: 'NATS JetStream, PubAck each',
+  webhook: 'webhook, one POST at a time to 127.0.0.1, cursor per 20',
+};
 
 let mid = 0;
 const puts = (scopes: number, from: number, n: number): AppMutation[] =>
@@ -149,16 +198,17 @@ async function measure(kind: Kind, quick: boolean): Promise<BenchRow[]> {
   const backlog = quick ? 300 : 10_000;
   const lagSamples = quick ? 40 : 500;
   const scopes = 10;
-  const { sink, consumer } = await rig(kind);
+  const setup = await rig(kind);
+  const { consumer } = setup;
   const storage = new MemoryStorage();
   try {
     // Throughput: the backlog is written with the sink off.
-    const writer = server(storage, []);
+    const writer = server(storage);
     for (let i = 0; i < backlog; i += 500)
       await writer.applyMutations(BACKEND, puts(scopes, i, Math.min(500, backlog - i)), WRITER);
     await writer.close();
     const start = performance.now();
-    const live = server(storage, [sink]);
+    const live = server(storage, setup);
     try {
       await waitFor(() => consumer.arrived.size >= backlog, 'the backlog');
       const seconds = (performance.now() - start) / 1000;
@@ -185,7 +235,7 @@ async function measure(kind: Kind, quick: boolean): Promise<BenchRow[]> {
           bench: 'B9',
           name: `sink-${kind}`,
           kind: 'syncline',
-          label: `${kind === 'rabbitmq' ? 'RabbitMQ topic exchange, persistent, confirms' : 'NATS JetStream, PubAck each'}; backlog ${backlog} changes over ${scopes} scopes (batch 200), then ${lagSamples} single writes`,
+          label: `${LABELS[kind]}; backlog ${backlog} changes over ${scopes} scopes (batch 200), then ${lagSamples} single writes`,
           perSecond: Math.round(backlog / seconds),
           latencyMs: summarize(lags),
           extra: { 'backlog published/s': Math.round(backlog / seconds) },
@@ -201,6 +251,44 @@ async function measure(kind: Kind, quick: boolean): Promise<BenchRow[]> {
   }
 }
 
+/**
+ * The floor of a webhook's backlog: the same number of POSTs, one at a time, from this process
+ * to a receiver like the webhook's (keep-alive fetch, body of a typical change, no signature).
+ */
+async function webhookFloor(quick: boolean): Promise<BenchRow> {
+  const n = quick ? 300 : 10_000;
+  const receiver = await webhookReceiver();
+  try {
+    const body = JSON.stringify({ scope: 's1', collection: 'cards', id: 'c1', version: 1, value: { n: 1 } });
+    const start = performance.now();
+    for (let i = 0; i < n; i++) {
+      const res = await fetch(receiver.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': `s@${i + 1}` },
+        body,
+      });
+      await res.arrayBuffer();
+    }
+    const perSecond = Math.round(n / ((performance.now() - start) / 1000));
+    return {
+      bench: 'B9',
+      name: 'floor-webhook-posts',
+      kind: 'floor',
+      label: `${n} POSTs one at a time to a receiver on 127.0.0.1 (what a webhook backlog cannot beat)`,
+      perSecond,
+      extra: { 'POSTs/s': perSecond },
+      durability: 'none (no storage, no cursor)',
+    };
+  } finally {
+    await receiver.close();
+  }
+}
+
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
-  return [...(await measure('rabbitmq', opts.quick)), ...(await measure('nats', opts.quick))];
+  return [
+    ...(await measure('rabbitmq', opts.quick)),
+    ...(await measure('nats', opts.quick)),
+    await webhookFloor(opts.quick),
+    ...(await measure('webhook', opts.quick)),
+  ];
 }
