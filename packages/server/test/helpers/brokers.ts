@@ -81,8 +81,12 @@ export function testStream(): { stream: string; subjectPrefix: string } {
  * Creates the stream (the sink uses an existing one) and reads everything stored in it with an
  * ordered push of its own; `close()` deletes the stream.
  */
-export async function natsConsumer(stream: string, subjectPrefix: string): Promise<Consumer> {
-  const nc: NatsConnection = await connect({ servers: NATS_URL });
+export async function natsConsumer(
+  stream: string,
+  subjectPrefix: string,
+  servers: string = NATS_URL,
+): Promise<Consumer> {
+  const nc: NatsConnection = await connect({ servers });
   const jsm = await nc.jetstreamManager();
   await jsm.streams.add({ name: stream, subjects: [`${subjectPrefix}.>`] });
   await jsm.consumers.add(stream, {
