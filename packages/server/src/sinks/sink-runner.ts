@@ -30,6 +30,13 @@ export interface SinkRunnerDeps<C extends RunnerConfig> {
 
 /** Scopes read from the backlog per look at storage. */
 const BACKLOG_PAGE = 100;
+/**
+ * How long an idle sink sleeps on storage that serves one process (no `tryLock`): every commit
+ * there passes this node's commit bus and wakes it, so the look at the backlog (a scan of the
+ * scopes) is only a safety net. Shared storage is looked at every feed poll interval, for the
+ * other nodes' commits.
+ */
+const SINGLE_NODE_IDLE_MS = 60_000;
 /** How long closing a broker connection may take before the runner stops waiting for it. */
 const CLOSE_TIMEOUT_MS = 2_000;
 
@@ -247,7 +254,7 @@ export class SinkRunner<C extends RunnerConfig> {
       }
       if (backlog.length > 0 || this.#dirty || signal.aborted) continue;
       this.#progress.passed();
-      await this.#sleep(this.#deps.feed.pollIntervalMs);
+      await this.#sleep(storage.tryLock ? this.#deps.feed.pollIntervalMs : SINGLE_NODE_IDLE_MS);
     }
   }
 
