@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import amqp from 'amqplib';
 import { AckPolicy, connect, DeliverPolicy, StringCodec, type NatsConnection } from 'nats';
 import { AMQP_URL, NATS_URL, testSchema } from '@syncline/test-support/databases';
@@ -126,4 +128,37 @@ export function versionsByScope(received: readonly Received[]): Record<string, n
   const out: Record<string, number[]> = {};
   for (const m of received) (out[m.scope] ??= []).push(m.version);
   return out;
+}
+
+/**
+ * A webhook receiver on 127.0.0.1 as a consumer: each POST is a message (its scope and version
+ * from the `syncline-*` headers, its id the idempotency key), answered 204 after `delayMs` so a
+ * backlog takes long enough for a kill to land in the middle.
+ */
+export async function webhookReceiver(delayMs = 0): Promise<Consumer & { readonly url: string }> {
+  const received: Received[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({
+        key: String(req.url),
+        scope: String(req.headers['syncline-scope']),
+        version: Number(req.headers['syncline-version']),
+        id: String(req.headers['idempotency-key']),
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown,
+      });
+      setTimeout(() => res.writeHead(204).end(), delayMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    received,
+    deduped: () => dedupe(received),
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
