@@ -57,7 +57,9 @@ export class ClientPresence {
   #userId = '';
   #sendTimer: ReturnType<typeof setTimeout> | undefined;
   #lastSend = Number.NEGATIVE_INFINITY;
+  /** The heartbeat, running only while there is presence to keep (see `#wake`). */
   #tick: ReturnType<typeof setInterval> | undefined;
+  #started = false;
   #onPageHide: (() => void) | undefined;
 
   constructor(private readonly d: ClientPresenceDeps) {
@@ -76,10 +78,9 @@ export class ClientPresence {
 
   /** Opens the cross-tab channel and starts announcing this tab (after `start()`). */
   start(): void {
-    if (this.#tick) return;
+    if (this.#started) return;
+    this.#started = true;
     this.#channel = openTabChannel(this.d.dbName, (m) => this.#receive(m));
-    this.#tick = setInterval(() => this.#heartbeat(), TAB_HEARTBEAT_MS);
-    (this.#tick as { unref?: () => void }).unref?.();
     const win = globalThis as { addEventListener?: (e: string, f: () => void) => void };
     if (typeof win.addEventListener === 'function') {
       // A closing page says goodbye at once; the others notice a crashed one by its silence.
@@ -90,6 +91,7 @@ export class ClientPresence {
   }
 
   stop(): void {
+    this.#started = false;
     clearInterval(this.#tick);
     clearTimeout(this.#sendTimer);
     this.#tick = undefined;
@@ -123,6 +125,7 @@ export class ClientPresence {
     this.#mine.set(scope, state);
     this.#changed$.next(scope);
     this.#announce();
+    this.#wake();
   }
 
   clear(scope: string): void {
@@ -136,6 +139,7 @@ export class ClientPresence {
     return new Observable<PresenceMember[]>((sub) => {
       this.#watchers.set(scope, (this.#watchers.get(scope) ?? 0) + 1);
       this.#announce();
+      this.#wake();
       const inner = this.#changed$
         .pipe(
           filter((s) => s === scope),
@@ -183,7 +187,7 @@ export class ClientPresence {
 
   /** Tells the leader (itself, or over the channel) what this tab wants. */
   #announce(): void {
-    if (!this.#tick) return;
+    if (!this.#started) return;
     if (this.#leading) this.#scheduleSend();
     else this.#channel?.post(this.#record());
   }
@@ -198,7 +202,32 @@ export class ClientPresence {
       this.#scheduleSend();
     }
     // Every tab drops what expired from its own views (a leader that died stops refreshing them).
-    for (const scope of this.#views.keys()) this.#changed$.next(scope);
+    const now = this.d.now();
+    for (const [scope, entries] of this.#views) {
+      if (entries.every((h) => h.expiresAt <= now)) this.#views.delete(scope);
+      this.#changed$.next(scope);
+    }
+    if (this.#idle()) {
+      clearInterval(this.#tick);
+      this.#tick = undefined;
+    }
+  }
+
+  /**
+   * Starts the heartbeat if it is not running: a client that never uses presence runs no timer,
+   * and one whose presence is all gone stops it (`#heartbeat`).
+   */
+  #wake(): void {
+    if (!this.#started || this.#tick !== undefined) return;
+    this.#tick = setInterval(() => this.#heartbeat(), TAB_HEARTBEAT_MS);
+    (this.#tick as { unref?: () => void }).unref?.();
+  }
+
+  /** Nothing to announce, to watch, to hold for other tabs or to expire. */
+  #idle(): boolean {
+    return (
+      this.#mine.size === 0 && this.#watchers.size === 0 && this.#tabs.size === 0 && this.#views.size === 0
+    );
   }
 
   #receive(m: TabMessage): void {
@@ -206,6 +235,7 @@ export class ClientPresence {
       case 'tab':
         if (!this.#leading) return;
         this.#tabs.set(m.tab, { ...m, seenAt: this.d.now() });
+        this.#wake();
         // A tab that starts watching gets what is known at once.
         for (const scope of m.watching)
           this.#channel?.post({ t: 'view', scope, entries: this.#link.view(scope) });
@@ -228,7 +258,10 @@ export class ClientPresence {
     const me = entries.find((h) => h.entry.client === clientId && h.entry.tab === this.d.tab);
     if (me) this.#userId = me.entry.user;
     if (entries.length === 0) this.#views.delete(scope);
-    else this.#views.set(scope, entries);
+    else {
+      this.#views.set(scope, entries);
+      this.#wake();
+    }
     this.#changed$.next(scope);
   }
 
