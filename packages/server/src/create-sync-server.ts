@@ -58,8 +58,12 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     storageKind: storage.kind,
     collections: Object.keys(collections),
     defaultMetrics: config.defaultMetrics,
-    // Webhook queues are read at scrape time only, once `webhooks` exists.
-    sources: { ...socketMetricsSources(io), webhookQueues: () => webhooks.depths() },
+    // Webhook queues and presence are read at scrape time only, once both exist.
+    sources: {
+      ...socketMetricsSources(io),
+      webhookQueues: () => webhooks.depths(),
+      presence: () => presence.size(),
+    },
   });
   const { health, liveness } = nodeHealth({
     ...config,

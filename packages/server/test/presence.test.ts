@@ -3,6 +3,7 @@ import type { PresenceMessage } from '@syncline/protocol';
 import { startServer, TestClient, type RunningServer } from '@syncline/test-support/server';
 import type { AuthHooks } from '../src/auth/auth.js';
 import type { Timers } from '../src/ops/timers.js';
+import { scrape } from './helpers/http.js';
 import { tokenAuth } from './helpers/token-auth.js';
 
 let running: RunningServer | undefined;
@@ -148,11 +149,19 @@ describe('presence', () => {
     const alice = await connect('alice');
     await alice.c.raw('presence_set', { scope: 'team:a', tab: 't1', state: 1 });
     await alice.c.raw('presence_set', { scope: 'team:a', tab: 't2', state: 2 });
+    await alice.c.raw('presence_set', { scope: 'team:b', tab: 't1', state: 3 });
+    const gauges = async () => {
+      const m = await scrape(running!.url);
+      return [m.value('syncline_presence_entries'), m.value('syncline_presence_scopes')];
+    };
+    expect(await gauges()).toEqual([3, 2]);
     expect(await alice.c.raw('presence_leave', { scope: 'team:a', tab: 't1' })).toEqual({ ok: true });
     const key = (tab: string) => ({ user: 'alice', client: alice.c.clientId, tab });
     await eventually(() => expect(leftOf(bob.seen)).toEqual([key('t1')]));
+    expect(await gauges()).toEqual([2, 2]);
     alice.c.close();
     await eventually(() => expect(leftOf(bob.seen)).toEqual([key('t1'), key('t2')]));
+    expect(await gauges()).toEqual([0, 0]);
     // Nothing of Alice is left for a newcomer.
     const late = await connect('bob');
     await late.c.raw('presence_watch', { scope: 'team:a', watch: true });

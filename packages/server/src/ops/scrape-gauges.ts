@@ -10,6 +10,8 @@ export interface MetricsSources {
   subscriptions(): { readonly total: number; readonly scopes: number; readonly maxPerScope: number };
   /** Deliveries waiting per webhook collection. */
   webhookQueues(): ReadonlyMap<string, number>;
+  /** Presence entries held by sockets on this node, and the scopes they are in. */
+  presence(): { readonly entries: number; readonly scopes: number };
 }
 
 export interface ScrapeGaugeInputs {
@@ -65,6 +67,12 @@ export function registerScrapeGauges(registry: Registry, inputs: ScrapeGaugeInpu
     'max_scope_subscribers',
     'Subscribers of the most subscribed scope on this node (largest fan-out).',
     () => sources.subscriptions().maxPerScope,
+  );
+  live('presence_entries', 'Presence entries (one per tab and scope) held by sockets on this node.', () =>
+    sources.presence().entries,
+  );
+  live('presence_scopes', 'Scopes with at least one presence entry held on this node.', () =>
+    sources.presence().scopes,
   );
   live(
     'client_max_lag_versions',

@@ -74,6 +74,15 @@ export class PresenceHub {
     this.#timer = undefined;
   }
 
+  /** Entries held by this node's sockets, and the scopes they are in (for the metrics). */
+  size(): { entries: number; scopes: number } {
+    let entries = 0;
+    for (const held of this.#bySocket.values()) entries += held.size;
+    let scopes = 0;
+    for (const held of this.#scopes.values()) if (held.size > 0) scopes++;
+    return { entries, scopes };
+  }
+
   /** Entries this socket holds (over all scopes). */
   count(socketId: string): number {
     return this.#bySocket.get(socketId)?.size ?? 0;
