@@ -3,18 +3,15 @@ import { SlowFirstSequencer } from './test/sequencer.js';
 
 /**
  * Files that get a fresh process each: the cluster suites spawn, SIGKILL and restart server
- * processes and databases, and the browser suites drive Chromium (the harness caches bundles
- * per process); a handle one of them leaked would outlive its file. Every other file shares its
- * worker's loaded modules (`isolate: false`): loading the server, client, Socket.IO and Dexie
- * once per worker instead of once per file was most of the run's import time (see CONTRIBUTING,
- * "The test command"). A shared file must leave no global state behind: fake-indexeddb is
- * global there (database names are unique per process), fake timers are restored in `afterEach`.
+ * processes and databases, and the frozen-tab chaos suite pauses Chromium's renderers; a handle
+ * one of them leaked would outlive its file. Every other file shares its worker's loaded modules
+ * (`isolate: false`): loading the server, client, Socket.IO, Dexie, Playwright and their sources
+ * once per worker instead of once per file was most of the run's import time, and the browser
+ * harness then bundles each fixture once per worker (see CONTRIBUTING, "The test command"). A
+ * shared file must leave no global state behind: fake-indexeddb is global there (database names
+ * are unique per process), fake timers are restored in `afterEach`, browsers and servers closed.
  */
-const ISOLATED = [
-  'test/integration/cluster/**/*.test.ts',
-  'test/browser/**/*.test.ts',
-  'chaos/browser/**/*.test.ts',
-];
+const ISOLATED = ['test/integration/cluster/**/*.test.ts', 'chaos/browser/**/*.test.ts'];
 
 export default defineConfig({
   resolve: {

@@ -15,39 +15,42 @@ import { join, relative } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * Slowest first, from per-file durations of a full run (see CONTRIBUTING, "The test command");
- * the two randomized cluster runs (each three server processes) are kept apart.
+ * Slowest first within each project, from per-file durations of a full run (see CONTRIBUTING,
+ * "The test command").
  */
 export const SLOW_FILES: readonly string[] = [
+  // The isolated project (these run first): the two randomized cluster runs, three server
+  // processes each, as far apart as they can be.
   'test/integration/cluster/cluster-run.test.ts',
+  'chaos/browser/frozen-tab.test.ts',
+  'test/integration/cluster/cluster-pg-restart.test.ts',
+  'test/integration/cluster/cluster-budgets.test.ts',
+  'test/integration/cluster/cluster-presence.test.ts',
+  'test/integration/cluster/cluster-fanout.test.ts',
+  'test/integration/cluster/cluster-redis-restart.test.ts',
+  'test/integration/cluster/cluster-run-redis.test.ts',
+  // The shared project.
   'test/browser/demo.test.ts',
   'test/integration/client/adopt-existing.test.ts',
   'test/browser/client-sync.test.ts',
-  'test/integration/cluster/cluster-run-redis.test.ts',
   'packages/server/test/cli.test.ts',
   'packages/server/test/storage.test.ts',
-  'chaos/browser/frozen-tab.test.ts',
   'test/browser/client-api.test.ts',
   'packages/server/test/sinks-process.test.ts',
   'test/browser/presence.test.ts',
   'test/browser/values-and-keys.test.ts',
   'test/browser/adopt.test.ts',
   'packages/server/test/postgres-storage.test.ts',
-  'test/integration/cluster/cluster-pg-restart.test.ts',
-  'test/integration/cluster/cluster-budgets.test.ts',
   'test/integration/client/resilience.test.ts',
   'test/integration/client/random.test.ts',
   'test/integration/client/rejections.test.ts',
   'test/browser/harness.test.ts',
   'packages/server/test/secure-default.test.ts',
-  'test/integration/cluster/cluster-presence.test.ts',
   'test/integration/client/conflicts.test.ts',
   'packages/server/test/crash-recovery.test.ts',
   'test/integration/client/push-pipeline.test.ts',
-  'test/integration/cluster/cluster-fanout.test.ts',
   'test/integration/client/telemetry.test.ts',
   'packages/server/test/health.test.ts',
-  'test/integration/cluster/cluster-redis-restart.test.ts',
 ];
 
 export class SlowFirstSequencer extends BaseSequencer {
