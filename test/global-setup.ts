@@ -82,7 +82,13 @@ async function probeRedis(): Promise<Probe> {
 
 let summary = '';
 
+/** Set once the probe has run: vitest runs a globalSetup per project (see vitest.config.ts). */
+const DONE = 'SYNCLINE_TEST_GLOBAL_SETUP_DONE';
+
 export default async function setup(): Promise<() => void> {
+  // The root and each project run this; the first one probes and prints for all of them.
+  if (process.env[DONE] !== undefined) return () => undefined;
+  process.env[DONE] = '1';
   const skipped: string[] = [];
   const [pg, redis] = await Promise.all([
     process.env['SYNCLINE_PG_URL'] ? undefined : probePostgres(),

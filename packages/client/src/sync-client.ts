@@ -1,5 +1,5 @@
 import { add, liveQuery, type Dexie, type Table } from 'dexie';
-import { BehaviorSubject, combineLatest, from, takeUntil, type Observable, type Subscription } from 'rxjs';
+import { BehaviorSubject, from, takeUntil, type Observable } from 'rxjs';
 import type { HashResponse, JsonValue } from '@syncline/protocol';
 import {
   ClientLifetime,
@@ -13,6 +13,7 @@ import {
 import type { AppConflictEntry, AppHistoryEntry, AppKey } from './app-values.js';
 import { ClientLeadership } from './client-leadership.js';
 import { installOutbox, type InstalledOutbox } from './client-outbox.js';
+import { PresenceWiring, type PresenceMember } from './client-presence-wiring.js';
 import {
   recordStates$,
   type RecordSyncState,
@@ -23,7 +24,6 @@ import { createClientStreams } from './client-streams.js';
 import { resolveConflict, type ConflictResolution } from './conflict-resolution.js';
 import { clientError } from './errors.js';
 import { checkClientOptions } from './options-schema.js';
-import { ClientPresence, type PresenceMember } from './presence/client-presence.js';
 import { resolveOptions, type ResolvedOptions, type SyncClientOptions } from './resolve-options.js';
 import {
   fetchAppHistory,
@@ -45,7 +45,7 @@ import type { SyncMetrics } from './sync-metrics.js';
 
 export type { SyncClientOptions } from './resolve-options.js';
 export type { ConflictResolution, FieldChoice } from './conflict-resolution.js';
-export type { PresenceMember } from './presence/client-presence.js';
+export type { PresenceMember } from './client-presence-wiring.js';
 
 /**
  * Syncline on top of an app's Dexie database. Create it before `db.open()` (it installs the
@@ -87,8 +87,7 @@ export class SyncClient {
   readonly #unsubscribeNetwork: () => void;
   readonly #life: ClientLifetime;
   readonly #requests: RequestContext;
-  readonly #presence: ClientPresence;
-  #presenceLead: Subscription | undefined;
+  readonly #presence: PresenceWiring;
   #clientId: string | undefined;
 
   constructor(db: Dexie, options: SyncClientOptions) {
@@ -137,14 +136,12 @@ export class SyncClient {
       clientId: () => this.clientId,
       liveSocket: () => this.#leadership.engine?.socket,
     };
-    this.#presence = new ClientPresence({
+    this.#presence = new PresenceWiring({
       dbName: db.name,
-      tab: `${resolved.now().toString(36)}${resolved.random().toString(36).slice(2, 10)}`,
+      options: resolved,
+      leadership: this.#leadership,
       clientId: () => this.#clientId,
-      now: resolved.now,
-      limits: resolved.limits,
-      requestTimeoutMs: resolved.requestTimeoutMs,
-      onError: (error) => this.#leadership.errors$.next({ ...error, at: resolved.now() }),
+      closed$: this.#life.closed$,
     });
   }
 
@@ -160,17 +157,11 @@ export class SyncClient {
     await this.db.open();
     this.#clientId = await ensureClientId(this.db, this.#options.random);
     this.#presence.start();
-    const leadership = this.#leadership;
-    this.#presenceLead ??= combineLatest([leadership.leader$, leadership.engineState$]).subscribe(
-      ([leading]) => this.#presence.lead(leading, leadership.engine?.socket),
-    );
     this.#leadership.start();
   }
 
   /** Stops syncing and leaves the election (another tab may take over). The db stays open. */
   async stop(): Promise<void> {
-    this.#presenceLead?.unsubscribe();
-    this.#presenceLead = undefined;
     this.#presence.stop();
     await this.#leadership.stop();
   }
@@ -319,7 +310,7 @@ export class SyncClient {
    * device is disconnected only its own entry is shown.
    */
   presence$(scope: string): Observable<PresenceMember[]> {
-    return this.#presence.members$(scope).pipe(takeUntil(this.#life.closed$));
+    return this.#presence.members$(scope);
   }
 
   /** A record's history from the server, newest first. */
