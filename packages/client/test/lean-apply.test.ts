@@ -2,7 +2,7 @@
 import { trackedDb } from './store-test-db.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Dexie } from 'dexie';
-import { asScopeId, type Change, type JsonObject } from '@syncline/protocol';
+import { asScopeId, asVersion, type Change, type JsonObject } from '@syncline/protocol';
 import { LocalStore } from '../src/store/local-store.js';
 import { SYNCLINE_TABLES, type OutboxEntry } from '../src/store/schema.js';
 
@@ -14,6 +14,15 @@ const LEAN = ['cards', RECORDS, SCOPES].sort();
 const change = (version: number, id: string, value: JsonObject | null): Change =>
   ({ collection: 'cards', id, version, value, clientId: 'other', mid: 1 }) as unknown as Change;
 const none = () => 0;
+/** A pending patch of `id` setting `n: 1`. */
+const patch = (mid: number, id: string): OutboxEntry =>
+  ({
+    mid,
+    table: 'cards',
+    key: id,
+    createdAt: 0,
+    mutation: { mid, scope, collection: 'cards', id, base: 0, op: 'patch', patch: { set: { n: 1 } } },
+  }) as unknown as OutboxEntry;
 
 const dbs: Dexie[] = [];
 afterEach(async () => {
@@ -59,22 +68,7 @@ describe('the lean apply', () => {
 
   it('takes the full path, with the outbox, for a record with pending mutations', async () => {
     const { db, store, txs } = setup();
-    const pending: OutboxEntry = {
-      mid: 4,
-      table: 'cards',
-      key: 'c1',
-      createdAt: 0,
-      mutation: {
-        mid: 4,
-        scope,
-        collection: 'cards',
-        id: 'c1',
-        base: 0,
-        op: 'patch',
-        patch: { set: { n: 1 } },
-      },
-    } as unknown as OutboxEntry;
-    await db.table(OUTBOX).put(pending);
+    await db.table(OUTBOX).put(patch(4, 'c1'));
     await db
       .table(RECORDS)
       .put({ table: 'cards', id: 'c1', scope, version: 0, includedMid: 0, confirmed: null });
@@ -89,6 +83,20 @@ describe('the lean apply', () => {
     });
     expect(await db.table('cards').get('c2')).toEqual({ id: 'c2', title: 'b' });
     expect(await db.table(SCOPES).get(scope)).toMatchObject({ cursor: 2 });
+  });
+
+  it("the full path still folds this client's own committed ranges into the cursor", async () => {
+    const { db, store } = setup();
+    // Versions 2–3 are this client's own commits, settled before the cursor reached them.
+    await store.settle([], [], [{ scope, after: asVersion(1), count: 2 }]);
+    await db
+      .table(RECORDS)
+      .put({ table: 'cards', id: 'c1', scope, version: 0, includedMid: 0, confirmed: null });
+    await db.table(OUTBOX).put(patch(4, 'c1'));
+    expect(await store.applyLive(scope, 0, [change(1, 'c1', { title: 'a' })], none)).toMatchObject({
+      fresh: [{}],
+    });
+    expect(await db.table(SCOPES).get(scope)).toMatchObject({ cursor: 3 });
   });
 
   it('applies a reset page (forced, dropping the scope first) on every store', async () => {

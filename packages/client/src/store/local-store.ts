@@ -123,8 +123,12 @@ export class LocalStore {
     const synced = changes.filter((c) => this.#tables.includes(c.collection));
     const stores = leanApplyStores(synced.map((c) => c.collection));
     const records = synced.map((c) => [c.collection, c.id] as const);
+    // `plan` folds this client's own ranges into the cursor (`OwnRanges.fold` drops those it
+    // passes): the full path plans again, from the ranges as they were.
+    const own = this.#own.get(scope);
     const lean = await this.#lean(stores, 'relaxed', (tx) => leanApply(this.db, tx, scope, records, plan));
     if (lean !== FULL_PATH) return lean;
+    this.#own.set(scope, own);
     return this.#lean([...stores, SYNCLINE_TABLES.outbox], 'relaxed', async () => {
       const { states, row, result } = plan(await this.scopeRow(scope));
       const applied = await applyServerStates(this.db, scope, states, false);

@@ -68,6 +68,11 @@ export class OwnRanges {
     return at;
   }
 
+  /** A copy of the scope's ranges. */
+  get(scope: ScopeId): Range[] {
+    return [...(this.#own.get(scope) ?? [])];
+  }
+
   set(scope: ScopeId, list: Range[]): void {
     if (list.length > 0) this.#own.set(scope, list);
     else this.#own.delete(scope);
