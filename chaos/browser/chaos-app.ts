@@ -33,6 +33,12 @@ export interface ChaosApp {
    * origin is full; null lifts it.
    */
   setQuota(bytes: number | null): void;
+  /**
+   * Arms a one-shot pause (a `debugger` statement: the tab's Debugger domain must be enabled)
+   * right after the next apply of server changes placed its cursor write, in a microtask: the tab
+   * hangs having placed its last wave, as when the OS suspends it at that point.
+   */
+  pauseAfterApply(): void;
   status(): SyncStatus | null;
   hashes(scope: string): Promise<{ local: string; server: string }>;
 }
@@ -74,8 +80,31 @@ function installQuota(): void {
   }
 }
 
+let pauseArmed = false;
+function installPause(): void {
+  const put = Object.getOwnPropertyDescriptor(IDBObjectStore.prototype, 'put')!
+    .value as IDBObjectStore['put'];
+  IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+    const req = put.call(this, value, key);
+    // The cursor write of an apply: the scopes store, in a transaction over the app's table.
+    if (
+      pauseArmed &&
+      this.name === '_syncline_scopes' &&
+      this.transaction.objectStoreNames.contains('cards')
+    ) {
+      pauseArmed = false;
+      queueMicrotask(() => {
+        // eslint-disable-next-line no-debugger -- the hang this suite injects
+        debugger;
+      });
+    }
+    return req;
+  };
+}
+
 async function start(): Promise<void> {
   installQuota();
+  installPause();
   const params = new URLSearchParams(location.search);
   const url = window.__SYNCLINE_URL__;
   if (url === undefined) throw new Error('no sync server URL');
@@ -114,6 +143,9 @@ async function start(): Promise<void> {
     setOnline: (online) => network.set(online),
     setQuota: (bytes) => {
       budget = bytes;
+    },
+    pauseAfterApply: () => {
+      pauseArmed = true;
     },
     status: () => latest,
     async hashes(scope) {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBrowserRig } from './rig.js';
+import { pageConverged, startBrowserRig } from './rig.js';
 
 // A tab frozen (or suspended by the OS) while one of its reads is open keeps that transaction's
 // locks until it wakes, and every other tab's writes to those stores wait: Chromium aborts such a
@@ -124,6 +124,49 @@ describe('a tab frozen while its live views read', () => {
         if (Date.now() > deadline) throw new Error('the woken leader did not step down');
         await sleep(100);
       }
+    },
+  );
+
+  it(
+    'a leader paused right after placing a live apply holds nothing: the follower writes, leads and syncs',
+    { timeout: 90_000 },
+    async () => {
+      const rig = await startBrowserRig(ctx);
+      const leader = await rig.open('paused-apply', 'a');
+      const follower = await rig.open('paused-apply', 'f');
+      const other = await rig.open('paused-apply-other', 'o'); // another device
+      expect((await leader.evaluate(() => window.chaos!.status()))?.isLeader).toBe(true);
+      // The other device's burst reaches the leader as live changes; it pauses inside the first
+      // apply, right after placing its last wave (cursor included), in the same task.
+      await leader.send('Debugger.enable');
+      await leader.evaluate(() => window.chaos!.pauseAfterApply());
+      const paused = leader.nextPause();
+      const burst = Array.from({ length: 20 }, (_, i) =>
+        other.evaluate(
+          (j: number) => window.chaos!.putMany([{ id: `o${j}`, board: '1', title: `o${j}` }]),
+          i,
+        ),
+      );
+      const none = sleep(20_000).then(() => 'no apply');
+      expect(await Promise.race([paused.then(() => 'paused'), none])).toBe('paused');
+      await Promise.all(burst);
+      const t0 = Date.now();
+      for (let i = 0; i < 5; i++) {
+        const write = follower.evaluate(
+          (j: number) => window.chaos!.putMany([{ id: `p${j}`, board: '1', title: `p${j}` }]),
+          i,
+        );
+        expect(await Promise.race([write, sleep(5_000).then(() => 'blocked')])).toEqual({ ok: true });
+      }
+      for (;;) {
+        const s = await follower.evaluate(() => window.chaos!.status());
+        if (s?.isLeader === true && s.phase === 'live' && s.pending === 0) break;
+        if (Date.now() - t0 > 10_000) throw new Error(`no take-over within 10 s: ${JSON.stringify(s)}`);
+        await sleep(100);
+      }
+      // The follower's copy has the whole burst: what the paused apply wrote, and what it pulled.
+      await pageConverged(follower, 'board:1', 20_000);
+      await leader.send('Debugger.resume');
     },
   );
 });

@@ -52,6 +52,18 @@ export class CdpPage {
     });
   }
 
+  /** Resolves at the tab's next `Debugger.paused` event (its Debugger domain must be enabled). */
+  nextPause(): Promise<void> {
+    return new Promise((resolve) => {
+      const onMessage = (data: Buffer) => {
+        if ((JSON.parse(data.toString()) as { method?: string }).method !== 'Debugger.paused') return;
+        this.ws.off('message', onMessage);
+        resolve();
+      };
+      this.ws.on('message', onMessage);
+    });
+  }
+
   /** Runs `fn(arg)` in the page and returns its (awaited, JSON-serializable) result. */
   async evaluate<R, A = undefined>(fn: (arg: A) => R | Promise<R>, arg?: A): Promise<R> {
     const res = (await this.send('Runtime.evaluate', {

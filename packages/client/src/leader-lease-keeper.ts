@@ -2,6 +2,13 @@
 // it (a new epoch) and renews it on a timer; followers look at it on the same timer and take
 // over a stale one when something waits in the outbox. The decisions are in
 // `engine/leader-lease.ts`; this file only reads, writes and schedules.
+//
+// Why not a store of its own, out of reach of a hung leader's transactions: taking over needs
+// the outbox's count, and the new leader's writes and pushes need the outbox and the records
+// store anyway, so a hung leader holding those would still stop everything that matters. What
+// keeps a hung leader from holding stores is that its transactions commit at once once their
+// writes are placed (`store/final-wave.ts`); and the engine's apply and settle no longer open the
+// meta store at all (docs/reliability.md).
 import type { Dexie } from 'dexie';
 import {
   asLease,

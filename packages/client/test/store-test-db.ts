@@ -5,10 +5,13 @@ import { synclineStores } from '../src/store/schema.js';
 
 let n = 0;
 
-/** A fresh Dexie database with a `cards` table keyed by `id` and Syncline's tables, no sync client. */
-export function storeDb(): { db: Dexie; writes: string[] } {
+/**
+ * A fresh Dexie database with a `cards` table keyed by `id` (or declared as `cards`) and
+ * Syncline's tables, no sync client.
+ */
+export function storeDb(cards = 'id'): { db: Dexie; writes: string[] } {
   const db = new Dexie(`store-unit-${process.pid}-${++n}`);
-  db.version(1).stores({ cards: 'id', ...synclineStores });
+  db.version(1).stores({ cards, ...synclineStores });
   /** One line per DBCore write request, `<type> <table> <count>`, in the order they are placed. */
   const writes: string[] = [];
   const counter: Middleware<DBCore> = {
@@ -32,4 +35,38 @@ export function storeDb(): { db: Dexie; writes: string[] } {
   };
   db.use(counter);
   return { db, writes };
+}
+
+/** One read-write transaction: its stores (sorted), and whether it was committed explicitly. */
+export interface TrackedTx {
+  readonly stores: string[];
+  committed: boolean;
+}
+
+/** `storeDb`, also recording every read-write transaction opened (`txs`, in order). */
+export function trackedDb(cards = 'id'): { db: Dexie; writes: string[]; txs: TrackedTx[] } {
+  const { db, writes } = storeDb(cards);
+  const txs: TrackedTx[] = [];
+  db.use({
+    stack: 'dbcore',
+    name: 'TrackTransactions',
+    create: (down) => ({
+      ...down,
+      transaction: (stores, mode, options) => {
+        const trans = down.transaction(stores, mode, options);
+        if (mode === 'readwrite') {
+          const tx: TrackedTx = { stores: [...stores].sort(), committed: false };
+          txs.push(tx);
+          const idb = trans as unknown as IDBTransaction;
+          const commit = idb.commit.bind(idb);
+          idb.commit = () => {
+            tx.committed = true;
+            commit();
+          };
+        }
+        return trans;
+      },
+    }),
+  });
+  return { db, writes, txs };
 }

@@ -1,5 +1,5 @@
 import type { Dexie } from 'dexie';
-import type { JsonObject, ScopeId } from '@syncline/protocol';
+import type { Change, JsonObject, ScopeId } from '@syncline/protocol';
 import { pendingOf, recordKeyOf, RecordRows } from './record-rows.js';
 import { SYNCLINE_TABLES, type OutboxEntry, type RecordMeta } from './schema.js';
 
@@ -12,6 +12,23 @@ export interface ServerState {
   readonly value: JsonObject | null;
   /** This client's mutations up to this mid are already reflected in `value`. */
   readonly includedMid: number;
+}
+
+/** The server states of `changes` on the synced `tables` (`includedMid`: see `ServerState`). */
+export function serverStatesOf(
+  tables: readonly string[],
+  changes: readonly Change[],
+  includedMid: (c: Change) => number,
+): ServerState[] {
+  return changes
+    .filter((c) => tables.includes(c.collection))
+    .map((c) => ({
+      table: c.collection,
+      id: c.id,
+      version: c.version,
+      value: c.value,
+      includedMid: includedMid(c),
+    }));
 }
 
 /**
@@ -45,6 +62,24 @@ export async function applyServerStates(
   const pending = new Map<string, OutboxEntry[]>(withPending.map(([k], i) => [k, lists[i]!]));
 
   const rows = new RecordRows(db);
+  const applied = collectServerStates(rows, scope, states, known, pending, force);
+  await rows.flush();
+  return applied;
+}
+
+/**
+ * The record writes of applying `states` in order, collected in `rows`: `known` holds each
+ * record's stored meta (and is updated as states are collected), `pending` its outbox entries
+ * (none when absent). Returns how many states changed a record.
+ */
+export function collectServerStates(
+  rows: RecordRows,
+  scope: ScopeId,
+  states: readonly ServerState[],
+  known: Map<string, RecordMeta | undefined>,
+  pending: ReadonlyMap<string, readonly OutboxEntry[]>,
+  force: boolean,
+): number {
   let applied = 0;
   for (const s of states) {
     const k = recordKeyOf(s.table, s.id);
@@ -60,6 +95,5 @@ export async function applyServerStates(
     known.set(k, rows.record(bare, s.value, pending.get(k) ?? []));
     applied++;
   }
-  await rows.flush();
   return applied;
 }

@@ -37,3 +37,15 @@ export function transactionDurability(requested: string | undefined): Durability
   if (own === 'strict' || own === 'relaxed') return own;
   return requested === 'relaxed' ? 'relaxed' : 'strict';
 }
+
+/**
+ * Whether a transaction opened now is one of Syncline's own (`LocalStore`'s): those name exactly
+ * the stores they use, so the outbox middleware neither widens them to the outbox and meta stores
+ * nor queues their writes. Keeping the live apply and the settle off the meta store (where the
+ * leader's lease and the mid counter live) and the live apply off the outbox lets other tabs'
+ * lease checks and the push read run beside them.
+ */
+export function isSynclineTransaction(): boolean {
+  const own = psdApi.PSD?.[DURABILITY_PSD_KEY];
+  return own === 'strict' || own === 'relaxed';
+}

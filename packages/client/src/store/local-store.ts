@@ -6,11 +6,13 @@ import {
   type MutationResult,
   type ScopeId,
 } from '@syncline/protocol';
-import { applyServerStates } from './apply-changes.js';
+import { applyServerStates, serverStatesOf } from './apply-changes.js';
 import { discardOutbox } from './discard.js';
 import { withSynclineDurability } from './durability.js';
 import type { TxMarkers } from './outbox-middleware.js';
-import { fold, OwnRanges } from './own-ranges.js';
+import { movedRows, OwnRanges } from './own-ranges.js';
+import { FULL_PATH, leanApply, leanApplyStores, type ApplyPlan } from './lean-apply.js';
+import { leanSettle, leanSettleStores, settlesLean } from './lean-settle.js';
 import { liveFit } from './live-fit.js';
 import { committedRead } from './live-read.js';
 import { OpenTransactions } from './open-transactions.js';
@@ -18,6 +20,9 @@ import { queueRestore } from './queue-restore.js';
 import { dropScopeRecords, evictScopeRecords, scopesWithRecords } from './scope-records.js';
 import { settleResults, type SettleReport } from './settle-results.js';
 import { INTERNAL_TABLES, SYNCLINE_TABLES, type OutboxEntry, type ScopeRow } from './schema.js';
+
+/** What a live message did: nothing (`stale`, `gap`), or the changes that were new. */
+type LiveOutcome = 'stale' | 'gap' | { readonly fresh: readonly Change[] };
 
 /** Where a batch of server changes moves its scope's cursor. */
 interface CursorMove {
@@ -66,13 +71,7 @@ export class LocalStore {
    * own transactions.
    */
   remote<R>(fn: () => Promise<R>, durability: 'strict' | 'relaxed' = 'strict'): Promise<R> {
-    return withSynclineDurability(durability, () =>
-      this.db.transaction('rw', [...this.#tables, ...INTERNAL_TABLES], async (tx) => {
-        this.markers.remote.add(tx.idbtrans);
-        this.open.track(tx.idbtrans);
-        return fn();
-      }),
-    );
+    return this.#lean([...this.#tables, ...INTERNAL_TABLES], durability, fn);
   }
 
   async scopeRow(scope: ScopeId): Promise<ScopeRow> {
@@ -93,6 +92,52 @@ export class LocalStore {
   }
 
   /**
+   * Runs `fn` in a read-write transaction over exactly `stores` (not widened by the outbox
+   * middleware, see `isSynclineTransaction`), marked remote, tracked in `open`.
+   */
+  #lean<R>(
+    stores: readonly string[],
+    durability: 'strict' | 'relaxed',
+    fn: (tx: IDBTransaction) => Promise<R>,
+  ): Promise<R> {
+    return withSynclineDurability(durability, () =>
+      this.db.transaction('rw', [...stores], async (tx) => {
+        this.markers.remote.add(tx.idbtrans);
+        this.open.track(tx.idbtrans);
+        return fn(tx.idbtrans);
+      }),
+    );
+  }
+
+  /**
+   * Applies `plan`'s server states and scope row, decided against the stored row in the same
+   * transaction: the lean path (`lean-apply.ts`: two waves over the scopes, records and the
+   * batch's app tables), or, when a record may have pending mutations, the full one, which reads
+   * them from the outbox too.
+   */
+  async #apply<R>(
+    scope: ScopeId,
+    changes: readonly Change[],
+    plan: (stored: ScopeRow) => ApplyPlan<R>,
+  ): Promise<{ readonly result: R; readonly applied: number }> {
+    const synced = changes.filter((c) => this.#tables.includes(c.collection));
+    const stores = leanApplyStores(synced.map((c) => c.collection));
+    const records = synced.map((c) => [c.collection, c.id] as const);
+    // `plan` folds this client's own ranges into the cursor (`OwnRanges.fold` drops those it
+    // passes): the full path plans again, from the ranges as they were.
+    const own = this.#own.get(scope);
+    const lean = await this.#lean(stores, 'relaxed', (tx) => leanApply(this.db, tx, scope, records, plan));
+    if (lean !== FULL_PATH) return lean;
+    this.#own.set(scope, own);
+    return this.#lean([...stores, SYNCLINE_TABLES.outbox], 'relaxed', async () => {
+      const { states, row, result } = plan(await this.scopeRow(scope));
+      const applied = await applyServerStates(this.db, scope, states, false);
+      if (row) await this.#t<ScopeRow>(SYNCLINE_TABLES.scopes).put(row);
+      return { result, applied };
+    });
+  }
+
+  /**
    * Applies server state for one scope and moves its cursor, atomically. `includedMid(change)`
    * tells up to which of this client's mids the change already reflects. On `reset`, records of
    * the scope without pending mutations are dropped first.
@@ -103,13 +148,27 @@ export class LocalStore {
     includedMid: (c: Change) => number,
     cursor: CursorMove,
   ): Promise<number> {
+    if (cursor.reset !== true) {
+      const out = await this.#apply(scope, changes, (stored) => ({
+        states: serverStatesOf(this.#tables, changes, includedMid),
+        row: this.#moved(stored, cursor),
+        result: undefined,
+      }));
+      return out.applied;
+    }
+    // A reset drops the scope's records first: rare, on every table.
     return this.remote(async () => {
       const prev = await this.scopeRow(scope);
-      if (cursor.reset) {
-        this.#own.delete(scope); // versions of the history the server no longer has
-        await dropScopeRecords(this.db, scope);
-      }
-      return this.#applyAndMove(prev, changes, includedMid, cursor);
+      this.#own.delete(scope); // versions of the history the server no longer has
+      await dropScopeRecords(this.db, scope);
+      const applied = await applyServerStates(
+        this.db,
+        scope,
+        serverStatesOf(this.#tables, changes, includedMid),
+        true,
+      );
+      await this.#t<ScopeRow>(SYNCLINE_TABLES.scopes).put(this.#moved(prev, cursor));
+      return applied;
     }, 'relaxed');
   }
 
@@ -124,51 +183,38 @@ export class LocalStore {
     after: number,
     changes: readonly Change[],
     includedMid: (c: Change) => number,
-  ): Promise<'stale' | 'gap' | { readonly fresh: readonly Change[] }> {
-    return this.remote(async () => {
-      const stored = await this.scopeRow(scope);
+  ): Promise<LiveOutcome> {
+    const out = await this.#apply(scope, changes, (stored): ApplyPlan<LiveOutcome> => {
       const prev = { ...stored, cursor: this.#own.fold(scope, stored.cursor) };
       const fit = liveFit(prev.cursor, after, changes.length);
-      if (fit === 'stale' || fit === 'gap') {
-        if (prev.cursor !== stored.cursor) await this.#t<ScopeRow>(SYNCLINE_TABLES.scopes).put(prev);
-        return fit;
-      }
+      if (fit === 'stale' || fit === 'gap')
+        return { states: [], ...(prev.cursor !== stored.cursor ? { row: prev } : {}), result: fit };
       const fresh = changes.slice(fit.skip);
-      await this.#applyAndMove(prev, fresh, includedMid, { to: after + changes.length });
-      return { fresh };
-    }, 'relaxed');
+      return {
+        states: serverStatesOf(this.#tables, fresh, includedMid),
+        row: this.#moved(prev, { to: after + changes.length }),
+        result: { fresh },
+      };
+    });
+    return out.result;
   }
 
-  async #applyAndMove(
-    prev: ScopeRow,
-    changes: readonly Change[],
-    includedMid: (c: Change) => number,
-    cursor: CursorMove,
-  ): Promise<number> {
-    const states = changes
-      .filter((c) => this.#tables.includes(c.collection))
-      .map((c) => ({
-        table: c.collection,
-        id: c.id,
-        version: c.version,
-        value: c.value,
-        includedMid: includedMid(c),
-      }));
-    const applied = await applyServerStates(this.db, prev.scope, states, cursor.reset === true);
+  /** The scope's row once a batch moved its cursor. */
+  #moved(prev: ScopeRow, cursor: CursorMove): ScopeRow {
     const synced = cursor.complete === true || (cursor.reset !== true && prev.synced === true);
-    await this.#t<ScopeRow>(SYNCLINE_TABLES.scopes).put({
+    return {
       scope: prev.scope,
       cursor: this.#own.fold(prev.scope, Math.max(cursor.reset ? 0 : prev.cursor, cursor.to)),
       horizon: cursor.horizon ?? prev.horizon,
       ...(synced ? { synced } : {}),
-    });
-    return applied;
+    };
   }
 
   /**
    * Settles a push's results (each mutation's answer, conflicts and rejections, rebase; see
    * `settle-results.ts`) and, in the same transaction, moves each scope's cursor over the
    * versions the push committed once it reaches them. Returns the report and the cursors moved.
+   * An all-`applied` answer settles on the lean path (`lean-settle.ts`: outbox, metas, cursors).
    */
   async settle(
     entries: readonly OutboxEntry[],
@@ -180,21 +226,29 @@ export class LocalStore {
     // Kept aside until the transaction commits: the cursor must never move over versions
     // whose results were not stored.
     const next = this.#own.with(committed);
-    const out = await this.remote(async () => {
-      const report = await settleResults(this.db, entries, results, this.now, spans);
-      const cursors = new Map<ScopeId, number>();
-      for (const [scope, list] of next) {
-        const row = await this.scopeRow(scope);
-        const cursor = fold(row.cursor, list);
-        if (cursor !== row.cursor) {
-          await this.#t<ScopeRow>(SYNCLINE_TABLES.scopes).put({ ...row, cursor });
-          cursors.set(scope, cursor);
-        }
-      }
-      return { ...report, cursors };
-    });
+    const scopes = [...next.keys()];
+    const cursors = new Map<ScopeId, number>();
+    const move = (rows: readonly (ScopeRow | undefined)[]) => movedRows(next, rows, cursors);
+    const report = settlesLean(entries, results)
+      ? await this.#lean(leanSettleStores(entries), 'strict', (tx) =>
+          leanSettle(this.db, tx, entries, results, spans ?? new Map(), scopes, move),
+        )
+      : await this.#lean(this.#fullSettleStores(entries), 'strict', async () => {
+          const out = await settleResults(this.db, entries, results, this.now, spans);
+          const scopesTable = this.#t<ScopeRow>(SYNCLINE_TABLES.scopes);
+          const moved = move(await scopesTable.bulkGet(scopes));
+          if (moved.length > 0) await scopesTable.bulkPut(moved);
+          return out;
+        });
     for (const [scope, list] of next) this.#own.set(scope, list);
-    return out;
+    return { ...report, cursors };
+  }
+
+  /** Every store the full settle may write: Syncline's but the meta store, and the entries' tables. */
+  #fullSettleStores(entries: readonly OutboxEntry[]): string[] {
+    const { outbox, records, scopes, conflicts, rejections } = SYNCLINE_TABLES;
+    const tables = new Set(entries.map((e) => e.table).filter((t) => this.#tables.includes(t)));
+    return [outbox, records, scopes, conflicts, rejections, ...tables];
   }
 
   /**

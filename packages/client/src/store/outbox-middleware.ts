@@ -8,7 +8,7 @@ import type {
   Middleware,
 } from 'dexie';
 import { DEFAULT_LIMITS, syncError, type JsonObject, type Limits } from '@syncline/protocol';
-import { transactionDurability } from './durability.js';
+import { isSynclineTransaction, transactionDurability } from './durability.js';
 import { queueMutations } from './queue-mutations.js';
 import { readBefore, readState, type Before } from './read-before.js';
 import { SYNCLINE_TABLES } from './schema.js';
@@ -48,7 +48,8 @@ const QUEUE_STORES = [SYNCLINE_TABLES.outbox, SYNCLINE_TABLES.records, SYNCLINE_
  * The DBCore middleware that makes every write on a synced table queue a mutation in the same
  * IndexedDB transaction: read-write transactions touching a synced table are widened to the
  * outbox, record-meta and meta stores (strict durability unless the app asked for relaxed, see
- * `transactionDurability`), so no write is visible without being queued and none is queued
+ * `transactionDurability`; Syncline's own transactions keep exactly their stores and their
+ * durability, see `isSynclineTransaction`), so no write is visible without being queued and none is queued
  * without being visible. Mids come from a counter row in the same transaction, so they stay
  * dense and ordered across tabs.
  *
@@ -87,8 +88,9 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
       return {
         ...down,
         transaction(stores, mode, options) {
-          if (mode === 'readwrite' && stores.some((s) => synced.has(s))) {
-            const widened = [...new Set([...stores, ...QUEUE_STORES])];
+          const own = isSynclineTransaction();
+          if (mode === 'readwrite' && (own || stores.some((s) => synced.has(s)))) {
+            const widened = own ? stores : [...new Set([...stores, ...QUEUE_STORES])];
             return down.transaction(widened, mode, {
               ...options,
               durability: transactionDurability(options?.durability),

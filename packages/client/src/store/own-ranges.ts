@@ -1,4 +1,5 @@
 import type { CommittedRange, ScopeId } from '@syncline/protocol';
+import type { ScopeRow } from './schema.js';
 
 /** A version range `from … to` of this client's own commits in one scope. */
 export interface Range {
@@ -15,6 +16,25 @@ export function fold(cursor: number, ranges: Range[]): number {
   let at = cursor;
   while (ranges.length > 0 && ranges[0]!.from <= at + 1) at = Math.max(at, ranges.shift()!.to);
   return at;
+}
+
+/**
+ * The scope rows whose cursor `next` (from `OwnRanges.with`) moves, given the stored rows of its
+ * scopes in the order of `next`'s keys; `cursors` gets each moved cursor (cleared first).
+ */
+export function movedRows(
+  next: ReadonlyMap<ScopeId, Range[]>,
+  rows: readonly (ScopeRow | undefined)[],
+  cursors: Map<ScopeId, number>,
+): ScopeRow[] {
+  cursors.clear();
+  return [...next].flatMap(([scope, list], i) => {
+    const row = rows[i] ?? { scope, cursor: 0, horizon: 0 };
+    const cursor = fold(row.cursor, list);
+    if (cursor === row.cursor) return [];
+    cursors.set(scope, cursor);
+    return [{ ...row, cursor }];
+  });
 }
 
 /**
@@ -46,6 +66,11 @@ export class OwnRanges {
     const at = fold(cursor, list);
     this.set(scope, list);
     return at;
+  }
+
+  /** A copy of the scope's ranges. */
+  get(scope: ScopeId): Range[] {
+    return [...(this.#own.get(scope) ?? [])];
   }
 
   set(scope: ScopeId, list: Range[]): void {

@@ -130,6 +130,26 @@ export class RecordRows {
 
   /** Writes what was collected (one bulk request per store and kind) and forgets it. */
   async flush(): Promise<void> {
+    await Promise.all(this.place());
+  }
+
+  /** How many IndexedDB requests `place` makes (one per record written or deleted, per store). */
+  requests(): number {
+    let n = this.#metas.size;
+    for (const byId of this.#rows.values()) n += byId.size;
+    return n;
+  }
+
+  /** The app tables `place` writes. */
+  tables(): string[] {
+    return [...this.#rows.keys()];
+  }
+
+  /**
+   * Places the writes of what was collected (one bulk request per store and kind), synchronously,
+   * forgets it, and returns their promises (see `commitAfter`).
+   */
+  place(): Promise<unknown>[] {
     const records = this.db.table<RecordMeta, [string, string]>(SYNCLINE_TABLES.records);
     const metaPuts: RecordMeta[] = [];
     const metaDeletes: [string, string][] = [];
@@ -154,6 +174,6 @@ export class RecordRows {
     }
     this.#metas.clear();
     this.#rows.clear();
-    await Promise.all(writes);
+    return writes;
   }
 }

@@ -1,6 +1,6 @@
 import type { Dexie, Table } from 'dexie';
-import type { JsonObject, MutationResult, RecordState, ScopeId } from '@syncline/protocol';
-import { pendingMidsOf, pendingOf, recordKeyOf, RecordRows, type BareMeta } from './record-rows.js';
+import type { MutationResult, RecordState } from '@syncline/protocol';
+import { pendingMidsOf, pendingOf, recordKeyOf, RecordRows } from './record-rows.js';
 import { replay } from './replay.js';
 import {
   SYNCLINE_TABLES,
@@ -9,34 +9,17 @@ import {
   type RecordMeta,
   type RejectionEntry,
 } from './schema.js';
+import {
+  answeredCount,
+  answeredOf,
+  confirm,
+  loadMetas,
+  worksOf,
+  type SettleReport,
+  type Work,
+} from './settle-work.js';
 
-/** What one settled batch of push results changed, for status and events. */
-export interface SettleReport {
-  readonly applied: number;
-  readonly conflicts: number;
-  readonly rejections: number;
-}
-
-/** A touched record while results are folded in: its meta and confirmed value so far. */
-interface Work {
-  readonly table: string;
-  readonly id: string;
-  meta: BareMeta | undefined;
-  /** undefined: no confirmed copy (nothing to rewrite unless a result confirms a state). */
-  confirmed: JsonObject | null | undefined;
-  /** A result moved the confirmed state. */
-  moved: boolean;
-  /** Highest answered mid of this record (its entry is gone from the outbox). */
-  lastAnswered: number;
-  /**
-   * Every answer for this record was `applied` on the confirmed copy: the new confirmed value is
-   * the old one with those mutations replayed, so the visible value (confirmed + pending) is
-   * exactly what the app already shows, and the app row needs no rewrite.
-   */
-  onlyApplied: boolean;
-  /** Fields the server took an `inc` of in this batch: counters of an open conflict. */
-  readonly incs: Set<string>;
-}
+export type { SettleReport } from './settle-work.js';
 
 /**
  * Settles a push's results inside the caller's transaction: removes the answered mutations
@@ -60,71 +43,20 @@ export async function settleResults(
   const records = db.table<RecordMeta, [string, string]>(SYNCLINE_TABLES.records);
   const outbox = db.table<OutboxEntry, number>(SYNCLINE_TABLES.outbox);
   const conflictsTable = db.table<ConflictEntry, number>(SYNCLINE_TABLES.conflicts);
-  const byMid = new Map(entries.map((e) => [e.mid, e]));
   // Discarded entries (see `discard.ts`) only consume their mids: their answers change nothing.
   const discarded = entries.filter((e) => e.discarded === true && results.some((r) => r.mid === e.mid));
   if (discarded.length > 0) await outbox.bulkDelete(discarded.map((e) => e.mid));
-  // A coalesced mutation's one result answers every entry it covers (one record, in mid order).
-  const answered = results.flatMap((r) => {
-    const covered: OutboxEntry[] = [];
-    for (let mid = r.mid; mid <= (spans.get(r.mid) ?? r.mid); mid++) {
-      const entry = byMid.get(mid);
-      if (entry && entry.discarded !== true) covered.push(entry);
-    }
-    return covered.length > 0 ? [{ r, entry: covered[0]!, covered }] : [];
-  });
+  const answered = answeredOf(entries, results, spans);
   if (answered.length === 0) return { applied: results.length, conflicts: 0, rejections: 0 };
 
-  const touched = new Map<string, Work>();
-  for (const entry of answered.flatMap((a) => a.covered)) {
-    const k = recordKeyOf(entry.table, entry.key);
-    const w = touched.get(k);
-    if (w) w.lastAnswered = Math.max(w.lastAnswered, entry.mid);
-    else
-      touched.set(k, {
-        table: entry.table,
-        id: entry.key,
-        meta: undefined,
-        confirmed: undefined,
-        moved: false,
-        lastAnswered: entry.mid,
-        onlyApplied: true,
-        incs: new Set(),
-      });
-  }
+  const touched = worksOf(answered);
   const works = [...touched.values()];
   const [, metas] = await Promise.all([
     outbox.bulkDelete(answered.flatMap((a) => a.covered.map((e) => e.mid))),
     records.bulkGet(works.map((w): [string, string] => [w.table, w.id])),
   ]);
-  works.forEach((w, i) => {
-    const m = metas[i];
-    if (m === undefined) return;
-    const { confirmed, ...rest } = m;
-    w.meta = rest;
-    w.confirmed = confirmed;
-  });
+  loadMetas(works, metas);
 
-  /** Makes `value` at `version` the confirmed state unless a newer one is known. */
-  const confirm = (
-    w: Work,
-    scope: ScopeId,
-    version: number,
-    value: JsonObject | null,
-    mid: number,
-  ): boolean => {
-    if (w.meta && version <= w.meta.version) return false;
-    w.meta = {
-      table: w.table,
-      id: w.id,
-      scope: w.meta?.scope ?? scope,
-      version,
-      includedMid: Math.max(mid, w.meta?.includedMid ?? 0),
-    };
-    w.confirmed = value;
-    w.moved = true;
-    return true;
-  };
   const confirmRecord = (w: Work, r: RecordState, mid: number) =>
     confirm(w, r.scope, r.version, r.value, mid);
 
@@ -231,7 +163,7 @@ export async function settleResults(
       : undefined,
   ]);
   // Counted per outbox entry: a coalesced result answers several.
-  const total = results.length + answered.reduce((n, a) => n + a.covered.length - 1, 0);
+  const total = answeredCount(results, answered);
   return { applied: total - conflicts - rejections, conflicts, rejections };
 }
 

@@ -1,0 +1,138 @@
+// The lean settle of a push's answer: when every result is `applied` (the usual answer), the
+// app's rows already show what the server now confirms, so only the outbox, the records' metas
+// and the cursors change. Two waves over those stores (and the conflicts store when an `inc`
+// may add counters to an open conflict): the answered entries removed with one range delete and,
+// placed after it so they see the outbox without them, the reads (metas, how many entries each
+// record still has, the scopes' rows); then every write at once, committed (`commitAfter`).
+// Any other answer (a conflict, a rejection, a merge, a duplicate, a discarded entry) takes the
+// full path, `settleResults`, whose outcome this one equals for such a batch.
+import type { DBCoreKeyRange, DBCoreTransaction, Dexie } from 'dexie';
+import type { MutationResult, ScopeId } from '@syncline/protocol';
+import { commitAfter } from './final-wave.js';
+import { recordKeyOf, RecordRows } from './record-rows.js';
+import { replay } from './replay.js';
+import {
+  SYNCLINE_TABLES,
+  type ConflictEntry,
+  type OutboxEntry,
+  type RecordMeta,
+  type ScopeRow,
+} from './schema.js';
+import { answeredCount, answeredOf, confirm, loadMetas, worksOf, type SettleReport } from './settle-work.js';
+
+const { outbox: OUTBOX, records: RECORDS, scopes: SCOPES, conflicts: CONFLICTS } = SYNCLINE_TABLES;
+
+/** Whether a push's answer may settle on the lean path (see the header). */
+export function settlesLean(entries: readonly OutboxEntry[], results: readonly MutationResult[]): boolean {
+  return results.every((r) => r.status === 'applied') && entries.every((e) => e.discarded !== true);
+}
+
+/** The stores a lean settle of `entries` opens: only these. */
+export function leanSettleStores(entries: readonly OutboxEntry[]): string[] {
+  const incs = entries.some((e) => e.mutation.op === 'inc');
+  return [OUTBOX, RECORDS, SCOPES, ...(incs ? [CONFLICTS] : [])];
+}
+
+/**
+ * Settles an all-`applied` answer inside a read-write transaction over `leanSettleStores`, and
+ * moves cursors in the same transaction: `move` gets the stored rows of `scopes` (in order) and
+ * returns the rows to write.
+ */
+export async function leanSettle(
+  db: Dexie,
+  tx: IDBTransaction,
+  entries: readonly OutboxEntry[],
+  results: readonly MutationResult[],
+  spans: ReadonlyMap<number, number>,
+  scopes: readonly ScopeId[],
+  move: (rows: readonly (ScopeRow | undefined)[]) => readonly ScopeRow[],
+): Promise<SettleReport> {
+  const outbox = db.table<OutboxEntry, number>(OUTBOX);
+  const conflicts = db.table<ConflictEntry, number>(CONFLICTS);
+  const answered = answeredOf(entries, results, spans);
+  const works = [...worksOf(answered).values()];
+  const mids = answered.flatMap((a) => a.covered.map((e) => e.mid)).sort((a, b) => a - b);
+
+  // Wave 1. The delete first: the counts placed after it see the outbox without those entries.
+  const first = mids[0];
+  const last = mids[mids.length - 1];
+  let deleted: Promise<unknown> = Promise.resolve();
+  if (first !== undefined && last !== undefined) {
+    // Dense mids: every outbox entry in the range is answered (mids are never reused), so one
+    // range delete does (through DBCore: `Collection.delete` would count the range first).
+    // Otherwise one delete per entry, in the same wave.
+    if (last - first + 1 === mids.length) {
+      // `DBCoreRangeType.Range` (a const enum Dexie declares but does not export as a value).
+      const range = {
+        type: 2,
+        lower: first,
+        upper: last,
+        lowerOpen: false,
+        upperOpen: false,
+      } as DBCoreKeyRange;
+      const trans = tx as unknown as DBCoreTransaction; // Dexie's DBCore transaction is the IDB one
+      deleted = db.core.table(OUTBOX).mutate({ trans, type: 'deleteRange', range });
+    } else deleted = outbox.bulkDelete(mids);
+  }
+  const withIncs = works.filter((w) => answered.some((a) => isIncOf(a.covered, w.table, w.id)));
+  const [, metas, counts, stored, open] = await Promise.all([
+    deleted,
+    db
+      .table<RecordMeta, [string, string]>(RECORDS)
+      .bulkGet(works.map((w): [string, string] => [w.table, w.id])),
+    Promise.all(works.map((w) => outbox.where('[table+key]').equals([w.table, w.id]).count())),
+    scopes.length > 0 ? db.table<ScopeRow, ScopeId>(SCOPES).bulkGet([...scopes]) : [],
+    Promise.all(withIncs.map((w) => conflicts.where('[table+id]').equals([w.table, w.id]).toArray())),
+  ]);
+  loadMetas(works, metas);
+
+  // Wave 2: what `settleResults` would write for these answers.
+  const byRecord = new Map(works.map((w) => [recordKeyOf(w.table, w.id), w]));
+  for (const { r, entry, covered } of answered) {
+    const w = byRecord.get(recordKeyOf(entry.table, entry.key))!;
+    for (const e of covered) if (e.mutation.op === 'inc') w.incs.add(e.mutation.field);
+    if (r.status === 'applied' && w.meta && r.version > w.meta.version) {
+      confirm(
+        w,
+        entry.mutation.scope,
+        r.version,
+        replay(w.confirmed ?? null, covered),
+        covered[covered.length - 1]!.mid,
+      );
+    }
+  }
+  const rows = new RecordRows(db);
+  works.forEach((w, i) => {
+    if (w.meta === undefined || w.confirmed === undefined) return;
+    const count = counts[i]!;
+    if (w.moved || count === 0) rows.meta(w.meta, w.confirmed, count);
+  });
+  const counters = withCounters(open.flat(), withIncs);
+  const cursorRows = move(stored);
+  await commitAfter(tx, rows.requests() + cursorRows.length + counters.length, false, () => [
+    ...rows.place(),
+    ...(cursorRows.length > 0 ? [db.table<ScopeRow, ScopeId>(SCOPES).bulkPut([...cursorRows])] : []),
+    ...(counters.length > 0 ? [conflicts.bulkPut(counters)] : []),
+  ]);
+  return { applied: answeredCount(results, answered), conflicts: 0, rejections: 0 };
+}
+
+function isIncOf(covered: readonly OutboxEntry[], table: string, id: string): boolean {
+  return covered.some((e) => e.table === table && e.key === id && e.mutation.op === 'inc');
+}
+
+/**
+ * The open conflicts of records this batch incremented, with those fields added to their
+ * counters (see `markCounters` in `settle-results.ts`: the same rule).
+ */
+function withCounters(
+  open: readonly ConflictEntry[],
+  works: readonly { readonly table: string; readonly id: string; readonly incs: Set<string> }[],
+): ConflictEntry[] {
+  return open.flatMap((c) => {
+    const incs = works.find((w) => w.table === c.table && w.id === c.id)?.incs ?? new Set<string>();
+    const known = new Set(c.counters ?? []);
+    const added = [...incs].filter((f) => !known.has(f));
+    return added.length > 0 ? [{ ...c, counters: [...known, ...added].sort() }] : [];
+  });
+}
