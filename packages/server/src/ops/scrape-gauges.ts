@@ -68,11 +68,15 @@ export function registerScrapeGauges(registry: Registry, inputs: ScrapeGaugeInpu
     'Subscribers of the most subscribed scope on this node (largest fan-out).',
     () => sources.subscriptions().maxPerScope,
   );
-  live('presence_entries', 'Presence entries (one per tab and scope) held by sockets on this node.', () =>
-    sources.presence().entries,
+  live(
+    'presence_entries',
+    'Presence entries (one per tab and scope) held by sockets on this node.',
+    () => sources.presence().entries,
   );
-  live('presence_scopes', 'Scopes with at least one presence entry held on this node.', () =>
-    sources.presence().scopes,
+  live(
+    'presence_scopes',
+    'Scopes with at least one presence entry held on this node.',
+    () => sources.presence().scopes,
   );
   live(
     'client_max_lag_versions',
