@@ -59,6 +59,15 @@ describe.skipIf(!PG_URL)('PostgreSQL round trips per push', () => {
       expect(proxy.roundTrips() - before, `round ${round}: ${n} mutation(s)`).toBe(2);
     }
   });
+
+  it('adds one for SAVEPOINT and one for RELEASE when the push holds a txn group', async () => {
+    const plain = push(2, 0).map((m) => ({ ...m, id: `s${m.mid}` }));
+    const group = push(3, 0).map((m) => ({ ...m, id: `t${m.mid}`, txn: 'group' }));
+    const before = proxy.roundTrips();
+    const out = await applyPush(storage, ctx, [...plain, ...group]);
+    expect(out.ok && out.results.map((r) => r.status)).toEqual(Array(5).fill('applied'));
+    expect(proxy.roundTrips() - before).toBe(4);
+  });
 });
 
 interface CountingProxy {

@@ -30,8 +30,9 @@ import type {
  * read of their heads go out with the first read, and the buffered writes with COMMIT. Writes
  * are buffered (`PgWriteBuffer`) and versions of a listed scope are counted in memory from the
  * head read under its lock (`ScopeHeads`; an unlisted scope's first version is an upsert of its
- * own); `flush()` sends both as one statement. A savepoint flushes when it opens (so what it
- * rolls back is only its own) and before it is released (so a failing write fails inside it).
+ * own); `flush()` sends both as one statement. A savepoint sends the buffered writes with its
+ * SAVEPOINT (so what it rolls back is only its own) and with its RELEASE (so a failing write
+ * fails inside it): one round trip each.
  */
 export class PgTx implements StorageTx {
   #savepoints = 0;
@@ -239,14 +240,16 @@ export class PgTx implements StorageTx {
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
     // Names are never reused within a transaction, so an inner savepoint cannot shadow an outer one.
     const name = `sp_${++this.#savepoints}`;
-    await this.flush();
+    // The buffered writes go out with the statement (a failing one fails it: first error wins).
+    await this.#headsRead;
+    void this.#sendFlush();
     await this.#query(`SAVEPOINT ${name}`, []);
     this.#locks.push(new Set());
     this.slot.enterSavepoint();
     this.#heads.enter();
     try {
       const result = await fn();
-      await this.flush();
+      void this.#sendFlush();
       await this.#query(`RELEASE SAVEPOINT ${name}`, []);
       this.#leave(true);
       return result;
