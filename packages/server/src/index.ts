@@ -42,6 +42,7 @@ export type {
   SyncStorage,
   StorageTx,
   RecordKey,
+  PrefetchKey,
   StoredRecord,
   StoredHistoryEntry,
   ClientRow,

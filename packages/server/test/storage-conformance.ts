@@ -774,6 +774,75 @@ export function runStorageConformance(
         });
       });
 
+      it('answers the same after prefetchRecords read records and writesAfter ahead, also once the transaction wrote them', async () => {
+        const other = asClientId('client-0002');
+        await commit(S, 'a', { n: 1 }); // a@1 by CLIENT
+        await storage.transaction(async (tx) => {
+          const rec: StoredRecord = {
+            ...(await tx.getRecord(S, 'todos', 'a'))!,
+            version: await tx.nextVersion(S),
+            value: { n: 2 },
+            clientId: other,
+          };
+          await tx.putRecord(rec);
+          await tx.appendHistory(entry(rec, 1)); // a@2 by another client
+        });
+        await commit(S, 'b', { n: 1 }); // b@3 by CLIENT
+        const questions = [
+          ['a', 0, CLIENT],
+          ['a', 1, CLIENT],
+          ['a', 2, CLIENT],
+          ['a', 1, other],
+          ['b', 0, CLIENT],
+          ['b', 3, CLIENT],
+          ['zzz', 0, CLIENT],
+        ] as const;
+        const ask = async (tx: StorageTx) => {
+          const records: (StoredRecord | undefined)[] = [];
+          for (const id of ['a', 'b', 'zzz']) records.push(await tx.getRecord(S, 'todos', id));
+          const writes: { reaches: boolean; others: boolean }[] = [];
+          for (const [id, after, client] of questions)
+            writes.push(await tx.writesAfter(S, 'todos', id, v(after), client));
+          return { records, writes };
+        };
+        /** Asks, writes a, b and zzz, asks again, and rolls everything back. */
+        const run = async (prefetched: boolean) => {
+          const answers: unknown[] = [];
+          await storage
+            .transaction(async (tx) => {
+              if (prefetched && tx.prefetchRecords) {
+                const keys = questions.map(([id, after]) => ({
+                  scope: S,
+                  collection: 'todos',
+                  id,
+                  base: v(after),
+                }));
+                await tx.prefetchRecords(keys, CLIENT);
+              }
+              answers.push(await ask(tx));
+              for (const id of ['a', 'b', 'zzz']) await change(tx, S, id, { n: 9 });
+              answers.push(await ask(tx));
+              throw new Error('roll back');
+            })
+            .catch(() => undefined);
+          return answers;
+        };
+        const plain = await run(false);
+        expect(plain).toHaveLength(2);
+        expect(await run(true)).toEqual(plain);
+        expect(
+          (plain[1] as Awaited<ReturnType<typeof ask>>).writes.map((w) => [w.reaches, w.others]),
+        ).toEqual([
+          [true, true],
+          [true, true],
+          [true, false],
+          [true, true],
+          [true, false],
+          [true, false],
+          [true, false],
+        ]);
+      });
+
       it('refuses a second entry for the same version', async () => {
         await commit(S, 'a', { n: 1 });
         const dup = (await storage.history(S, 'todos', 'a', { limit: 1 }))[0]!;

@@ -43,3 +43,23 @@ describe.skipIf(!PG_URL)('postgres', () => {
     };
   });
 });
+
+// Statements one at a time: the fallback of the pipelined transaction (same answers, more round trips).
+describe.skipIf(!PG_URL)('postgres, not pipelined', () => {
+  runStorageConformance('postgres, not pipelined', async () => {
+    const schema = tempSchema();
+    const storage = await PostgresStorage.open({
+      connectionString: PG_URL!,
+      schema,
+      poolSize: 4,
+      pipeline: false,
+    });
+    return {
+      storage,
+      cleanup: async () => {
+        await storage.close();
+        await dropSchema(PG_URL!, schema);
+      },
+    };
+  });
+});

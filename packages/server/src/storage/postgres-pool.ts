@@ -87,18 +87,17 @@ export class PgPool {
     const slot = this.#sequencer.open();
     const tx = new PgTx(client, this.#sql, slot);
     try {
-      await client.query('BEGIN');
-      await tx.lockScopes(opts.scopes ?? []);
+      tx.begin(opts.scopes ?? []);
       const result = await fn(tx);
-      await tx.flush();
+      await tx.commit();
       tx.end();
-      await client.query('COMMIT');
       this.release(client);
       slot.committed(() => runOnCommit(onCommit, result));
       return result;
     } catch (err) {
       tx.end();
       slot.failed();
+      await tx.idle();
       await this.#rollback(client, err);
       throw err;
     }

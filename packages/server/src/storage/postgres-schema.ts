@@ -171,6 +171,7 @@ export function pgStatements(schema: string) {
     nextVersion: `INSERT INTO ${s}.scopes AS sc (scope, head, horizon) VALUES ($1, 1, 0)
       ON CONFLICT (scope) DO UPDATE SET head = sc.head + 1 RETURNING head`,
     head: `SELECT head FROM ${s}.scopes WHERE scope = $1`,
+    heads: `SELECT scope, head FROM ${s}.scopes WHERE scope = ANY($1::text[])`,
     allScopes: `SELECT scope FROM ${s}.scopes`,
     sinkBacklog: `SELECT s.scope, coalesce(c.version, 0) AS cursor, s.head FROM ${s}.scopes s
       LEFT JOIN ${s}.sink_cursors c ON c.sink = $1 AND c.scope = s.scope
@@ -215,6 +216,14 @@ export function pgStatements(schema: string) {
        ORDER BY version LIMIT 1) AS first_prev,
       EXISTS (SELECT 1 FROM ${s}.history WHERE ${KEY} AND version > $4
        AND client_id IS DISTINCT FROM $5) AS others`,
+    // writesAfter for many (record, after) pairs at once, answers in the order of the arrays.
+    writesAfterMany: `SELECT
+      (SELECT prev_version FROM ${s}.history h WHERE h.scope = k.scope AND h.collection = k.collection
+       AND h.id = k.id AND h.version > k.after ORDER BY h.version LIMIT 1) AS first_prev,
+      EXISTS (SELECT 1 FROM ${s}.history h WHERE h.scope = k.scope AND h.collection = k.collection
+       AND h.id = k.id AND h.version > k.after AND h.client_id IS DISTINCT FROM $5) AS others
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS k (scope, collection, id, after, n)
+      ORDER BY k.n`,
     historyBefore: `SELECT ${HISTORY_COLS} FROM ${s}.history WHERE ${KEY} AND version < $4
       ORDER BY version DESC LIMIT $5`,
     oldTombstones: `SELECT count(*)::int AS n, max(version) AS v FROM ${s}.records WHERE ${oldTombstone}`,
@@ -249,8 +258,8 @@ function flushStatement(s: string): string {
       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[],
         $7::text[], $8::text[], $9::bigint[], $10::text[], $11::bigint[], $12::text[], $13::bigint[])
     ), hd AS (
-      UPDATE ${s}.scopes sc SET head = u.head FROM unnest($14::text[], $15::bigint[]) AS u (scope, head)
-      WHERE sc.scope = u.scope
+      INSERT INTO ${s}.scopes (scope, head) SELECT * FROM unnest($14::text[], $15::bigint[])
+      ON CONFLICT (scope) DO UPDATE SET head = EXCLUDED.head
     ), c AS (
       INSERT INTO ${s}.clients (client_id, user_id, last_mid)
       SELECT * FROM unnest($24::text[], $25::text[], $26::bigint[])

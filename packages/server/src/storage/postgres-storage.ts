@@ -38,6 +38,12 @@ export interface PostgresStorageOptions {
   readonly connectTimeoutMs?: number;
   /** `application_name` of the connections, as `pg_stat_activity` shows it (default `syncline`). */
   readonly applicationName?: string;
+  /**
+   * Whether a transaction writes statements ahead of their answers (default true): a push then
+   * costs two round trips. False sends one statement at a time, for a proxy in between that
+   * does not take pipelined statements.
+   */
+  readonly pipeline?: boolean;
 }
 
 const LIVE_PAGE = 1000;
@@ -91,6 +97,8 @@ export class PostgresStorage implements SyncStorage {
       // every other node's writes to those scopes, for ever: PostgreSQL ends such a session.
       idle_in_transaction_session_timeout: 30_000,
       types: pgTypes(driver.types),
+      // A transaction writes its statements ahead of their answers (see `PgPipe`).
+      pipeline: opts.pipeline ?? true,
       application_name: opts.applicationName ?? 'syncline',
     });
     // An idle connection that dies (database restart) emits here; unhandled, it would kill the process.

@@ -175,11 +175,13 @@ export interface StorageTx {
   getRecord(scope: ScopeId, collection: CollectionName, id: RecordId): Promise<StoredRecord | undefined>;
   /**
    * Optional: reads these records ahead, so this transaction's `getRecord` of any of them needs
-   * no trip to the database of its own. Only a hint (it changes no answer): a backend without
-   * round trips leaves it out, and callers call it only when present. The write path calls it
-   * with a push's records before applying the push.
+   * no trip to the database of its own; for a key with a `base`, also `writesAfter(key, base,
+   * clientId)`. Only a hint (it changes no answer, also after this transaction writes the
+   * record): a backend without round trips leaves it out, and callers call it only when present.
+   * The write path calls it with a push's records, and the versions its mutations are based on,
+   * before applying the push.
    */
-  prefetchRecords?(keys: readonly RecordKey[]): Promise<void>;
+  prefetchRecords?(keys: readonly PrefetchKey[], clientId?: ClientId): Promise<void>;
   /** Creates or replaces the record's latest state (keyed by scope, collection, id). */
   putRecord(record: StoredRecord): Promise<void>;
 
@@ -241,6 +243,11 @@ export interface RecordKey {
   readonly scope: ScopeId;
   readonly collection: CollectionName;
   readonly id: RecordId;
+}
+
+/** A record to read ahead, and the version a writer based a change of it on (see `prefetchRecords`). */
+export interface PrefetchKey extends RecordKey {
+  readonly base?: Version;
 }
 
 /** A record's latest state. `value: null` is a tombstone. */
