@@ -8,12 +8,12 @@ import type { SinkPublisher } from './sink-config.js';
  */
 export function unlessAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
   if (signal.aborted) return Promise.reject(new Error('sink stopped'));
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) =>
-      signal.addEventListener('abort', () => reject(new Error('sink stopped')), { once: true }),
-    ),
-  ]);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('sink stopped'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    // The listener goes with the call: a sink makes one call per batch for as long as it runs.
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** Closes a broker connection, giving up after `ms` (a half-open link never answers the close). */
