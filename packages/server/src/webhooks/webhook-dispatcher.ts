@@ -1,25 +1,15 @@
 import type { FeedChange } from '@syncline/protocol';
-import type { Clock } from '../ops/clock.js';
-import type { Logger } from '../ops/logger.js';
-import type { ServerMetrics } from '../ops/metrics.js';
-import type { Timers } from '../ops/timers.js';
 import type { ChangeFeedDeps } from '../feed/change-feed.js';
 import { SinkRunner, type RunnerConfig } from '../sinks/sink-runner.js';
 import type { SyncStorage } from '../storage/storage.js';
 import type { CollectionsConfig, WebhookConfig } from '../sync/collections.js';
-import { WebhookPublisher } from './webhook-publisher.js';
+import { WebhookPublisher, type WebhookPublisherDeps } from './webhook-publisher.js';
 
-export interface WebhookDeps {
+/** What the webhooks need: what delivering one needs, and where to read the changes from. */
+export interface WebhookDeps extends WebhookPublisherDeps {
   readonly collections: CollectionsConfig;
   readonly storage: SyncStorage;
   readonly feed: ChangeFeedDeps;
-  readonly timers: Timers;
-  readonly clock: Clock;
-  readonly metrics: ServerMetrics;
-  readonly logger: Logger;
-  readonly fetch: typeof fetch;
-  /** Jitter source for retry delays, 0 ≤ x < 1. */
-  readonly random: () => number;
 }
 
 /** The sink name of a collection's webhook: its cursors and its cluster lock are keyed by it. */
