@@ -18,7 +18,15 @@ import {
   type RecordMeta,
   type ScopeRow,
 } from './schema.js';
-import { answeredCount, answeredOf, confirm, loadMetas, worksOf, type SettleReport } from './settle-work.js';
+import {
+  answeredCount,
+  answeredOf,
+  confirm,
+  loadMetas,
+  withCounters,
+  worksOf,
+  type SettleReport,
+} from './settle-work.js';
 
 const { outbox: OUTBOX, records: RECORDS, scopes: SCOPES, conflicts: CONFLICTS } = SYNCLINE_TABLES;
 
@@ -119,20 +127,4 @@ export async function leanSettle(
 
 function isIncOf(covered: readonly OutboxEntry[], table: string, id: string): boolean {
   return covered.some((e) => e.table === table && e.key === id && e.mutation.op === 'inc');
-}
-
-/**
- * The open conflicts of records this batch incremented, with those fields added to their
- * counters (see `markCounters` in `settle-results.ts`: the same rule).
- */
-function withCounters(
-  open: readonly ConflictEntry[],
-  works: readonly { readonly table: string; readonly id: string; readonly incs: Set<string> }[],
-): ConflictEntry[] {
-  return open.flatMap((c) => {
-    const incs = works.find((w) => w.table === c.table && w.id === c.id)?.incs ?? new Set<string>();
-    const known = new Set(c.counters ?? []);
-    const added = [...incs].filter((f) => !known.has(f));
-    return added.length > 0 ? [{ ...c, counters: [...known, ...added].sort() }] : [];
-  });
 }

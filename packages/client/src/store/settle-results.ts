@@ -14,6 +14,7 @@ import {
   answeredOf,
   confirm,
   loadMetas,
+  withCounters,
   worksOf,
   type SettleReport,
   type Work,
@@ -180,11 +181,6 @@ async function markCounters(conflicts: Table<ConflictEntry, number>, works: read
     .anyOf(works.map((w) => [w.table, w.id]))
     .toArray();
   if (open.length === 0) return;
-  const incsOf = new Map(works.map((w) => [recordKeyOf(w.table, w.id), w.incs]));
-  const changed = open.flatMap((c) => {
-    const known = new Set(c.counters ?? []);
-    const added = [...(incsOf.get(recordKeyOf(c.table, c.id)) ?? [])].filter((f) => !known.has(f));
-    return added.length > 0 ? [{ ...c, counters: [...known, ...added].sort() }] : [];
-  });
+  const changed = withCounters(open, works);
   if (changed.length > 0) await conflicts.bulkPut(changed);
 }

@@ -3,7 +3,7 @@
 // records with their confirmed state as the results move it.
 import type { JsonObject, MutationResult, ScopeId } from '@syncline/protocol';
 import { recordKeyOf, type BareMeta } from './record-rows.js';
-import type { OutboxEntry, RecordMeta } from './schema.js';
+import type { ConflictEntry, OutboxEntry, RecordMeta } from './schema.js';
 
 /** What one settled batch of push results changed, for status and events. */
 export interface SettleReport {
@@ -120,4 +120,20 @@ export function confirm(
 /** How many outbox entries a batch's results answered (a coalesced result answers several). */
 export function answeredCount(results: readonly MutationResult[], answered: readonly Answered[]): number {
   return results.length + answered.reduce((n, a) => n + a.covered.length - 1, 0);
+}
+
+/**
+ * The open conflicts of records a batch incremented, with those fields added to their counters
+ * (a resolution must never overwrite a counter); only the conflicts that changed.
+ */
+export function withCounters(
+  open: readonly ConflictEntry[],
+  works: readonly { readonly table: string; readonly id: string; readonly incs: ReadonlySet<string> }[],
+): ConflictEntry[] {
+  const incsOf = new Map(works.map((w) => [recordKeyOf(w.table, w.id), w.incs]));
+  return open.flatMap((c) => {
+    const known = new Set(c.counters ?? []);
+    const added = [...(incsOf.get(recordKeyOf(c.table, c.id)) ?? [])].filter((f) => !known.has(f));
+    return added.length > 0 ? [{ ...c, counters: [...known, ...added].sort() }] : [];
+  });
 }
