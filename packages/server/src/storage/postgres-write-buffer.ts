@@ -121,7 +121,8 @@ export class PgWriteBuffer {
   }
 }
 
-function recordKey(scope: string, collection: string, id: string): string {
+/** One record's key in the push's maps (also `WritesAfterCache`'s). */
+export function recordKey(scope: string, collection: string, id: string): string {
   // PostgreSQL text cannot hold NUL, so no stored key contains the separator.
   return `${scope}\u0000${collection}\u0000${id}`;
 }

@@ -1,4 +1,5 @@
 import type { ClientId } from '@syncline/protocol';
+import { recordKey as keyOf } from './postgres-write-buffer.js';
 import type { RecordKey, StoredHistoryEntry, WritesAfter } from './storage.js';
 
 /**
@@ -49,6 +50,4 @@ interface Kept {
   readonly answer: WritesAfter;
 }
 
-function recordKey(k: RecordKey): string {
-  return `${k.scope}\u0000${k.collection}\u0000${k.id}`;
-}
+const recordKey = (k: RecordKey): string => keyOf(k.scope, k.collection, k.id);
