@@ -94,9 +94,19 @@ describe('is the outbox drained', () => {
   it('only once a read saw its end', () => {
     expect(isDrained(UNREAD_OUTBOX)).toBe(false);
     const partial = read(UNREAD_OUTBOX, range(1, 3), range(1, 2));
-    expect(partial.highestRead).toBe(3);
+    expect(partial.highestRead).toBe(2);
     expect(isDrained(partial)).toBe(false);
     expect(isDrained(read(partial, []))).toBe(true);
+  });
+
+  it('not while entries read past the batch are unsent, though every notice names them', () => {
+    const drained = read(UNREAD_OUTBOX, range(1, 2));
+    // One write queued 3…13; a push holds 10: the read takes one more to see where a txn ends.
+    const notified = noticed(drained, 13)!;
+    const first = read(notified, range(3, 13), range(3, 12));
+    expect(isDrained(first)).toBe(false);
+    expect(noticed(first, 13)).toBeDefined();
+    expect(isDrained(read(first, range(13, 13)))).toBe(true);
   });
 
   it('until a notice of an entry not read yet; entries already read are no news', () => {

@@ -94,6 +94,27 @@ describe('push pipeline', () => {
     expect(await a.db.cards.get('big')).toBeUndefined();
     expect((await until(a.sync, (s) => s.pending === 0)).rejections).toBe(1);
   });
+
+  it('sends every entry of a bulk write larger than one push made while online and drained', async () => {
+    // Regression: a read that returned one entry past the batch counted it as read, and with
+    // the outbox known drained before and every notice covered, the rest stayed unsent.
+    const running = await env.server();
+    const pushes: number[][] = [];
+    running.server.io.on('connection', (socket) => {
+      socket.onAny((event: string, payload: { mutations?: { mid: number }[] }) => {
+        if (event === 'push') pushes.push((payload.mutations ?? []).map((m) => m.mid));
+      });
+    });
+    const a = await env.device({ client: { limits: { maxMutationsPerPush: 10 } } });
+    await a.db.cards.put({ id: 'first', board: '1', title: 'drains the outbox' });
+    await converged(a);
+    await a.db.cards.bulkPut(
+      Array.from({ length: 11 }, (_, i) => ({ id: `c${i}`, board: '1', title: `card ${i}` })),
+    );
+    await converged(a);
+    expect(await a.db.table('_syncline_outbox').count()).toBe(0);
+    expect(pushes.flat()).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+  });
 });
 
 /** Memory storage that can hold the next transaction's answer back after it committed. */

@@ -86,7 +86,9 @@ export function noticed(view: OutboxView, lastMid?: number): OutboxView | undefi
 /**
  * The view after reading the outbox head: `head` is what the read returned, `batch` what of it
  * is sent, `newsAtRead` the vague notice count when the read began. A batch that took the whole
- * head saw the outbox's end as it was then.
+ * head saw the outbox's end as it was then. Only what is sent counts as read: the entries of
+ * the head left for the next batch are still news (counting them made a bulk write of more
+ * than one batch stop after its first batch when the outbox had been drained before).
  */
 export function afterRead(
   view: OutboxView,
@@ -94,7 +96,7 @@ export function afterRead(
   batch: readonly OutboxEntry[],
   newsAtRead: number,
 ): OutboxView {
-  const highestRead = Math.max(view.highestRead, head[head.length - 1]?.mid ?? 0);
+  const highestRead = Math.max(view.highestRead, batch[batch.length - 1]?.mid ?? 0);
   return { ...view, highestRead, drainedAt: batch.length === head.length ? newsAtRead : view.drainedAt };
 }
 
