@@ -169,6 +169,7 @@ export class ClientLeadership implements EngineSignals {
    * fenced by the lease meanwhile; what the aborted transactions did is done again).
    */
   #freeze(): void {
+    this.#lease.forget(); // the lock goes now: after resume, the fence reads the lease
     if (this.#engine) this.#d.store.open.abortAll();
     this.#stopHeartbeat?.();
     this.#stopHeartbeat = undefined;
@@ -190,6 +191,7 @@ export class ClientLeadership implements EngineSignals {
 
   /** Stops the engine and leaves the election. */
   async #leave(): Promise<void> {
+    this.#lease.forget();
     this.#stopHeartbeat?.();
     this.#stopHeartbeat = undefined;
     for (const s of this.#subs.splice(0)) s.unsubscribe();

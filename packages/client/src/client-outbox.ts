@@ -3,6 +3,7 @@
 import type { DBCore, Dexie } from 'dexie';
 import type { ResolvedOptions } from './resolve-options.js';
 import { createOutboxMiddleware, type TxMarkers } from './store/outbox-middleware.js';
+import type { OutboxEntry } from './store/schema.js';
 
 /** The installed outbox, as the facade and leadership see it. */
 export interface InstalledOutbox {
@@ -14,13 +15,13 @@ export interface InstalledOutbox {
 
 /**
  * Installs the outbox middleware on `db` (before it opens). `onQueued` hears of each committed
- * transaction that queued mutations in this tab, with its last mid.
+ * transaction that queued mutations in this tab, with its last mid and the entries it queued.
  */
 export function installOutbox(
   db: Dexie,
   options: ResolvedOptions,
   markers: TxMarkers,
-  onQueued: (lastMid: number) => void,
+  onQueued: (lastMid: number, entries: readonly OutboxEntry[]) => void,
 ): InstalledOutbox {
   let lastMid = 0;
   let core: DBCore | undefined;
@@ -29,9 +30,10 @@ export function installOutbox(
     markers,
     now: options.now,
     limits: options.limits,
-    onQueued: (mid) => {
+    onQueued: (entries) => {
+      const mid = entries[entries.length - 1]?.mid ?? 0;
       lastMid = Math.max(lastMid, mid);
-      onQueued(mid);
+      onQueued(mid, entries);
     },
   });
   db.use({

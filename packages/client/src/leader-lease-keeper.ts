@@ -13,6 +13,7 @@ import type { Dexie } from 'dexie';
 import {
   asLease,
   claimLease,
+  fenceKnown,
   mayTakeOver,
   renewLease,
   stillLeader,
@@ -37,6 +38,10 @@ export class LeaseKeeper {
   readonly timing: LeaseTiming;
 
   readonly #open: OpenTransactions | undefined;
+  /** The claim this tab holds and the `renewedAt` it last committed for it (see `fenceKnown`). */
+  #known: (LeaseClaim & { readonly renewedAt: number }) | undefined;
+  /** Bumped by `forget`: a claim or renewal that began before it teaches nothing. */
+  #generation = 0;
 
   /** `open`: where the leader's renewals are tracked, so a page about to freeze aborts them. */
   constructor(db: Dexie, timing: LeaseTiming, now: () => number, open?: OpenTransactions) {
@@ -55,23 +60,38 @@ export class LeaseKeeper {
   }
 
   /** Claims the lease for `holder` (a new epoch, fencing whoever held it). */
-  claim(holder: string): Promise<LeaseClaim> {
-    return this.#db.transaction('rw', SYNCLINE_TABLES.meta, async () => {
-      const lease = claimLease(await this.#read(), holder, this.#now());
-      await this.#meta().put({ key: LEASE_KEY, value: lease });
-      return { epoch: lease.epoch, holder };
+  async claim(holder: string): Promise<LeaseClaim> {
+    const generation = this.#generation;
+    const lease = await this.#db.transaction('rw', SYNCLINE_TABLES.meta, async () => {
+      const next = claimLease(await this.#read(), holder, this.#now());
+      await this.#meta().put({ key: LEASE_KEY, value: next });
+      return next;
     });
+    if (generation === this.#generation) this.#known = lease;
+    return { epoch: lease.epoch, holder };
   }
 
   /** Renews `claim`; false when another tab claimed the lease since (step down). */
-  renew(claim: LeaseClaim): Promise<boolean> {
-    return this.#db.transaction('rw', SYNCLINE_TABLES.meta, async (tx) => {
+  async renew(claim: LeaseClaim): Promise<boolean> {
+    const generation = this.#generation;
+    const lease = await this.#db.transaction('rw', SYNCLINE_TABLES.meta, async (tx) => {
       this.#open?.track(tx.idbtrans);
-      const lease = renewLease(await this.#read(), claim, this.#now());
-      if (lease === undefined) return false;
-      await this.#meta().put({ key: LEASE_KEY, value: lease });
-      return true;
+      const next = renewLease(await this.#read(), claim, this.#now());
+      if (next !== undefined) await this.#meta().put({ key: LEASE_KEY, value: next });
+      return next;
     });
+    if (lease === undefined) this.forget();
+    else if (generation === this.#generation && this.#known?.epoch === claim.epoch) this.#known = lease;
+    return lease !== undefined;
+  }
+
+  /**
+   * Forgets what this tab knows of its lease, so the next fence reads it: the tab is about to
+   * freeze (its lock goes to another tab at once) or steps down.
+   */
+  forget(): void {
+    this.#known = undefined;
+    this.#generation++;
   }
 
   /**
@@ -80,6 +100,10 @@ export class LeaseKeeper {
    * take the mid counter from the same store).
    */
   async holds(claim: LeaseClaim): Promise<boolean> {
+    const known = this.#known;
+    if (known?.epoch === claim.epoch && known.holder === claim.holder) {
+      if (fenceKnown(known.renewedAt, this.#now(), this.timing)) return true;
+    }
     const row = await committedRead(this.#db, [SYNCLINE_TABLES.meta], (tx) => {
       const req = tx.objectStore(SYNCLINE_TABLES.meta).get(LEASE_KEY);
       return () => req.result as LeaseRow | undefined;

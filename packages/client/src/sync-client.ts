@@ -100,8 +100,8 @@ export class SyncClient {
     this.db = db;
     this.#life = new ClientLifetime(db);
     const resolved = (this.#options = resolveOptions(options));
-    this.#outbox = installOutbox(db, resolved, this.#markers, (mid) =>
-      this.#leadership.engine?.notifyOutbox(mid),
+    this.#outbox = installOutbox(db, resolved, this.#markers, (mid, entries) =>
+      this.#leadership.engine?.notifyOutbox(mid, entries),
     );
     this.#store = new LocalStore(db, resolved.tableNames, this.#markers, resolved.now);
     this.#eviction = new ScopeEviction(db, this.#store);

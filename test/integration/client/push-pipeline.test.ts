@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { asMid, asScopeId, asVersion } from '@syncline/protocol';
 import { filter, firstValueFrom } from 'rxjs';
 import { MemoryStorage, type StorageTx } from '@syncline/server';
@@ -33,6 +33,31 @@ class SlowStorage extends FaultyStorage {
       this.onDone();
     }
   }
+}
+
+/**
+ * Counts the push pipeline's reads of the outbox head (a `getAll` of the entries after a mid,
+ * with a count) until the test ends.
+ */
+function countOutboxHeadReads(): { count(): number } {
+  let reads = 0;
+  const original = Reflect.get<IDBObjectStore, 'getAll'>(IDBObjectStore.prototype, 'getAll');
+  const spy = vi.spyOn(IDBObjectStore.prototype, 'getAll').mockImplementation(function (
+    this: IDBObjectStore,
+    ...args: Parameters<IDBObjectStore['getAll']>
+  ) {
+    const [query, count] = args;
+    if (
+      this.name === '_syncline_outbox' &&
+      query instanceof IDBKeyRange &&
+      query.lowerOpen &&
+      count !== undefined
+    )
+      reads++;
+    return original.apply(this, args);
+  });
+  onTestFinished(() => spy.mockRestore());
+  return { count: () => reads };
 }
 
 describe('push pipeline', () => {
@@ -114,6 +139,38 @@ describe('push pipeline', () => {
     await converged(a);
     expect(await a.db.table('_syncline_outbox').count()).toBe(0);
     expect(pushes.flat()).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+  });
+
+  it("pushes this tab's writes from memory once the outbox is drained; what it did not queue is read", async () => {
+    const running = await env.server();
+    const pushes: number[][] = [];
+    running.server.io.on('connection', (socket) => {
+      socket.onAny((event: string, payload: { mutations?: { mid: number }[] }) => {
+        if (event === 'push') pushes.push((payload.mutations ?? []).map((m) => m.mid));
+      });
+    });
+    const heads = countOutboxHeadReads();
+    const a = await env.device({ online: false });
+    // Queued offline: only a read of the outbox finds these.
+    for (let i = 0; i < 3; i++) await a.db.cards.put({ id: `off${i}`, board: '1', title: `offline ${i}` });
+    a.network.set(true);
+    await converged(a);
+    const afterOffline = heads.count();
+    expect(afterOffline).toBeGreaterThan(0);
+    // Drained and connected: each write is pushed from what its transaction queued.
+    for (let i = 0; i < 5; i++) {
+      await a.db.cards.put({ id: `on${i}`, board: '1', title: `online ${i}` });
+      await converged(a);
+    }
+    await a.db.cards.bulkPut(
+      Array.from({ length: 4 }, (_, i) => ({ id: `bulk${i}`, board: '1', title: `${i}` })),
+    );
+    await converged(a);
+    expect(heads.count()).toBe(afterOffline);
+    expect(pushes.flat()).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    const b = await env.device();
+    await converged(b);
+    expect(await b.db.cards.count()).toBe(12);
   });
 });
 

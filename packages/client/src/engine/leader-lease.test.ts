@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   asLease,
+  fenceKnown,
   claimLease,
   DEFAULT_LEASE_TIMING,
   leaseStale,
@@ -48,6 +49,15 @@ describe('the leader lease', () => {
     expect(renewLease(lease, { epoch: 2, holder: 'a' }, 2_000)).toBeUndefined();
     expect(renewLease(lease, { epoch: 3, holder: 'b' }, 2_000)).toBeUndefined();
     expect(renewLease(undefined, { epoch: 3, holder: 'a' }, 2_000)).toBeUndefined();
+  });
+
+  it('lets the holder skip reading it for half the stale bound after its own last write', () => {
+    expect(fenceKnown(1_000, 1_000, timing)).toBe(true);
+    expect(fenceKnown(1_000, 1_149, timing)).toBe(true);
+    expect(fenceKnown(1_000, 1_150, timing)).toBe(false);
+    // A clock that went back, or nothing known: read.
+    expect(fenceKnown(1_000, 999, timing)).toBe(false);
+    expect(fenceKnown(undefined, 1_000, timing)).toBe(false);
   });
 
   it('reads a stored lease, and anything malformed as none', () => {

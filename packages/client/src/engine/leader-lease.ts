@@ -72,6 +72,17 @@ export function stillLeader(lease: LeaderLease | undefined, claim: LeaseClaim): 
   return lease !== undefined && lease.epoch === claim.epoch && lease.holder === claim.holder;
 }
 
+/**
+ * Whether the holder may push without reading the lease: it knows it wrote (and committed) the
+ * lease with `renewedAt` itself, less than half the stale bound ago. No tab takes a lease over
+ * before it is stale (`mayTakeOver`), and the tabs of one browser share a clock; a page about to
+ * freeze hands its lock over without the lease going stale, so it forgets what it knows then
+ * (`LeaseKeeper.forget`), and a tab that was hung finds `now` moved on. The fence then reads.
+ */
+export function fenceKnown(renewedAt: number | undefined, now: number, timing: LeaseTiming): boolean {
+  return renewedAt !== undefined && now >= renewedAt && now - renewedAt < timing.staleAfterMs / 2;
+}
+
 /** The renewed lease, or undefined when `claim` lost it (the holder must step down). */
 export function renewLease(
   lease: LeaderLease | undefined,

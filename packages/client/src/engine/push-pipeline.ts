@@ -8,6 +8,8 @@
  *
  * The outbox is read only when it may hold something unsent (`isDrained`): every path that adds
  * entries ends in a notice (`notice`), and a dropped window forgets that a read saw the end.
+ * What this tab's own writes queued comes with their notice, and a batch that starts with them
+ * is cut from memory instead of a read (`queued-run.ts`).
  */
 import {
   lastMidOf,
@@ -36,6 +38,7 @@ import {
   UNREAD_OUTBOX,
   type OutboxView,
 } from './push-decisions.js';
+import { headFromRun, trimRun, withQueued, type QueuedRun } from './queued-run.js';
 import { answered, request, RequestFailed } from './transport.js';
 
 /**
@@ -59,6 +62,10 @@ export class PushPipeline {
    * `mid_overlap` and `split_required`, forgotten once the outbox no longer holds them.
    */
   readonly #apart = new Set<number>();
+  /** Entries this tab queued and the outbox holds, not sent yet on this connection. */
+  #run: QueuedRun = [];
+  /** The last mid whose answer this engine stored on this connection (unknown: undefined). */
+  #settledTo: number | undefined;
 
   constructor(
     private readonly context: EngineContext,
@@ -73,10 +80,13 @@ export class PushPipeline {
   }
 
   /**
-   * The outbox has new entries, up to `lastMid` when known. Returns whether that is news (not
+   * The outbox has new entries, up to `lastMid` when known; `entries` are the ones this tab's
+   * committed transaction queued, when it was this tab. Returns whether that is news (not
    * already read for pushing).
    */
-  notice(lastMid?: number): boolean {
+  notice(lastMid?: number, entries?: readonly OutboxEntry[]): boolean {
+    // Kept only while connected: a batch is cut from them right away, or they are read later.
+    if (entries && this.context.socket()) this.#run = withQueued(this.#run, entries);
     const next = noticed(this.#outbox, lastMid);
     if (next === undefined) return false;
     this.#outbox = next;
@@ -87,6 +97,8 @@ export class PushPipeline {
   drop(): void {
     this.#inFlight = [];
     this.#outbox = endUnknown(this.#outbox);
+    this.#run = [];
+    this.#settledTo = undefined;
   }
 
   /**
@@ -103,14 +115,17 @@ export class PushPipeline {
       const after = nextPushAfter(this.#inFlight, isDrained(this.#outbox));
       if (after === undefined) break;
       const news = this.#outbox.vagueNews;
-      const head = await this.#outboxHead(after);
+      const queued = headFromRun(this.#run, this.#inFlight.length > 0 ? after : this.#settledTo);
+      const head = queued ?? (await this.#outboxHead(after));
       // Fenced: another tab leads now. Send nothing; the leadership stops this engine.
       if (!(await this.#mayPush())) return this.#fenced();
       // The socket may have dropped (and the window with it) while the outbox was read.
       if (context.socket() !== socket) break;
       const batch = cutBatch(head, this.#maxPerPush, options.limits.maxPayloadBytes);
-      this.#outbox = afterRead(this.#outbox, head, batch, news);
+      // From memory, the outbox's end was not seen: only what is sent counts as read.
+      this.#outbox = afterRead(this.#outbox, head, batch, queued ? this.#outbox.drainedAt : news);
       if (batch.length === 0) break;
+      this.#run = trimRun(this.#run, batch[batch.length - 1]!.mid);
       const mutations = options.coalesce ? coalesce(batch, this.#apart) : batch.map((e) => e.mutation);
       const response = request(socket, 'push', { mutations }, options.requestTimeoutMs);
       response.catch(() => undefined); // awaited when its turn comes, or discarded with the window
@@ -156,6 +171,7 @@ export class PushPipeline {
       for (const [scope, cursor] of cursors) context.metric((m) => withScope(m, scope, { cursor }));
       await this.live.retryHeld();
     });
+    this.#settledTo = settledTo;
     this.#maxPerPush = options.limits.maxMutationsPerPush;
     options.onActivity();
     return true;

@@ -42,6 +42,7 @@ import type { EngineOptions, EngineState } from './engine-types.js';
 import { LiveChanges } from './live-changes.js';
 import { failureOf, nextStep, syncNowRefusal, waitsOutBackoff } from './loop-step.js';
 import { pullScope } from './pull-scope.js';
+import type { OutboxEntry } from '../store/schema.js';
 import { PushPipeline } from './push-pipeline.js';
 import { answered, connectSocket, request, type ClientSocket } from './transport.js';
 import { TelemetrySender } from './telemetry-sender.js';
@@ -167,10 +168,11 @@ export class SyncEngine {
 
   /**
    * The outbox has new entries (local write in this or another tab), up to `lastMid` when known:
-   * entries already read for pushing are no news.
+   * entries already read for pushing are no news. `entries`: what this tab's committed
+   * transaction queued (pushed from memory when they are next; see `queued-run.ts`).
    */
-  notifyOutbox(lastMid?: number): void {
-    if (!this.#push.notice(lastMid)) return;
+  notifyOutbox(lastMid?: number, entries?: readonly OutboxEntry[]): void {
+    if (!this.#push.notice(lastMid, entries)) return;
     this.#pushWanted = true;
     this.#signal.wake();
   }

@@ -11,7 +11,7 @@ import { DEFAULT_LIMITS, syncError, type JsonObject, type Limits } from '@syncli
 import { isSynclineTransaction, transactionDurability } from './durability.js';
 import { queueMutations } from './queue-mutations.js';
 import { readBefore, readState, type Before } from './read-before.js';
-import { SYNCLINE_TABLES } from './schema.js';
+import { SYNCLINE_TABLES, type OutboxEntry } from './schema.js';
 import { SynclineError } from '../errors.js';
 import { checkPaths, checkValue, idsOf, keysOf } from './write-checks.js';
 
@@ -35,11 +35,12 @@ export interface OutboxMiddlewareOptions {
   readonly now: () => number;
   readonly limits?: Pick<Limits, 'maxDepth' | 'maxRecordBytes'>;
   /**
-   * Called once a transaction that queued mutations has committed, in this tab. (Other tabs'
-   * writes are seen through Dexie's cross-tab change events; this is the short path that
-   * starts a push without waiting for a live query to re-run.)
+   * Called once a transaction that queued mutations has committed, in this tab, with the outbox
+   * entries it added (in mid order; not to be changed). Other tabs' writes are seen through
+   * Dexie's cross-tab change events; this is the short path that starts a push without waiting
+   * for a live query to re-run, or for a read of the outbox.
    */
-  readonly onQueued?: (lastMid: number) => void;
+  readonly onQueued?: (entries: readonly OutboxEntry[]) => void;
 }
 
 const QUEUE_STORES = [SYNCLINE_TABLES.outbox, SYNCLINE_TABLES.records, SYNCLINE_TABLES.meta];
@@ -62,18 +63,20 @@ const QUEUE_STORES = [SYNCLINE_TABLES.outbox, SYNCLINE_TABLES.records, SYNCLINE_
  */
 export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middleware<DBCore> {
   const synced = new Set(Object.keys(opts.tables));
-  /** Per transaction that queued something: the highest mid it queued. */
-  const watched = new WeakMap<DBCoreTransaction, number>();
-  const onCommitted = (trans: DBCoreTransaction, lastMid: number) => {
+  /** Per transaction that queued something: what it queued, in mid order. */
+  const watched = new WeakMap<DBCoreTransaction, OutboxEntry[]>();
+  const onCommitted = (trans: DBCoreTransaction, entries: readonly OutboxEntry[]) => {
     const onQueued = opts.onQueued;
     if (!onQueued) return;
     const known = watched.get(trans);
-    watched.set(trans, Math.max(known ?? 0, lastMid));
-    if (known !== undefined) return;
+    if (known) {
+      known.push(...entries);
+      return;
+    }
+    const all = [...entries];
+    watched.set(trans, all);
     // Dexie's DBCore transaction is the IndexedDB transaction itself.
-    (trans as unknown as IDBTransaction).addEventListener('complete', () => onQueued(watched.get(trans)!), {
-      once: true,
-    });
+    (trans as unknown as IDBTransaction).addEventListener('complete', () => onQueued(all), { once: true });
   };
   /** Per transaction: its last queued write (writes are queued one at a time, in app order). */
   const chains = new WeakMap<DBCoreTransaction, Promise<unknown>>();
@@ -188,7 +191,7 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
           res,
           txn: opts.markers.txn.get(trans),
           now: opts.now,
-          onQueued: (lastMid) => onCommitted(trans, lastMid),
+          onQueued: (entries) => onCommitted(trans, entries),
         }),
       );
     };

@@ -25,8 +25,8 @@ export interface PlacedWrite {
   /** The txn id of the transaction, if it is a txn. */
   readonly txn: string | undefined;
   readonly now: () => number;
-  /** Called with the last mid queued, before the outbox writes are placed (not when none is). */
-  readonly onQueued: (lastMid: number) => void;
+  /** Called with the entries queued, before their writes are placed (not when none is). */
+  readonly onQueued: (entries: readonly OutboxEntry[]) => void;
 }
 
 /**
@@ -92,7 +92,7 @@ export function queueMutations(w: PlacedWrite): Promise<unknown> {
       mid++;
     }
   }
-  w.onQueued(mids.next - 1);
+  w.onQueued(entries);
   const trans = req.trans;
   return Dexie.Promise.all([
     append(w.core, trans, entries, mids.next),
