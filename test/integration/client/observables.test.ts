@@ -120,6 +120,31 @@ describe('records$, scopes$ and outbox$', () => {
   });
 });
 
+describe('live queries', () => {
+  it("queue a write the app's subscriber makes as a live change shows, like any write", async () => {
+    await s.server();
+    const a = await s.device();
+    const b = await s.device();
+    // When B's card shows on A, A's subscriber answers at once, in the same callback.
+    const sub = a.sync
+      .liveQuery(() => a.db.cards.get('ask'))
+      .subscribe((card) => {
+        if (card?.title === 'ping') void a.db.cards.put({ id: 'answer', board: '1', title: 'pong' });
+      });
+    try {
+      await b.db.cards.put({ id: 'ask', board: '1', title: 'ping' });
+      const answer = await next(
+        b.sync.liveQuery(() => b.db.cards.get('answer')),
+        (c) => c !== undefined,
+      );
+      expect(answer).toEqual({ id: 'answer', board: '1', title: 'pong' });
+      await until(a.sync, (st) => settled(st) && st.pending === 0);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+});
+
 describe('network status', () => {
   it('combineNetworks and workOfflineSwitch are offline when any part is', () => {
     const platform = new ManualNetwork(true);

@@ -3,49 +3,84 @@ import { Dexie } from 'dexie';
 /** IndexedDB's durability hint for a read-write transaction. */
 export type Durability = 'strict' | 'relaxed';
 
-/**
- * The Promise-Specific Data key (Dexie's documented `Dexie.Promise.PSD`) carrying the durability
- * of Syncline's own read-write transactions: `LocalStore` sets it, through
- * `withSynclineDurability`, around every transaction it opens. Transactions that only store
- * server state and the cursor covering it (pull pages, live changes) are relaxed: lost to a
- * power cut, they lose nothing the server does not have (cursor and data roll back together and
- * are pulled again). Push results, with their conflicts and rejections, are strict, whatever the
- * app chose for its own transactions.
+/*
+ * Syncline's own read-write transactions (`LocalStore`'s) name exactly the stores they use, so
+ * the outbox middleware neither widens them to the outbox and meta stores nor queues their
+ * writes; keeping the live apply and the settle off the meta store (where the leader's lease and
+ * the mid counter live) and the live apply off the outbox lets other tabs' lease checks and the
+ * push read run beside them. Their durability is their own: transactions that only store server
+ * state and the cursor covering it (pull pages, live changes) are relaxed (lost to a power cut,
+ * they lose nothing the server does not have: cursor and data roll back together and are pulled
+ * again); push results, with their conflicts and rejections, are strict, whatever the app chose.
+ *
+ * How the middleware tells them apart: `withSynclineDurability` records each one as it is asked
+ * for, by its stores, and the middleware claims the record when Dexie creates the transaction
+ * (a microtask later, in the order they were asked for). Not through Dexie's Promise-Specific
+ * Data, as before: a transaction created inside a zone of our own runs its `complete` handler in
+ * that zone, with Dexie's Promise installed as the global one, so every `liveQuery` the commit
+ * woke re-ran a timer later (Dexie's `execInGlobalContext`: about 1.5 ms of each live change's
+ * way to the app's query in Node), or, with the zone's Promise left native, ran the app's
+ * subscribers inside Syncline's zone, where a write they made would pass for Syncline's own.
  */
-const DURABILITY_PSD_KEY = 'synclineDurability';
 
-/** The part of Dexie's Promise-Specific Data API used here (documented, but not in its typings). */
-const psdApi = Dexie.Promise as unknown as {
-  readonly PSD?: Record<string, unknown>;
-  newPSD<R>(fn: () => R, props: Record<string, unknown>): R;
-};
+interface Asked {
+  readonly stores: string;
+  readonly durability: Durability;
+}
 
-/** Runs `fn` so that the read-write transactions it starts are Syncline's own, with `durability`. */
-export function withSynclineDurability<R>(durability: Durability, fn: () => R): R {
-  return psdApi.newPSD(fn, { [DURABILITY_PSD_KEY]: durability });
+/** Syncline's transactions asked for and not created yet, oldest first. */
+const asked: Asked[] = [];
+
+const storesKey = (stores: readonly string[]): string => [...stores].sort().join('\u0000');
+
+/**
+ * Runs `start`, which must ask Dexie for one read-write transaction over exactly `stores` (and
+ * return its promise), so that the transaction is Syncline's own, with `durability`. Inside a
+ * transaction Dexie reuses that one and creates none: nothing is recorded then.
+ */
+export function withSynclineDurability<R>(
+  durability: Durability,
+  stores: readonly string[],
+  start: () => Promise<R>,
+): Promise<R> {
+  if (Dexie.currentTransaction) return start();
+  const ask: Asked = { stores: storesKey(stores), durability };
+  asked.push(ask);
+  // Not created after all (the database closed, the scope threw first): forget it.
+  const forget = () => {
+    const i = asked.indexOf(ask);
+    if (i >= 0) asked.splice(i, 1);
+  };
+  let run: Promise<R>;
+  try {
+    run = start();
+  } catch (err) {
+    forget();
+    throw err;
+  }
+  run.then(forget, forget);
+  return run;
 }
 
 /**
- * The durability of a read-write transaction over a synced table. Syncline's own transactions
- * keep theirs. The app's are strict unless the app explicitly asked for `relaxed` (Dexie's
- * `chromeTransactionDurability` option, or a DBCore middleware above Syncline's): the write and
- * its outbox entry are in one transaction either way, so they commit or vanish together; relaxed
- * only means that a power cut may lose the last ones of both.
+ * Called by the outbox middleware as a read-write transaction over `stores` is created: the
+ * durability of Syncline's own transaction over exactly these stores, asked for first, if any
+ * (the record is used up); `undefined` for any other transaction.
+ */
+export function claimOwnTransaction(stores: readonly string[]): Durability | undefined {
+  if (asked.length === 0) return undefined;
+  const key = storesKey(stores);
+  const i = asked.findIndex((a) => a.stores === key);
+  return i < 0 ? undefined : asked.splice(i, 1)[0]!.durability;
+}
+
+/**
+ * The durability of the app's read-write transaction over a synced table: strict unless the app
+ * explicitly asked for `relaxed` (Dexie's `chromeTransactionDurability` option, or a DBCore
+ * middleware above Syncline's). The write and its outbox entry are in one transaction either
+ * way, so they commit or vanish together; relaxed only means that a power cut may lose the last
+ * ones of both.
  */
 export function transactionDurability(requested: string | undefined): Durability {
-  const own = psdApi.PSD?.[DURABILITY_PSD_KEY];
-  if (own === 'strict' || own === 'relaxed') return own;
   return requested === 'relaxed' ? 'relaxed' : 'strict';
-}
-
-/**
- * Whether a transaction opened now is one of Syncline's own (`LocalStore`'s): those name exactly
- * the stores they use, so the outbox middleware neither widens them to the outbox and meta stores
- * nor queues their writes. Keeping the live apply and the settle off the meta store (where the
- * leader's lease and the mid counter live) and the live apply off the outbox lets other tabs'
- * lease checks and the push read run beside them.
- */
-export function isSynclineTransaction(): boolean {
-  const own = psdApi.PSD?.[DURABILITY_PSD_KEY];
-  return own === 'strict' || own === 'relaxed';
 }

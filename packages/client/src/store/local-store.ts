@@ -93,14 +93,14 @@ export class LocalStore {
 
   /**
    * Runs `fn` in a read-write transaction over exactly `stores` (not widened by the outbox
-   * middleware, see `isSynclineTransaction`), marked remote, tracked in `open`.
+   * middleware, see `claimOwnTransaction`), marked remote, tracked in `open`.
    */
   #lean<R>(
     stores: readonly string[],
     durability: 'strict' | 'relaxed',
     fn: (tx: IDBTransaction) => Promise<R>,
   ): Promise<R> {
-    return withSynclineDurability(durability, () =>
+    return withSynclineDurability(durability, stores, () =>
       this.db.transaction('rw', [...stores], async (tx) => {
         this.markers.remote.add(tx.idbtrans);
         this.open.track(tx.idbtrans);

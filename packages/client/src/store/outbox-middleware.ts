@@ -8,7 +8,7 @@ import type {
   Middleware,
 } from 'dexie';
 import { DEFAULT_LIMITS, syncError, type JsonObject, type Limits } from '@syncline/protocol';
-import { isSynclineTransaction, transactionDurability } from './durability.js';
+import { claimOwnTransaction, transactionDurability } from './durability.js';
 import { queueMutations } from './queue-mutations.js';
 import { readBefore, readState, type Before } from './read-before.js';
 import { SYNCLINE_TABLES, type OutboxEntry } from './schema.js';
@@ -50,7 +50,7 @@ const QUEUE_STORES = [SYNCLINE_TABLES.outbox, SYNCLINE_TABLES.records, SYNCLINE_
  * IndexedDB transaction: read-write transactions touching a synced table are widened to the
  * outbox, record-meta and meta stores (strict durability unless the app asked for relaxed, see
  * `transactionDurability`; Syncline's own transactions keep exactly their stores and their
- * durability, see `isSynclineTransaction`), so no write is visible without being queued and none is queued
+ * durability, see `claimOwnTransaction`), so no write is visible without being queued and none is queued
  * without being visible. Mids come from a counter row in the same transaction, so they stay
  * dense and ordered across tabs.
  *
@@ -91,15 +91,14 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
       return {
         ...down,
         transaction(stores, mode, options) {
-          const own = isSynclineTransaction();
-          if (mode === 'readwrite' && (own || stores.some((s) => synced.has(s)))) {
-            const widened = own ? stores : [...new Set([...stores, ...QUEUE_STORES])];
-            return down.transaction(widened, mode, {
-              ...options,
-              durability: transactionDurability(options?.durability),
-            });
-          }
-          return down.transaction(stores, mode, options);
+          if (mode !== 'readwrite') return down.transaction(stores, mode, options);
+          const own = claimOwnTransaction(stores);
+          if (own) return down.transaction(stores, mode, { ...options, durability: own });
+          if (!stores.some((s) => synced.has(s))) return down.transaction(stores, mode, options);
+          return down.transaction([...new Set([...stores, ...QUEUE_STORES])], mode, {
+            ...options,
+            durability: transactionDurability(options?.durability),
+          });
         },
         table(name) {
           const table = down.table(name);
