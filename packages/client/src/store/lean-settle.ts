@@ -82,7 +82,12 @@ export async function leanSettle(
       deleted = db.core.table(OUTBOX).mutate({ trans, type: 'deleteRange', range });
     } else deleted = outbox.bulkDelete(mids);
   }
-  const withIncs = works.filter((w) => answered.some((a) => isIncOf(a.covered, w.table, w.id)));
+  const incRecords = new Set(
+    answered.flatMap((a) =>
+      a.covered.filter((e) => e.mutation.op === 'inc').map((e) => recordKeyOf(e.table, e.key)),
+    ),
+  );
+  const withIncs = works.filter((w) => incRecords.has(recordKeyOf(w.table, w.id)));
   const [, metas, counts, stored, open] = await Promise.all([
     deleted,
     db
@@ -123,8 +128,4 @@ export async function leanSettle(
     ...(counters.length > 0 ? [conflicts.bulkPut(counters)] : []),
   ]);
   return { applied: answeredCount(results, answered), conflicts: 0, rejections: 0 };
-}
-
-function isIncOf(covered: readonly OutboxEntry[], table: string, id: string): boolean {
-  return covered.some((e) => e.table === table && e.key === id && e.mutation.op === 'inc');
 }
