@@ -31,7 +31,7 @@ interface Asked {
 /** Syncline's transactions asked for and not created yet, oldest first. */
 const asked: Asked[] = [];
 
-const storesKey = (stores: readonly string[]): string => [...stores].sort().join('\u0000');
+const storesKey = (stores: readonly string[]): string => [...new Set(stores)].sort().join('\u0000');
 
 /**
  * Runs `start`, which must ask Dexie for one read-write transaction over exactly `stores` (and
