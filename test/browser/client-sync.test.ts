@@ -207,6 +207,48 @@ describe('Syncline client in real Chromium', { timeout: 60_000 }, () => {
     expect(browser.errors).toEqual([]);
   });
 
+  it("sends a write's push before the write's own promise resolves (no task in between)", async () => {
+    const board = unique('push-first');
+    const a = await openApp(await newDevice(), { db: unique('device-a'), board });
+    await waitStatus(a, settled);
+    // One settled push on this connection first: the next batch then starts where it ended.
+    await call(a, 'put', { id: 'p', board, title: 'first' });
+    await waitStatus(a, { pending: 0, phase: 'live' });
+    // Sent frames and the write's resolution, in the page, for three writes in turn.
+    const order = await a.evaluate(async (b) => {
+      const log: string[] = [];
+      const send = Reflect.get<WebSocket, 'send'>(WebSocket.prototype, 'send');
+      WebSocket.prototype.send = function (this: WebSocket, data: Parameters<WebSocket['send']>[0]) {
+        if (typeof data === 'string' && data.includes('"push"')) log.push('push sent');
+        send.call(this, data);
+      };
+      try {
+        for (let i = 0; i < 3; i++) {
+          await window.app!.put({ id: `p${i}`, board: b, title: `write ${i}` });
+          log.push('put resolved');
+          // Settled and idle again before the next write, so each goes out from memory.
+          const idle = () => {
+            const st = window.app!.status();
+            return st?.pending === 0 && st.phase === 'live';
+          };
+          for (let t = 0; t < 200 && !idle(); t++) await new Promise((r) => setTimeout(r, 10));
+        }
+      } finally {
+        WebSocket.prototype.send = send;
+      }
+      return log;
+    }, board);
+    expect(order).toEqual([
+      'push sent',
+      'put resolved',
+      'push sent',
+      'put resolved',
+      'push sent',
+      'put resolved',
+    ]);
+    await converged(a);
+  });
+
   it('commits local writes and push results strictly, and server state (pulls, live changes) relaxed', async () => {
     const board = unique('durability');
     const deviceA = await newDevice();

@@ -65,18 +65,29 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
   const synced = new Set(Object.keys(opts.tables));
   /** Per transaction that queued something: what it queued, in mid order. */
   const watched = new WeakMap<DBCoreTransaction, OutboxEntry[]>();
-  const onCommitted = (trans: DBCoreTransaction, entries: readonly OutboxEntry[]) => {
+  const noteQueued = (trans: DBCoreTransaction, entries: readonly OutboxEntry[]) => {
+    const known = watched.get(trans);
+    if (known) known.push(...entries);
+    else watched.set(trans, [...entries]);
+  };
+  /**
+   * Hands what `trans` queued to `onQueued` once it commits. Listening from the transaction's
+   * creation puts this listener before Dexie's own `oncomplete` (listeners run in the order they
+   * were added), so the push goes out before the commit's change events and live queries run
+   * (about 0.5 ms of a write's way to the server in Chromium).
+   */
+  const announce = (trans: DBCoreTransaction) => {
     const onQueued = opts.onQueued;
     if (!onQueued) return;
-    const known = watched.get(trans);
-    if (known) {
-      known.push(...entries);
-      return;
-    }
-    const all = [...entries];
-    watched.set(trans, all);
     // Dexie's DBCore transaction is the IndexedDB transaction itself.
-    (trans as unknown as IDBTransaction).addEventListener('complete', () => onQueued(all), { once: true });
+    (trans as unknown as IDBTransaction).addEventListener(
+      'complete',
+      () => {
+        const entries = watched.get(trans);
+        if (entries) onQueued(entries);
+      },
+      { once: true },
+    );
   };
   /** Per transaction: its last queued write (writes are queued one at a time, in app order). */
   const chains = new WeakMap<DBCoreTransaction, Promise<unknown>>();
@@ -95,10 +106,12 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
           const own = claimOwnTransaction(stores);
           if (own) return down.transaction(stores, mode, { ...options, durability: own });
           if (!stores.some((s) => synced.has(s))) return down.transaction(stores, mode, options);
-          return down.transaction([...new Set([...stores, ...QUEUE_STORES])], mode, {
+          const trans = down.transaction([...new Set([...stores, ...QUEUE_STORES])], mode, {
             ...options,
             durability: transactionDurability(options?.durability),
           });
+          announce(trans);
+          return trans;
         },
         table(name) {
           const table = down.table(name);
@@ -190,7 +203,7 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
           res,
           txn: opts.markers.txn.get(trans),
           now: opts.now,
-          onQueued: (entries) => onCommitted(trans, entries),
+          onQueued: (entries) => noteQueued(trans, entries),
         }),
       );
     };
