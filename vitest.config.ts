@@ -49,6 +49,7 @@ export default defineConfig({
           ],
           exclude: [...configDefaults.exclude, ...ISOLATED],
           isolate: false,
+          setupFiles: ['test/support/src/fake-indexeddb-first.ts'],
         },
       },
       { extends: true, test: { name: 'isolated', include: ISOLATED } },
