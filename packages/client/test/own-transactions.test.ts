@@ -3,6 +3,7 @@ import { storeDb } from './store-test-db.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { liveQuery, type Dexie } from 'dexie';
 import { asScopeId, type Change } from '@syncline/protocol';
+import { claimOwnTransaction, withSynclineDurability } from '../src/store/durability.js';
 import { LocalStore } from '../src/store/local-store.js';
 
 // Syncline's own transactions are created like the app's (outside any Dexie zone of ours), so
@@ -48,5 +49,21 @@ describe("Syncline's own transactions", () => {
     } finally {
       sub.unsubscribe();
     }
+  });
+
+  it('are told apart by database and stores, in the order they were asked for, and forgotten if never created', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const first = withSynclineDurability('relaxed', 'db-a', ['s2', 's1'], () => held);
+    const second = withSynclineDurability('strict', 'db-a', ['s1', 's2'], () => held);
+    // Another database with the same stores is not Syncline's transaction of db-a.
+    expect(claimOwnTransaction('db-b', ['s1', 's2'])).toBeUndefined();
+    expect(claimOwnTransaction('db-a', ['s1'])).toBeUndefined();
+    expect(claimOwnTransaction('db-a', ['s1', 's2'])).toBe('relaxed');
+    release();
+    await Promise.all([first, second]);
+    // The second was never created (its `start` made no transaction): settling forgot it.
+    await new Promise((r) => setTimeout(r, 0));
+    expect(claimOwnTransaction('db-a', ['s1', 's2'])).toBeUndefined();
   });
 });

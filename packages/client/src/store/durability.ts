@@ -24,27 +24,32 @@ export type Durability = 'strict' | 'relaxed';
  */
 
 interface Asked {
-  readonly stores: string;
+  /** The database's name and the stores, sorted (see `askKey`). */
+  readonly key: string;
   readonly durability: Durability;
 }
 
 /** Syncline's transactions asked for and not created yet, oldest first. */
 const asked: Asked[] = [];
 
-const storesKey = (stores: readonly string[]): string => [...new Set(stores)].sort().join('\u0000');
+/** One database (several may sync in one page) and one set of stores. */
+const askKey = (db: string, stores: readonly string[]): string =>
+  [db, ...[...new Set(stores)].sort()].join('\u0000');
 
 /**
- * Runs `start`, which must ask Dexie for one read-write transaction over exactly `stores` (and
- * return its promise), so that the transaction is Syncline's own, with `durability`. Inside a
- * transaction Dexie reuses that one and creates none: nothing is recorded then.
+ * Runs `start`, which must ask Dexie for one read-write transaction over exactly `stores` of the
+ * database named `db` (and return its promise), so that the transaction is Syncline's own, with
+ * `durability`. Inside a transaction Dexie reuses that one and creates none: nothing is recorded
+ * then.
  */
 export function withSynclineDurability<R>(
   durability: Durability,
+  db: string,
   stores: readonly string[],
   start: () => Promise<R>,
 ): Promise<R> {
   if (Dexie.currentTransaction) return start();
-  const ask: Asked = { stores: storesKey(stores), durability };
+  const ask: Asked = { key: askKey(db, stores), durability };
   asked.push(ask);
   // Not created after all (the database closed, the scope threw first): forget it.
   const forget = () => {
@@ -63,14 +68,14 @@ export function withSynclineDurability<R>(
 }
 
 /**
- * Called by the outbox middleware as a read-write transaction over `stores` is created: the
- * durability of Syncline's own transaction over exactly these stores, asked for first, if any
- * (the record is used up); `undefined` for any other transaction.
+ * Called by the outbox middleware as a read-write transaction over `stores` of the database
+ * named `db` is created: the durability of Syncline's own transaction over exactly these stores
+ * of that database, asked for first, if any (the record is used up); `undefined` for any other.
  */
-export function claimOwnTransaction(stores: readonly string[]): Durability | undefined {
+export function claimOwnTransaction(db: string, stores: readonly string[]): Durability | undefined {
   if (asked.length === 0) return undefined;
-  const key = storesKey(stores);
-  const i = asked.findIndex((a) => a.stores === key);
+  const key = askKey(db, stores);
+  const i = asked.findIndex((a) => a.key === key);
   return i < 0 ? undefined : asked.splice(i, 1)[0]!.durability;
 }
 

@@ -100,7 +100,7 @@ export class LocalStore {
     durability: 'strict' | 'relaxed',
     fn: (tx: IDBTransaction) => Promise<R>,
   ): Promise<R> {
-    return withSynclineDurability(durability, stores, () =>
+    return withSynclineDurability(durability, this.db.name, stores, () =>
       this.db.transaction('rw', [...stores], async (tx) => {
         this.markers.remote.add(tx.idbtrans);
         this.open.track(tx.idbtrans);

@@ -103,7 +103,7 @@ export function createOutboxMiddleware(opts: OutboxMiddlewareOptions): Middlewar
         ...down,
         transaction(stores, mode, options) {
           if (mode !== 'readwrite') return down.transaction(stores, mode, options);
-          const own = claimOwnTransaction(stores);
+          const own = claimOwnTransaction(down.schema.name, stores);
           if (own) return down.transaction(stores, mode, { ...options, durability: own });
           if (!stores.some((s) => synced.has(s))) return down.transaction(stores, mode, options);
           const trans = down.transaction([...new Set([...stores, ...QUEUE_STORES])], mode, {
