@@ -45,7 +45,8 @@ describe('random operations on several devices', () => {
       device(url, {
         name: `random-${process.pid}-${seed}-${i}`,
         online,
-        client: { random: mulberry32(seed + 1 + i) },
+        // Small pushes: bulk writes and bursts split into several batches, window and all.
+        client: { random: mulberry32(seed + 1 + i), limits: { maxMutationsPerPush: 4 } },
       });
     for (let i = 0; i < DEVICES; i++) devices.push(open(i));
     const fail = (msg: string) => `${msg} (replay with SYNCLINE_SEED=${seed})`;
@@ -58,8 +59,18 @@ describe('random operations on several devices', () => {
 
       /** Sum of the incs each device made locally on each counter (an update that changed a row). */
       const incs = new Map<string, number>(COUNTERS.map((id) => [id, 0]));
-      const counts = { put: 0, patch: 0, delete: 0, inc: 0, txn: 0, offline: 0, online: 0, reload: 0 };
-      const done = () => counts.put + counts.patch + counts.delete + counts.inc + counts.txn;
+      const counts = {
+        put: 0,
+        bulk: 0,
+        patch: 0,
+        delete: 0,
+        inc: 0,
+        txn: 0,
+        offline: 0,
+        online: 0,
+        reload: 0,
+      };
+      const done = () => counts.put + counts.bulk + counts.patch + counts.delete + counts.inc + counts.txn;
       for (let step = 0; done() < OPERATIONS && step < OPERATIONS * 3; step++) {
         const index = int(devices.length);
         const d = devices[index]!;
@@ -111,6 +122,11 @@ describe('random operations on several devices', () => {
           const id = pick(FREE);
           if ((await d.db.cards.get(id)) !== undefined) counts.delete++;
           await d.db.cards.delete(id);
+        } else if (r < 0.66) {
+          // One write of several records: more mutations than one push holds, most of the time.
+          const ids = [...new Set(Array.from({ length: 2 + int(9) }, () => pick(FREE)))];
+          await d.db.cards.bulkPut(ids.map((id) => ({ id, board: '1', title: `bulk ${pick(WORDS)}` })));
+          counts.bulk++;
         } else if (r < 0.95) {
           const counter = rnd() < 0.7;
           const id = counter ? pick(COUNTERS) : pick(FREE);
@@ -135,6 +151,13 @@ describe('random operations on several devices', () => {
       expect(counts.offline, fail('no device went offline')).toBeGreaterThan(0);
 
       for (const d of devices) d.network.set(true);
+      // A last burst on each device once it is online and idle: no write comes after it to
+      // wake a push that stopped early, so whatever it queued must leave on its own.
+      for (const d of devices) {
+        await converged(d, SCOPE, 20_000);
+        const ids = Array.from({ length: 2 + int(11) }, (_, k) => FREE[k]!);
+        await d.db.cards.bulkPut(ids.map((id) => ({ id, board: '1', title: `last ${pick(WORDS)}` })));
+      }
       const deadline = Date.now() + 30_000;
       let hashes: string[] = [];
       for (;;) {
