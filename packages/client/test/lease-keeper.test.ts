@@ -21,6 +21,12 @@ function countLeaseReads(): { count(): number } {
   return { count: () => reads };
 }
 
+/** Two tabs' keepers of one fresh database, on the clock `now` reads. */
+function twoTabs(now: () => number) {
+  const { db } = storeDb();
+  return { db, a: new LeaseKeeper(db, TIMING, now), b: new LeaseKeeper(db, TIMING, now) };
+}
+
 describe('the fence of a leader that knows its lease', () => {
   const reads = countLeaseReads();
 
@@ -46,10 +52,7 @@ describe('the fence of a leader that knows its lease', () => {
   });
 
   it('reads once it forgot (a page about to freeze hands its lock over): another tab claimed', async () => {
-    const now = 1_000;
-    const { db } = storeDb();
-    const a = new LeaseKeeper(db, TIMING, () => now);
-    const b = new LeaseKeeper(db, TIMING, () => now);
+    const { db, a, b } = twoTabs(() => 1_000);
     const claim = await a.claim('a');
     a.forget();
     await b.claim('b'); // through the lock a gave up, with no wait for staleness
@@ -58,10 +61,7 @@ describe('the fence of a leader that knows its lease', () => {
   });
 
   it('learns nothing from a claim that ends after it forgot', async () => {
-    const now = 1_000;
-    const { db } = storeDb();
-    const a = new LeaseKeeper(db, TIMING, () => now);
-    const b = new LeaseKeeper(db, TIMING, () => now);
+    const { db, a, b } = twoTabs(() => 1_000);
     const claiming = a.claim('a');
     a.forget(); // the page froze while its claim was being written
     const claim = await claiming;
@@ -72,9 +72,7 @@ describe('the fence of a leader that knows its lease', () => {
 
   it('reads after a hang: a tab that ran no code for the stale bound may have been taken over', async () => {
     let now = 1_000;
-    const { db } = storeDb();
-    const a = new LeaseKeeper(db, TIMING, () => now);
-    const b = new LeaseKeeper(db, TIMING, () => now);
+    const { db, a, b } = twoTabs(() => now);
     const claim = await a.claim('a');
     await db.table('_syncline_outbox').add({ mid: 1, table: 'cards', key: 'c1', createdAt: 0, mutation: {} });
     now += TIMING.staleAfterMs + 1;

@@ -35,6 +35,18 @@ class SlowStorage extends FaultyStorage {
   }
 }
 
+/** Starts the server; every push frame it receives, as its mids, in arrival order. */
+async function serverRecordingPushes(): Promise<number[][]> {
+  const running = await env.server();
+  const pushes: number[][] = [];
+  running.server.io.on('connection', (socket) => {
+    socket.onAny((event: string, payload: { mutations?: { mid: number }[] }) => {
+      if (event === 'push') pushes.push((payload.mutations ?? []).map((m) => m.mid));
+    });
+  });
+  return pushes;
+}
+
 /**
  * Counts the push pipeline's reads of the outbox head (a `getAll` of the entries after a mid,
  * with a count) until the test ends.
@@ -123,13 +135,7 @@ describe('push pipeline', () => {
   it('sends every entry of a bulk write larger than one push made while online and drained', async () => {
     // Regression: a read that returned one entry past the batch counted it as read, and with
     // the outbox known drained before and every notice covered, the rest stayed unsent.
-    const running = await env.server();
-    const pushes: number[][] = [];
-    running.server.io.on('connection', (socket) => {
-      socket.onAny((event: string, payload: { mutations?: { mid: number }[] }) => {
-        if (event === 'push') pushes.push((payload.mutations ?? []).map((m) => m.mid));
-      });
-    });
+    const pushes = await serverRecordingPushes();
     const a = await env.device({ client: { limits: { maxMutationsPerPush: 10 } } });
     await a.db.cards.put({ id: 'first', board: '1', title: 'drains the outbox' });
     await converged(a);
@@ -142,13 +148,7 @@ describe('push pipeline', () => {
   });
 
   it("pushes this tab's writes from memory once the outbox is drained; what it did not queue is read", async () => {
-    const running = await env.server();
-    const pushes: number[][] = [];
-    running.server.io.on('connection', (socket) => {
-      socket.onAny((event: string, payload: { mutations?: { mid: number }[] }) => {
-        if (event === 'push') pushes.push((payload.mutations ?? []).map((m) => m.mid));
-      });
-    });
+    const pushes = await serverRecordingPushes();
     const heads = countOutboxHeadReads();
     const a = await env.device({ online: false });
     // Queued offline: only a read of the outbox finds these.

@@ -82,12 +82,14 @@ export async function leanSettle(
       deleted = db.core.table(OUTBOX).mutate({ trans, type: 'deleteRange', range });
     } else deleted = outbox.bulkDelete(mids);
   }
-  const incRecords = new Set(
-    answered.flatMap((a) =>
-      a.covered.filter((e) => e.mutation.op === 'inc').map((e) => recordKeyOf(e.table, e.key)),
-    ),
-  );
-  const withIncs = works.filter((w) => incRecords.has(recordKeyOf(w.table, w.id)));
+  // Each record's incremented fields, known before the reads: its open conflicts are read too.
+  const byRecord = new Map(works.map((w) => [recordKeyOf(w.table, w.id), w]));
+  const workOf = (entry: OutboxEntry) => byRecord.get(recordKeyOf(entry.table, entry.key))!;
+  for (const { entry, covered } of answered) {
+    const w = workOf(entry);
+    for (const e of covered) if (e.mutation.op === 'inc') w.incs.add(e.mutation.field);
+  }
+  const withIncs = works.filter((w) => w.incs.size > 0);
   const [, metas, counts, stored, open] = await Promise.all([
     deleted,
     db
@@ -100,10 +102,8 @@ export async function leanSettle(
   loadMetas(works, metas);
 
   // Wave 2: what `settleResults` would write for these answers.
-  const byRecord = new Map(works.map((w) => [recordKeyOf(w.table, w.id), w]));
   for (const { r, entry, covered } of answered) {
-    const w = byRecord.get(recordKeyOf(entry.table, entry.key))!;
-    for (const e of covered) if (e.mutation.op === 'inc') w.incs.add(e.mutation.field);
+    const w = workOf(entry);
     if (r.status === 'applied' && w.meta && r.version > w.meta.version) {
       confirm(
         w,
