@@ -74,32 +74,61 @@ export function mayFailLate(db: Dexie, table: string): boolean {
   return db.table(table).schema.indexes.some((index) => index.unique === true);
 }
 
+/** The writes `place` issued, and whether all `expected` requests were placed without a throw. */
+export interface PlacedWave {
+  readonly writes: readonly Promise<unknown>[];
+  readonly complete: boolean;
+}
+
 /**
- * Places the final wave (`place` issues every write, synchronously, through Dexie, and returns
- * their promises; `expected` is the number of IndexedDB requests they make) and commits `tx` at
- * once when that is safe (see the header); otherwise awaits the writes, as an auto-committed
- * transaction would. Call it last in the transaction's scope, and place nothing after it.
- * Returns whether it committed early.
+ * Places a wave of writes (`place` issues every write, synchronously, through Dexie, and returns
+ * their promises; `expected` is the number of IndexedDB requests they make), counting the
+ * requests as IndexedDB takes them.
  */
-export async function commitAfter(
+export function placeWave(
+  tx: IDBTransaction,
+  expected: number,
+  place: () => readonly Promise<unknown>[],
+): PlacedWave {
+  const placed = watch(tx);
+  const before = placed.count;
+  const threwBefore = placed.threw;
+  const writes = place();
+  return { writes, complete: !placed.threw && !threwBefore && placed.count - before === expected };
+}
+
+/**
+ * Ends a transaction whose last writes are `wave`: commits it at once when that is safe (see the
+ * header), otherwise awaits the writes, as an auto-committed transaction would. Place nothing
+ * after it. Returns whether it committed early.
+ */
+export async function commitPlaced(
+  tx: IDBTransaction,
+  wave: PlacedWave,
+  lateFailures: boolean,
+): Promise<boolean> {
+  // Older engines lack `commit()`: they auto-commit as before.
+  if (lateFailures || !wave.complete || typeof tx.commit !== 'function') {
+    await Promise.all(wave.writes);
+    return false;
+  }
+  tx.commit();
+  // Their outcome is the transaction's: Dexie's promise for it rejects if it aborts.
+  for (const w of wave.writes) w.catch(noop);
+  return true;
+}
+
+/**
+ * Places the final wave (see `placeWave`) and ends the transaction (`commitPlaced`). Call it last
+ * in the transaction's scope, and place nothing after it. Returns whether it committed early.
+ */
+export function commitAfter(
   tx: IDBTransaction,
   expected: number,
   lateFailures: boolean,
   place: () => readonly Promise<unknown>[],
 ): Promise<boolean> {
-  const placed = watch(tx);
-  const before = placed.count;
-  const writes = place();
-  const early =
-    !lateFailures && !placed.threw && placed.count - before === expected && typeof tx.commit === 'function'; // older engines lack it: they auto-commit as before
-  if (!early) {
-    await Promise.all(writes);
-    return false;
-  }
-  tx.commit();
-  // Their outcome is the transaction's: Dexie's promise for it rejects if it aborts.
-  for (const w of writes) w.catch(noop);
-  return true;
+  return commitPlaced(tx, placeWave(tx, expected, place), lateFailures);
 }
 
 function noop(): void {}

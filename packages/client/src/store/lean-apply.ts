@@ -37,8 +37,8 @@ export function leanApplyStores(tables: Iterable<string>): string[] {
  * Inside a read-write transaction over `leanApplyStores(...)`: reads the scope's row and the
  * metas of `records` (every record the batch may write) in one wave, asks `plan` what to write,
  * and writes it in a second wave, committed at once. Returns the plan's result with how many
- * states changed a record, or `FULL_PATH` (having written nothing) when a record to write may
- * have pending mutations.
+ * states changed a record and the scope's row as it leaves it, or `FULL_PATH` (having written
+ * nothing) when a record to write may have pending mutations.
  */
 export async function leanApply<R>(
   db: Dexie,
@@ -46,7 +46,9 @@ export async function leanApply<R>(
   scope: ScopeId,
   records: readonly (readonly [string, string])[],
   plan: (stored: ScopeRow) => ApplyPlan<R>,
-): Promise<{ readonly result: R; readonly applied: number } | typeof FULL_PATH> {
+): Promise<
+  { readonly result: R; readonly applied: number; readonly row: ScopeRow | undefined } | typeof FULL_PATH
+> {
   const scopes = db.table<ScopeRow, ScopeId>(SYNCLINE_TABLES.scopes);
   const metaTable = db.table<RecordMeta, [string, string]>(SYNCLINE_TABLES.records);
   const [stored, metas] = await Promise.all([
@@ -73,5 +75,5 @@ export async function leanApply<R>(
     tables.some((t) => mayFailLate(db, t)),
     () => [...rows.place(), ...(row ? [scopes.put(row)] : [])],
   );
-  return { result, applied };
+  return { result, applied, row: row ?? stored };
 }

@@ -11,6 +11,7 @@ import { discardOutbox } from './discard.js';
 import { withSynclineDurability } from './durability.js';
 import type { TxMarkers } from './outbox-middleware.js';
 import { movedRows, OwnRanges } from './own-ranges.js';
+import { guessedApply, GuessedWrong } from './guessed-apply.js';
 import { FULL_PATH, leanApply, leanApplyStores, type ApplyPlan } from './lean-apply.js';
 import { leanSettle, leanSettleStores, settlesLean } from './lean-settle.js';
 import { liveFit } from './live-fit.js';
@@ -44,6 +45,11 @@ export class LocalStore {
   readonly #tables: string[];
   /** This client's own committed ranges the cursor has not reached yet (see `OwnRanges`). */
   readonly #own = new OwnRanges();
+  /**
+   * Each scope's stored row as this tab last read or wrote it (undefined: it had none): the
+   * guess of the one-wave apply (`guessed-apply.ts`), which checks it. Absent: not known.
+   */
+  readonly #rows = new Map<ScopeId, ScopeRow | undefined>();
 
   constructor(
     readonly db: Dexie,
@@ -75,7 +81,9 @@ export class LocalStore {
   }
 
   async scopeRow(scope: ScopeId): Promise<ScopeRow> {
-    return (await this.#t<ScopeRow>(SYNCLINE_TABLES.scopes).get(scope)) ?? { scope, cursor: 0, horizon: 0 };
+    const stored = await this.#t<ScopeRow>(SYNCLINE_TABLES.scopes).get(scope);
+    this.#rows.set(scope, stored);
+    return stored ?? { scope, cursor: 0, horizon: 0 };
   }
 
   /**
@@ -111,9 +119,10 @@ export class LocalStore {
 
   /**
    * Applies `plan`'s server states and scope row, decided against the stored row in the same
-   * transaction: the lean path (`lean-apply.ts`: two waves over the scopes, records and the
-   * batch's app tables), or, when a record may have pending mutations, the full one, which reads
-   * them from the outbox too.
+   * transaction: in one wave when this tab knows the scope's row (`guessed-apply.ts`), else, or
+   * when that guess was wrong, on the lean path (`lean-apply.ts`: two waves over the scopes,
+   * records and the batch's app tables), or, when a record may have pending mutations, on the
+   * full one, which reads them from the outbox too.
    */
   async #apply<R>(
     scope: ScopeId,
@@ -124,17 +133,38 @@ export class LocalStore {
     const stores = leanApplyStores(synced.map((c) => c.collection));
     const records = synced.map((c) => [c.collection, c.id] as const);
     // `plan` folds this client's own ranges into the cursor (`OwnRanges.fold` drops those it
-    // passes): the full path plans again, from the ranges as they were.
+    // passes): each later path plans again, from the ranges as they were.
     const own = this.#own.get(scope);
+    if (this.#rows.has(scope)) {
+      const guess = this.#rows.get(scope);
+      const planned = plan(guess ?? { scope, cursor: 0, horizon: 0 });
+      try {
+        const out = await this.#lean(stores, 'relaxed', (tx) =>
+          guessedApply(this.db, tx, scope, guess, planned),
+        );
+        this.#rows.set(scope, planned.row ?? guess);
+        return out;
+      } catch (err) {
+        this.#own.set(scope, own);
+        this.#rows.delete(scope);
+        if (!(err instanceof GuessedWrong)) throw err;
+      }
+    }
     const lean = await this.#lean(stores, 'relaxed', (tx) => leanApply(this.db, tx, scope, records, plan));
-    if (lean !== FULL_PATH) return lean;
+    if (lean !== FULL_PATH) {
+      this.#rows.set(scope, lean.row);
+      return lean;
+    }
     this.#own.set(scope, own);
-    return this.#lean([...stores, SYNCLINE_TABLES.outbox], 'relaxed', async () => {
-      const { states, row, result } = plan(await this.scopeRow(scope));
+    const out = await this.#lean([...stores, SYNCLINE_TABLES.outbox], 'relaxed', async () => {
+      const stored = await this.#t<ScopeRow>(SYNCLINE_TABLES.scopes).get(scope);
+      const { states, row, result } = plan(stored ?? { scope, cursor: 0, horizon: 0 });
       const applied = await applyServerStates(this.db, scope, states, false);
       if (row) await this.#t<ScopeRow>(SYNCLINE_TABLES.scopes).put(row);
-      return { result, applied };
+      return { result, applied, row: row ?? stored };
     });
+    this.#rows.set(scope, out.row);
+    return out;
   }
 
   /**
@@ -157,6 +187,7 @@ export class LocalStore {
       return out.applied;
     }
     // A reset drops the scope's records first: rare, on every table.
+    this.#rows.delete(scope);
     return this.remote(async () => {
       const prev = await this.scopeRow(scope);
       this.#own.delete(scope); // versions of the history the server no longer has
@@ -168,6 +199,7 @@ export class LocalStore {
         true,
       );
       await this.#t<ScopeRow>(SYNCLINE_TABLES.scopes).put(this.#moved(prev, cursor));
+      this.#rows.delete(scope); // read inside, before the write
       return applied;
     }, 'relaxed');
   }
@@ -228,7 +260,8 @@ export class LocalStore {
     const next = this.#own.with(committed);
     const scopes = [...next.keys()];
     const cursors = new Map<ScopeId, number>();
-    const move = (rows: readonly (ScopeRow | undefined)[]) => movedRows(next, rows, cursors);
+    let moved: readonly ScopeRow[] = [];
+    const move = (rows: readonly (ScopeRow | undefined)[]) => (moved = movedRows(next, rows, cursors));
     const report = settlesLean(entries, results)
       ? await this.#lean(leanSettleStores(entries), 'strict', (tx) =>
           leanSettle(this.db, tx, entries, results, spans ?? new Map(), scopes, move),
@@ -236,11 +269,12 @@ export class LocalStore {
       : await this.#lean(this.#fullSettleStores(entries), 'strict', async () => {
           const out = await settleResults(this.db, entries, results, this.now, spans);
           const scopesTable = this.#t<ScopeRow>(SYNCLINE_TABLES.scopes);
-          const moved = move(await scopesTable.bulkGet(scopes));
-          if (moved.length > 0) await scopesTable.bulkPut(moved);
+          const rows = move(await scopesTable.bulkGet(scopes));
+          if (rows.length > 0) await scopesTable.bulkPut(rows);
           return out;
         });
     for (const [scope, list] of next) this.#own.set(scope, list);
+    for (const row of moved) if (this.#rows.has(row.scope)) this.#rows.set(row.scope, row);
     return { ...report, cursors };
   }
 
@@ -268,6 +302,7 @@ export class LocalStore {
    */
   async reset(discardPending: boolean): Promise<void> {
     this.#own.clear();
+    this.#rows.clear();
     await this.remote(async () => {
       if (discardPending) {
         await discardOutbox(this.db);
@@ -290,6 +325,7 @@ export class LocalStore {
     return this.remote(async () => {
       if (!still()) return 0;
       this.#own.delete(scope);
+      this.#rows.delete(scope);
       await this.#t(SYNCLINE_TABLES.scopes).delete(scope);
       return evictScopeRecords(this.db, scope);
     });
