@@ -1,5 +1,5 @@
 // Which tab syncs: the client joins a leader election per database; the tab that wins runs the
-// sync engine (after adopting rows that predate syncing), and steps down when it stops, is
+// sync engine (connecting at once, subscribing after it adopted rows that predate syncing), and steps down when it stops, is
 // frozen, or loses the lock. Every tab sees the engine's state through the subjects here.
 // A frozen or hung leader keeps its lock, so the leader also holds a lease (`LeaseKeeper`): a
 // follower with pending writes takes a stale one over, and the old leader, fenced by the lease's
@@ -50,7 +50,7 @@ export class ClientLeadership implements EngineSignals {
   readonly errors$ = new Subject<SyncErrorEvent>();
   readonly adoption$ = new BehaviorSubject<AdoptionProgress | null>(null);
   readonly #d: LeadershipDeps;
-  /** The leader's adoption run, and its end (the engine starts then; see `startAdoption`). */
+  /** The leader's adoption run, and its end (the engine subscribes then; see `startAdoption`). */
   #adoptionRun: AdoptionRun | undefined;
   #adopting: Promise<void> | undefined;
   #engine: SyncEngine | undefined;
@@ -123,9 +123,9 @@ export class ClientLeadership implements EngineSignals {
     throw clientError('not_leader', `${what}: another tab runs sync for this database`);
   }
 
-  /** One sync round now, once adoption has let the engine start. */
+  /** One sync round now, once adoption has let the engine subscribe. */
   syncNow(): Promise<void> {
-    // The engine starts once rows that predate syncing are queued (see `startAdoption`).
+    // The engine subscribes once rows that predate syncing are queued (see `startAdoption`).
     return Promise.resolve(this.#adopting).then(() => this.leading('syncNow').syncNow());
   }
 
@@ -261,7 +261,7 @@ export class ClientLeadership implements EngineSignals {
       }),
     );
     this.leader$.next(true);
-    // The engine starts once rows that predate syncing are queued (see `startAdoption`).
+    // The engine subscribes once rows that predate syncing are queued (see `startAdoption`).
     const leading = () => this.#engine === engine;
     const run = startAdoption({
       db,
@@ -277,12 +277,16 @@ export class ClientLeadership implements EngineSignals {
       },
     });
     this.#adoptionRun = run;
+    // The engine connects now and subscribes once adoption is done and the lease claimed (a tab
+    // that stops leading first stops the engine, which ends the wait).
+    let ready = (): void => undefined;
+    engine.start(new Promise<void>((resolve) => (ready = resolve)));
     this.#adopting = run.done.then(async (complete) => {
       const claimed = await claim.then(
         () => true,
         () => false,
       );
-      if (complete && claimed && leading()) engine.start();
+      if (complete && claimed && leading()) ready();
     });
   }
 }

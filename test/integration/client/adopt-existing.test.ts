@@ -392,6 +392,35 @@ describe('rows that exist before a table is synced are adopted', () => {
     expect(seen).toEqual([]);
     expect(await serverScope(again.sync)).toEqual({ count: 50, head: 50 });
   });
+
+  it('the leader connects while it adopts, and subscribes only once every row is queued', async () => {
+    server = await startServer();
+    const name = dbName();
+    await v1(name, cardsOf(3000));
+    // What the server sees, in order, beside the client's own adoption progress.
+    const timeline: string[] = [];
+    server.server.io.on('connection', (socket) => {
+      timeline.push('connection');
+      socket.onAny((event: string) => timeline.push(event));
+    });
+    const a = await app(name, {
+      beforeStart: (sync) =>
+        sync.status$.subscribe((s) => {
+          if (s.adoption !== null && !timeline.includes('adopting')) timeline.push('adopting');
+          if (s.adoption === null && timeline.includes('adopting') && !timeline.includes('adopted'))
+            timeline.push('adopted');
+        }),
+    });
+    await until(a.sync, (s) => settled(s) && s.adoption === null, 60_000);
+    // The handshake overlapped the walk (3,000 rows take many chunks, the handshake one round
+    // trip); the subscription came after the last row was queued.
+    const at = (event: string) => timeline.indexOf(event);
+    expect(at('adopting')).toBeGreaterThan(-1);
+    expect(at('connection')).toBeGreaterThan(-1);
+    expect(at('connection')).toBeLessThan(at('adopted'));
+    expect(at('subscribe')).toBeGreaterThan(at('adopted'));
+    expect(await serverScope(a.sync)).toEqual({ count: 3000, head: 3000 });
+  }, 60_000);
 });
 
 describe('an adopted id the server already has is decided by the collection strategy', () => {

@@ -75,6 +75,11 @@ export class SyncEngine {
   readonly #context: EngineContext;
   #unsubs: (() => void)[] = [];
   #loop: Promise<void> | undefined;
+  /** `start`'s `ready`: a connection made before it resolves waits for it before subscribing. */
+  #ready: Promise<void> = Promise.resolve();
+  /** Resolves when `stop` is called, ending that wait. */
+  #halted: Promise<void> = Promise.resolve();
+  #halt: () => void = () => undefined;
   readonly #telemetry: TelemetrySender;
   /** Fresh credentials on the live socket before the current ones expire (`reauth`). */
   readonly #refresh: CredentialRefresh;
@@ -106,9 +111,17 @@ export class SyncEngine {
     this.#push = new PushPipeline(this.#context, this.#live);
   }
 
-  start(): void {
+  /**
+   * Starts the loop. With `ready`, the engine connects at once but subscribes (so pulls, pushes
+   * and takes live changes) only once `ready` resolves: the leader tab connects while it still
+   * adopts the rows that predate syncing, which must be queued before any server state lands.
+   * A `ready` that never resolves holds the engine connected until `stop`.
+   */
+  start(ready?: Promise<void>): void {
     if (!this.#stopped) return;
     this.#stopped = false;
+    this.#ready = ready ?? Promise.resolve();
+    this.#halted = new Promise<void>((resolve) => (this.#halt = resolve));
     this.#unsubs = [
       this.options.network.subscribe(() => this.#onNetwork()),
       this.options.visibility.subscribe(() => {
@@ -124,6 +137,7 @@ export class SyncEngine {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#halt();
     for (const u of this.#unsubs) u();
     this.#dropSocket();
     this.#signal.wake();
@@ -275,7 +289,9 @@ export class SyncEngine {
       await this.#fail(err);
       return;
     }
-    if (this.#stopped || this.#paused) {
+    // The handshake overlapped the leader's start-up; nothing is subscribed before it is done.
+    await Promise.race([this.#ready, this.#halted]);
+    if (this.#stopped || this.#paused || !socket.connected) {
       socket.close();
       return;
     }
