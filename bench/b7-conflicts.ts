@@ -125,7 +125,7 @@ async function pushAck(a: Device, writes: number, out: number[]): Promise<void> 
 }
 
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {
-  const rounds = opts.quick ? 20 : 200;
+  const rounds = opts.quick ? 20 : 600;
   const server = await synclineServer({
     merge: { strategy: 'merge' },
     lww: { strategy: 'lww' },
