@@ -81,24 +81,31 @@ function installQuota(): void {
 }
 
 let pauseArmed = false;
+/** Apply transactions (over the app's table) that placed a cursor write. */
+const applies = new WeakSet<IDBTransaction>();
 function installPause(): void {
   const put = Object.getOwnPropertyDescriptor(IDBObjectStore.prototype, 'put')!
     .value as IDBObjectStore['put'];
   IDBObjectStore.prototype.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
     const req = put.call(this, value, key);
     // The cursor write of an apply: the scopes store, in a transaction over the app's table.
-    if (
-      pauseArmed &&
-      this.name === '_syncline_scopes' &&
-      this.transaction.objectStoreNames.contains('cards')
-    ) {
+    if (this.name === '_syncline_scopes' && this.transaction.objectStoreNames.contains('cards'))
+      applies.add(this.transaction);
+    return req;
+  };
+  const commit = Object.getOwnPropertyDescriptor(IDBTransaction.prototype, 'commit')!
+    .value as IDBTransaction['commit'];
+  // The earliest point after which an apply must hold nothing: its commit asked for (in the
+  // task that placed its last wave, or, on the one-wave path, that checked its reads).
+  IDBTransaction.prototype.commit = function (this: IDBTransaction) {
+    commit.call(this);
+    if (pauseArmed && applies.has(this)) {
       pauseArmed = false;
       queueMicrotask(() => {
         // eslint-disable-next-line no-debugger -- the hang this suite injects
         debugger;
       });
     }
-    return req;
   };
 }
 

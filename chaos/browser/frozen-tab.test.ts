@@ -128,7 +128,7 @@ describe('a tab frozen while its live views read', () => {
   );
 
   it(
-    'a leader paused right after placing a live apply holds nothing: the follower writes, leads and syncs',
+    'a leader paused right after committing a live apply holds nothing: the follower writes, leads and syncs',
     { timeout: 90_000 },
     async () => {
       const rig = await startBrowserRig(ctx);
@@ -137,7 +137,7 @@ describe('a tab frozen while its live views read', () => {
       const other = await rig.open('paused-apply-other', 'o'); // another device
       expect((await leader.evaluate(() => window.chaos!.status()))?.isLeader).toBe(true);
       // The other device's burst reaches the leader as live changes; it pauses inside the first
-      // apply, right after placing its last wave (cursor included), in the same task.
+      // apply, right after asking IndexedDB to commit it (its cursor write placed), in the same task.
       await leader.send('Debugger.enable');
       await leader.evaluate(() => window.chaos!.pauseAfterApply());
       const paused = leader.nextPause();

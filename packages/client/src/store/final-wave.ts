@@ -7,7 +7,9 @@
 // commit once the placed requests are done, without the page: Chromium finishes it in its
 // backend. So the apply and the settle place their writes in one task and commit right after
 // (`commitAfter`): a tab paused after that point holds nothing. (Paused before it, with its
-// read wave still pending, it still does: that window is one round of reads long.)
+// read wave still pending, it still does: that window is one round of reads long. The one-wave
+// apply, `guessed-apply.ts`, places its writes with its reads and commits once it has checked
+// them (`placeWave`, then `commitPlaced`): the same window, one round of reads.)
 //
 // Committing early gives up what an auto-committed transaction does with a failed write:
 // - a write IndexedDB refuses as it is placed (a value it cannot clone, an origin out of quota
