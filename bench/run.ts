@@ -62,7 +62,8 @@ const ENTRIES: readonly Entry[] = [
     id: 'B6',
     title: 'cold bootstrap (Chromium)',
     module: 'browser/b6-cold-bootstrap.ts',
-    timeoutMs: { quick: 45_000, full: 120_000 },
+    // The 100k run (opt-in) takes minutes on its own.
+    timeoutMs: { quick: 45_000, full: process.env['SYNCLINE_BENCH_B6_100K'] === '1' ? 900_000 : 120_000 },
   },
   {
     id: 'B7',
