@@ -6,10 +6,12 @@ import { asScopeId, asVersion, type JsonObject, type MutationResult } from '@syn
 import { LocalStore } from '../src/store/local-store.js';
 import { SYNCLINE_TABLES, type OutboxEntry } from '../src/store/schema.js';
 import { settleResults } from '../src/store/settle-results.js';
+import { settlesLean } from '../src/store/lean-settle.js';
 
-// The lean settle (`lean-settle.ts`): an all-`applied` answer settles over the outbox, the metas
-// and the cursors (and the conflicts when an `inc` was answered) with one range delete, to the
-// same state as the full settle; any other answer takes the full path.
+// The lean settle (`lean-settle.ts`): an answer of `applied` and `merged` results settles over the
+// outbox, the metas, the cursors and the merged records' tables (and the conflicts when an `inc`
+// was answered) with one range delete, to the same state as the full settle; any other answer
+// takes the full path.
 const scope = asScopeId('board:1');
 const { outbox: OUTBOX, records: RECORDS, scopes: SCOPES, conflicts: CONFLICTS } = SYNCLINE_TABLES;
 const entry = (mid: number, id: string, op: 'patch' | 'inc', set: JsonObject = {}): OutboxEntry =>
@@ -95,6 +97,56 @@ describe('the lean settle', () => {
     expect(txs).toEqual([{ stores: [OUTBOX, RECORDS, SCOPES].sort(), committed: true }]);
     expect(writes.filter((w) => w.includes(OUTBOX))).toEqual([`delete ${OUTBOX} 2`]);
     expect((await db.table(OUTBOX).toArray()).map((e: OutboxEntry) => e.mid)).toEqual([2, 3]);
+  });
+
+  it('settles merged answers like the full settle: their rows rebuilt, pending entries replayed', async () => {
+    const lean = await device();
+    const full = await device();
+    const state = (id: string, version: number, value: JsonObject) =>
+      ({ scope, collection: 'cards', id, version, value, deleted: false }) as const;
+    // c1's first patch merged with a concurrent write (its second patch, mid 2, stays pending);
+    // c2's inc applied; c3's patch merged, nothing of it left.
+    const results = [
+      { mid: 1, status: 'merged', record: state('c1', 4, { title: 'theirs', n: 1 }) },
+      applied(3, 5),
+      { mid: 4, status: 'merged', record: state('c3', 6, { title: 'still pending', by: 'them' }) },
+    ] as unknown as MutationResult[];
+    const answered = [ENTRIES[0]!, ENTRIES[2]!, ENTRIES[3]!];
+    const out = await lean.store.settle(answered, results);
+    expect(out).toMatchObject({ applied: 3, conflicts: 0, rejections: 0 });
+    expect(lean.txs).toEqual([
+      { stores: [OUTBOX, CONFLICTS, RECORDS, SCOPES, 'cards'].sort(), committed: true },
+    ]);
+    await full.db.transaction('rw', full.db.tables, () => settleResults(full.db, answered, results, () => 0));
+    const settled = await stateOf(lean.db);
+    expect(settled).toEqual(await stateOf(full.db));
+    // The merged value with the pending patch on top; the one with nothing left, as merged.
+    expect(settled.cards).toEqual([
+      { id: 'c1', title: 'x', n: 1 },
+      { id: 'c2', n: 2 },
+      { id: 'c3', title: 'still pending', by: 'them' },
+    ]);
+    expect(settled.records.map((r: { id: string; version: number }) => [r.id, r.version])).toEqual([
+      ['c1', 4],
+      ['c2', 5],
+      ['c3', 6],
+    ]);
+  });
+
+  it('leaves a merged answer to the full path when its table is not synced (its row is not written)', () => {
+    const record = {
+      scope,
+      collection: 'cards',
+      id: 'c3',
+      version: 6,
+      value: { title: 't' },
+      deleted: false,
+    };
+    const merged = [{ mid: 4, status: 'merged', record } as unknown as MutationResult];
+    expect(settlesLean([ENTRIES[3]!], merged, () => true)).toBe(true);
+    expect(settlesLean([ENTRIES[3]!], merged, (t) => t !== 'cards')).toBe(false);
+    // An applied answer writes no row: lean whatever is synced.
+    expect(settlesLean([ENTRIES[3]!], [applied(4, 6)], () => false)).toBe(true);
   });
 
   it('takes the full path for any other answer, on every store it may write but meta', async () => {

@@ -17,7 +17,7 @@
 //   the visible rows are the same, see below), then commit;
 // - anything else (the stored row is not the guess, a record may have pending mutations, a
 //   stored version is not older): `GuessedWrong` aborts the transaction, nothing is kept, and the
-//   caller applies the batch on the two-wave path.
+//   caller applies the batch on the two-wave path (or, for pending mutations, on the full one).
 //
 // Why the rows match whenever the metas only differ in scope or `includedMid`: a record without
 // a confirmed copy has no pending mutations (`lean-apply.ts`), so its visible row is the server
@@ -33,7 +33,8 @@ import { SYNCLINE_TABLES, type RecordMeta, type ScopeRow } from './schema.js';
 
 /** The stored scope row or a record's meta was not as guessed: the transaction is aborted. */
 export class GuessedWrong extends Error {
-  constructor(readonly reason: 'row' | 'meta') {
+  /** `pending`: a record may have pending mutations (only the full path applies it). */
+  constructor(readonly reason: 'row' | 'meta' | 'pending') {
     super(`the one-wave apply guessed the stored ${reason} wrong`);
     this.name = 'GuessedWrong';
   }
@@ -92,7 +93,8 @@ export async function guessedApply<R>(
     const meta = metas[i];
     if (meta === undefined) return;
     const s = first.get(recordKeyOf(table, id))!;
-    if (meta.confirmed !== undefined || meta.version >= s.version) throw new GuessedWrong('meta');
+    if (meta.confirmed !== undefined) throw new GuessedWrong('pending');
+    if (meta.version >= s.version) throw new GuessedWrong('meta');
     if (meta.scope !== scope || meta.includedMid > s.includedMid) exact = false;
     known.set(recordKeyOf(table, id), meta);
   });

@@ -1,14 +1,16 @@
-// The lean settle of a push's answer: when every result is `applied` (the usual answer), the
-// app's rows already show what the server now confirms, so only the outbox, the records' metas
-// and the cursors change. Two waves over those stores (and the conflicts store when an `inc`
-// may add counters to an open conflict): the answered entries removed with one range delete and,
-// placed after it so they see the outbox without them, the reads (metas, how many entries each
-// record still has, the scopes' rows); then every write at once, committed (`commitAfter`).
-// Any other answer (a conflict, a rejection, a merge, a duplicate, a discarded entry) takes the
-// full path, `settleResults`, whose outcome this one equals for such a batch.
+// The lean settle of a push's answer: when every result is `applied` (the usual answer) or
+// `merged` (the server combined it with a concurrent write), only the outbox, the records' metas,
+// the cursors and the rows of merged records change. Two waves over those stores (and the
+// conflicts store when an `inc` may add counters to an open conflict): the answered entries
+// removed with one range delete and, placed after it so they see the outbox without them, the
+// reads (metas, the entries each record still has, the scopes' rows); then every write at once,
+// committed (`commitAfter`). An `applied` record's row already shows what the server confirms; a
+// merged one's row becomes the server's value with its remaining entries replayed.
+// Any other answer (a conflict, a rejection, a duplicate, a discarded entry) takes the full
+// path, `settleResults`, whose outcome this one equals for such a batch.
 import type { DBCoreKeyRange, DBCoreTransaction, Dexie } from 'dexie';
 import type { MutationResult, ScopeId } from '@syncline/protocol';
-import { commitAfter } from './final-wave.js';
+import { commitAfter, mayFailLate } from './final-wave.js';
 import { recordKeyOf, RecordRows } from './record-rows.js';
 import { replay } from './replay.js';
 import {
@@ -30,19 +32,37 @@ import {
 
 const { outbox: OUTBOX, records: RECORDS, scopes: SCOPES, conflicts: CONFLICTS } = SYNCLINE_TABLES;
 
-/** Whether a push's answer may settle on the lean path (see the header). */
-export function settlesLean(entries: readonly OutboxEntry[], results: readonly MutationResult[]): boolean {
-  return results.every((r) => r.status === 'applied') && entries.every((e) => e.discarded !== true);
+/**
+ * Whether a push's answer may settle on the lean path (see the header): `synced` tells whether
+ * a table's rows may be written (a merged record's row is).
+ */
+export function settlesLean(
+  entries: readonly OutboxEntry[],
+  results: readonly MutationResult[],
+  synced: (table: string) => boolean,
+): boolean {
+  if (!results.every((r) => r.status === 'applied' || r.status === 'merged')) return false;
+  return entries.every((e) => e.discarded !== true) && mergedTables(entries, results).every(synced);
 }
 
-/** The stores a lean settle of `entries` opens: only these. */
-export function leanSettleStores(entries: readonly OutboxEntry[]): string[] {
+/** The app tables of the records `results` answered `merged`. */
+function mergedTables(entries: readonly OutboxEntry[], results: readonly MutationResult[]): string[] {
+  const merged = new Set<number>(results.filter((r) => r.status === 'merged').map((r) => r.mid));
+  return [...new Set(entries.filter((e) => merged.has(e.mid)).map((e) => e.table))];
+}
+
+/** The stores a lean settle of `entries` answered by `results` opens: only these. */
+export function leanSettleStores(
+  entries: readonly OutboxEntry[],
+  results: readonly MutationResult[],
+): string[] {
   const incs = entries.some((e) => e.mutation.op === 'inc');
-  return [OUTBOX, RECORDS, SCOPES, ...(incs ? [CONFLICTS] : [])];
+  return [OUTBOX, RECORDS, SCOPES, ...(incs ? [CONFLICTS] : []), ...mergedTables(entries, results)];
 }
 
 /**
- * Settles an all-`applied` answer inside a read-write transaction over `leanSettleStores`, and
+ * Settles an answer of `applied` and `merged` results inside a read-write transaction over
+ * `leanSettleStores`, and
  * moves cursors in the same transaction: `move` gets the stored rows of `scopes` (in order) and
  * returns the rows to write.
  */
@@ -90,12 +110,19 @@ export async function leanSettle(
     for (const e of covered) if (e.mutation.op === 'inc') w.incs.add(e.mutation.field);
   }
   const withIncs = works.filter((w) => w.incs.size > 0);
-  const [, metas, counts, stored, open] = await Promise.all([
+  // A merged record's row is rebuilt from its remaining entries; the others need only how many.
+  const merged = new Set(answered.filter((a) => a.r.status === 'merged').map((a) => workOf(a.entry)));
+  const [, metas, remaining, stored, open] = await Promise.all([
     deleted,
     db
       .table<RecordMeta, [string, string]>(RECORDS)
       .bulkGet(works.map((w): [string, string] => [w.table, w.id])),
-    Promise.all(works.map((w) => outbox.where('[table+key]').equals([w.table, w.id]).count())),
+    Promise.all(
+      works.map((w) => {
+        const left = outbox.where('[table+key]').equals([w.table, w.id]);
+        return merged.has(w) ? left.toArray() : left.count();
+      }),
+    ),
     scopes.length > 0 ? db.table<ScopeRow, ScopeId>(SCOPES).bulkGet([...scopes]) : [],
     Promise.all(withIncs.map((w) => conflicts.where('[table+id]').equals([w.table, w.id]).toArray())),
   ]);
@@ -104,25 +131,41 @@ export async function leanSettle(
   // Wave 2: what `settleResults` would write for these answers.
   for (const { r, entry, covered } of answered) {
     const w = workOf(entry);
-    if (r.status === 'applied' && w.meta && r.version > w.meta.version) {
-      confirm(
-        w,
-        entry.mutation.scope,
-        r.version,
-        replay(w.confirmed ?? null, covered),
-        covered[covered.length - 1]!.mid,
-      );
+    const lastMid = covered[covered.length - 1]!.mid;
+    if (r.status === 'merged') {
+      w.onlyApplied = false;
+      confirm(w, r.record.scope, r.record.version, r.record.value, lastMid);
+    } else if (r.status === 'applied' && w.meta && r.version > w.meta.version) {
+      confirm(w, entry.mutation.scope, r.version, replay(w.confirmed ?? null, covered), lastMid);
     }
   }
   const rows = new RecordRows(db);
   works.forEach((w, i) => {
-    if (w.meta === undefined || w.confirmed === undefined) return;
-    const count = counts[i]!;
-    if (w.moved || count === 0) rows.meta(w.meta, w.confirmed, count);
+    const meta = w.meta;
+    const confirmed = w.confirmed;
+    if (meta === undefined || confirmed === undefined) return;
+    const left = remaining[i]!;
+    const count = typeof left === 'number' ? left : left.length;
+    if (w.onlyApplied || typeof left === 'number') {
+      if (w.moved || count === 0) rows.meta(meta, confirmed, count);
+      return;
+    }
+    // As `settleResults`: nothing to rewrite when the merged state was already confirmed and
+    // reflects every answered mutation (the visible value is the same).
+    if (!w.moved && w.lastAnswered <= meta.includedMid) {
+      if (count === 0) rows.meta(meta, confirmed, 0);
+      return;
+    }
+    rows.record(
+      meta,
+      confirmed,
+      [...left].sort((a, b) => a.mid - b.mid),
+    );
   });
   const counters = withCounters(open.flat(), withIncs);
   const cursorRows = move(stored);
-  await commitAfter(tx, rows.requests() + cursorRows.length + counters.length, false, () => [
+  const late = rows.tables().some((t) => mayFailLate(db, t));
+  await commitAfter(tx, rows.requests() + cursorRows.length + counters.length, late, () => [
     ...rows.place(),
     ...(cursorRows.length > 0 ? [db.table<ScopeRow, ScopeId>(SCOPES).bulkPut([...cursorRows])] : []),
     ...(counters.length > 0 ? [conflicts.bulkPut(counters)] : []),

@@ -135,6 +135,7 @@ export class LocalStore {
     // `plan` folds this client's own ranges into the cursor (`OwnRanges.fold` drops those it
     // passes): each later path plans again, from the ranges as they were.
     const own = this.#own.get(scope);
+    let full = false;
     if (this.#rows.has(scope)) {
       const guess = this.#rows.get(scope);
       const planned = plan(guess ?? { scope, cursor: 0, horizon: 0 });
@@ -146,16 +147,20 @@ export class LocalStore {
         return out;
       } catch (err) {
         this.#own.set(scope, own);
-        this.#rows.delete(scope);
+        // The row as guessed, but a record may have pending mutations: straight to the full path.
+        full = err instanceof GuessedWrong && err.reason === 'pending';
+        if (!full) this.#rows.delete(scope);
         if (!(err instanceof GuessedWrong)) throw err;
       }
     }
-    const lean = await this.#lean(stores, 'relaxed', (tx) => leanApply(this.db, tx, scope, records, plan));
-    if (lean !== FULL_PATH) {
-      this.#rows.set(scope, lean.row);
-      return lean;
+    if (!full) {
+      const lean = await this.#lean(stores, 'relaxed', (tx) => leanApply(this.db, tx, scope, records, plan));
+      if (lean !== FULL_PATH) {
+        this.#rows.set(scope, lean.row);
+        return lean;
+      }
+      this.#own.set(scope, own);
     }
-    this.#own.set(scope, own);
     const out = await this.#lean([...stores, SYNCLINE_TABLES.outbox], 'relaxed', async () => {
       const stored = await this.#t<ScopeRow>(SYNCLINE_TABLES.scopes).get(scope);
       const { states, row, result } = plan(stored ?? { scope, cursor: 0, horizon: 0 });
@@ -246,7 +251,8 @@ export class LocalStore {
    * Settles a push's results (each mutation's answer, conflicts and rejections, rebase; see
    * `settle-results.ts`) and, in the same transaction, moves each scope's cursor over the
    * versions the push committed once it reaches them. Returns the report and the cursors moved.
-   * An all-`applied` answer settles on the lean path (`lean-settle.ts`: outbox, metas, cursors).
+   * An answer of `applied` and `merged` results settles on the lean path (`lean-settle.ts`:
+   * outbox, metas, cursors, the merged records' rows).
    */
   async settle(
     entries: readonly OutboxEntry[],
@@ -262,8 +268,8 @@ export class LocalStore {
     const cursors = new Map<ScopeId, number>();
     let moved: readonly ScopeRow[] = [];
     const move = (rows: readonly (ScopeRow | undefined)[]) => (moved = movedRows(next, rows, cursors));
-    const report = settlesLean(entries, results)
-      ? await this.#lean(leanSettleStores(entries), 'strict', (tx) =>
+    const report = settlesLean(entries, results, (t) => this.#tables.includes(t))
+      ? await this.#lean(leanSettleStores(entries, results), 'strict', (tx) =>
           leanSettle(this.db, tx, entries, results, spans ?? new Map(), scopes, move),
         )
       : await this.#lean(this.#fullSettleStores(entries), 'strict', async () => {
