@@ -1,6 +1,7 @@
 // Which tab syncs: the client joins a leader election per database; the tab that wins runs the
-// sync engine (connecting at once, subscribing after it adopted rows that predate syncing), and steps down when it stops, is
-// frozen, or loses the lock. Every tab sees the engine's state through the subjects here.
+// sync engine (connecting at once, subscribing once it adopted the rows that predate syncing),
+// and steps down when it stops, is frozen, or loses the lock. Every tab sees the engine's state
+// through the subjects here.
 // A frozen or hung leader keeps its lock, so the leader also holds a lease (`LeaseKeeper`): a
 // follower with pending writes takes a stale one over, and the old leader, fenced by the lease's
 // epoch before every push, steps down when it runs again.

@@ -3,7 +3,7 @@
 //
 // The lean apply reads the scope's row and the records' metas, then writes. Both reads almost
 // always return what this tab already knows: the row it wrote itself in its last apply, settle
-// or read (only the leader tab applies, and it remembers each scope's row: `ScopeRows`), and
+// or read (only the leader tab applies, and its `LocalStore` remembers each scope's row), and
 // metas that do not matter (records without pending mutations and with older versions: the
 // writes are the same whatever they hold). So the writes are planned on the guessed row and on
 // "no meta", and placed right behind the reads in one wave. IndexedDB runs a transaction's

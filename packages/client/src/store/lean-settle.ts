@@ -62,9 +62,8 @@ export function leanSettleStores(
 
 /**
  * Settles an answer of `applied` and `merged` results inside a read-write transaction over
- * `leanSettleStores`, and
- * moves cursors in the same transaction: `move` gets the stored rows of `scopes` (in order) and
- * returns the rows to write.
+ * `leanSettleStores`, and moves cursors in the same transaction: `move` gets the stored rows of
+ * `scopes` (in order) and returns the rows to write.
  */
 export async function leanSettle(
   db: Dexie,
