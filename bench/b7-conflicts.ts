@@ -3,8 +3,9 @@
  * (merge, lww, manual; inc on the default collection). Rounds alternate: in a stale round both
  * write the same record at once, so one of them is based on a version the other already
  * replaced; in a fresh round they write one after the other, each on the latest version. Each
- * write is timed until its result is applied locally. The baseline is the plain push-ack path
- * (one device, its own records, no contention). Every strategy ends with a convergence check:
+ * write is timed until its result is applied locally. The strategies run in blocks, in a rotated
+ * order per block. The baseline is the plain push-ack path (one device, its own records, no
+ * contention), a chunk of it before each strategy's block. Every strategy ends with a convergence check:
  * both devices' scope hashes equal the server's (manual conflicts settled as "theirs" first).
  */
 import { filter, firstValueFrom } from 'rxjs';

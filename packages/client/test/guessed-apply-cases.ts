@@ -196,9 +196,13 @@ export const GUESSED_APPLY_CASES: readonly GuessedApplyCase[] = [
       // c1's value already holds this client's mutations up to mid 9, and c2 was filed under
       // another scope: the server states carry neither.
       await metas(t).put({ table: 'cards', id: 'c1', scope, version: 1, includedMid: 9 });
-      await t.db
-        .table(RECORDS)
-        .put({ table: 'cards', id: 'c2', scope: asScopeId('board:2'), version: 2, includedMid: 0 });
+      await metas(t).put({
+        table: 'cards',
+        id: 'c2',
+        scope: asScopeId('board:2'),
+        version: 2,
+        includedMid: 0,
+      });
       forget(t);
       await t.store.applyLive(
         scope,

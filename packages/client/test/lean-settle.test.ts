@@ -26,6 +26,12 @@ const entry = (mid: number, id: string, op: 'patch' | 'inc', set: JsonObject = {
         : { mid, scope, collection: 'cards', id, base: 1, op, patch: { set } },
   }) as unknown as OutboxEntry;
 const applied = (mid: number, version: number) => ({ mid, status: 'applied', version }) as MutationResult;
+/** A server record state of `cards`, as a result carries it. */
+const state = (id: string, version: number, value: JsonObject) =>
+  ({ scope, collection: 'cards', id, version, value, deleted: false }) as const;
+/** A result that is not `applied`, carrying the record's server state. */
+const answer = (mid: number, status: 'merged' | 'conflict', record: ReturnType<typeof state>) =>
+  ({ mid, status, record }) as unknown as MutationResult;
 
 const ENTRIES = [
   entry(1, 'c1', 'patch', { n: 1 }),
@@ -102,15 +108,13 @@ describe('the lean settle', () => {
   it('settles merged answers like the full settle: their rows rebuilt, pending entries replayed', async () => {
     const lean = await device();
     const full = await device();
-    const state = (id: string, version: number, value: JsonObject) =>
-      ({ scope, collection: 'cards', id, version, value, deleted: false }) as const;
     // c1's first patch merged with a concurrent write (its second patch, mid 2, stays pending);
     // c2's inc applied; c3's patch merged, nothing of it left.
     const results = [
-      { mid: 1, status: 'merged', record: state('c1', 4, { title: 'theirs', n: 1 }) },
+      answer(1, 'merged', state('c1', 4, { title: 'theirs', n: 1 })),
       applied(3, 5),
-      { mid: 4, status: 'merged', record: state('c3', 6, { title: 'still pending', by: 'them' }) },
-    ] as unknown as MutationResult[];
+      answer(4, 'merged', state('c3', 6, { title: 'still pending', by: 'them' })),
+    ];
     const answered = [ENTRIES[0]!, ENTRIES[2]!, ENTRIES[3]!];
     const out = await lean.store.settle(answered, results);
     expect(out).toMatchObject({ applied: 3, conflicts: 0, rejections: 0 });
@@ -134,15 +138,7 @@ describe('the lean settle', () => {
   });
 
   it('leaves a merged answer to the full path when its table is not synced (its row is not written)', () => {
-    const record = {
-      scope,
-      collection: 'cards',
-      id: 'c3',
-      version: 6,
-      value: { title: 't' },
-      deleted: false,
-    };
-    const merged = [{ mid: 4, status: 'merged', record } as unknown as MutationResult];
+    const merged = [answer(4, 'merged', state('c3', 6, { title: 't' }))];
     expect(settlesLean([ENTRIES[3]!], merged, () => true)).toBe(true);
     expect(settlesLean([ENTRIES[3]!], merged, (t) => t !== 'cards')).toBe(false);
     // An applied answer writes no row: lean whatever is synced.
@@ -151,15 +147,7 @@ describe('the lean settle', () => {
 
   it('takes the full path for any other answer, on every store it may write but meta', async () => {
     const { db, store, txs } = await device();
-    const record = {
-      scope,
-      collection: 'cards',
-      id: 'c1',
-      version: 7,
-      value: { title: 'theirs' },
-      deleted: false,
-    };
-    const conflict = { mid: 1, status: 'conflict', record } as unknown as MutationResult;
+    const conflict = answer(1, 'conflict', state('c1', 7, { title: 'theirs' }));
     const out = await store.settle([ENTRIES[0]!], [conflict]);
     expect(out).toMatchObject({ conflicts: 1 });
     expect(txs).toEqual([

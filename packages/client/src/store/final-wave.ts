@@ -94,9 +94,9 @@ export function placeWave(
 ): PlacedWave {
   const placed = watch(tx);
   const before = placed.count;
-  const threwBefore = placed.threw;
   const writes = place();
-  return { writes, complete: !placed.threw && !threwBefore && placed.count - before === expected };
+  // `threw` stays set once a request threw, on this wave or an earlier one.
+  return { writes, complete: !placed.threw && placed.count - before === expected };
 }
 
 /**

@@ -12,9 +12,9 @@
 // be kept.
 // - all as guessed: commit (at once, as `commitAfter` does);
 // - a record's meta makes only its meta differ (it was written from another scope, or records a
-//   higher `includedMid`: this client's mutations the value already holds): the exact writes,
-//   collected from the stored metas, are placed again behind the first ones (the later put wins;
-//   the visible rows are the same, see below), then commit;
+//   higher `includedMid`: this client's mutations the value already holds): the exact metas,
+//   collected from the stored ones, are put behind the first ones (the later put wins; the
+//   visible rows are the same, see below), then commit;
 // - anything else (the stored row is not the guess, a record may have pending mutations, a
 //   stored version is not older): `GuessedWrong` aborts the transaction, nothing is kept, and the
 //   caller applies the batch on the two-wave path (or, for pending mutations, on the full one).
@@ -102,9 +102,10 @@ export async function guessedApply<R>(
     await commitPlaced(tx, wave, late);
     return { result, applied };
   }
+  // The rows are the same (see the header): only the metas are put again.
   const fixed = new RecordRows(db);
   collectServerStates(fixed, scope, states, known, new Map(), false);
-  const again = placeWave(tx, fixed.requests(), () => fixed.place());
+  const again = placeWave(tx, fixed.metaRequests(), () => fixed.placeMetas());
   await commitPlaced(
     tx,
     { writes: [...wave.writes, ...again.writes], complete: wave.complete && again.complete },

@@ -11,7 +11,7 @@
 import type { DBCoreKeyRange, DBCoreTransaction, Dexie } from 'dexie';
 import type { MutationResult, ScopeId } from '@syncline/protocol';
 import { commitAfter, mayFailLate } from './final-wave.js';
-import { recordKeyOf, RecordRows } from './record-rows.js';
+import { pendingOf, recordKeyOf, RecordRows } from './record-rows.js';
 import { replay } from './replay.js';
 import {
   SYNCLINE_TABLES,
@@ -25,6 +25,7 @@ import {
   answeredOf,
   confirm,
   loadMetas,
+  rewriteSettled,
   withCounters,
   worksOf,
   type SettleReport,
@@ -117,10 +118,11 @@ export async function leanSettle(
       .table<RecordMeta, [string, string]>(RECORDS)
       .bulkGet(works.map((w): [string, string] => [w.table, w.id])),
     Promise.all(
-      works.map((w) => {
-        const left = outbox.where('[table+key]').equals([w.table, w.id]);
-        return merged.has(w) ? left.toArray() : left.count();
-      }),
+      works.map((w) =>
+        merged.has(w)
+          ? pendingOf(db, w.table, w.id)
+          : outbox.where('[table+key]').equals([w.table, w.id]).count(),
+      ),
     ),
     scopes.length > 0 ? db.table<ScopeRow, ScopeId>(SCOPES).bulkGet([...scopes]) : [],
     Promise.all(withIncs.map((w) => conflicts.where('[table+id]').equals([w.table, w.id]).toArray())),
@@ -139,28 +141,7 @@ export async function leanSettle(
     }
   }
   const rows = new RecordRows(db);
-  works.forEach((w, i) => {
-    const meta = w.meta;
-    const confirmed = w.confirmed;
-    if (meta === undefined || confirmed === undefined) return;
-    const left = remaining[i]!;
-    const count = typeof left === 'number' ? left : left.length;
-    if (w.onlyApplied || typeof left === 'number') {
-      if (w.moved || count === 0) rows.meta(meta, confirmed, count);
-      return;
-    }
-    // As `settleResults`: nothing to rewrite when the merged state was already confirmed and
-    // reflects every answered mutation (the visible value is the same).
-    if (!w.moved && w.lastAnswered <= meta.includedMid) {
-      if (count === 0) rows.meta(meta, confirmed, 0);
-      return;
-    }
-    rows.record(
-      meta,
-      confirmed,
-      [...left].sort((a, b) => a.mid - b.mid),
-    );
-  });
+  works.forEach((w, i) => rewriteSettled(rows, w, remaining[i]!));
   const counters = withCounters(open.flat(), withIncs);
   const cursorRows = move(stored);
   const late = rows.tables().some((t) => mayFailLate(db, t));

@@ -135,9 +135,14 @@ export class RecordRows {
 
   /** How many IndexedDB requests `place` makes (one per record written or deleted, per store). */
   requests(): number {
-    let n = this.#metas.size;
+    let n = this.metaRequests();
     for (const byId of this.#rows.values()) n += byId.size;
     return n;
+  }
+
+  /** How many IndexedDB requests `placeMetas` makes (one per record). */
+  metaRequests(): number {
+    return this.#metas.size;
   }
 
   /** The app tables `place` writes. */
@@ -150,16 +155,7 @@ export class RecordRows {
    * forgets it, and returns their promises (see `commitAfter`).
    */
   place(): Promise<unknown>[] {
-    const records = this.db.table<RecordMeta, [string, string]>(SYNCLINE_TABLES.records);
-    const metaPuts: RecordMeta[] = [];
-    const metaDeletes: [string, string][] = [];
-    for (const { key, meta } of this.#metas.values()) {
-      if (meta !== null) metaPuts.push(meta);
-      else metaDeletes.push(key);
-    }
-    const writes: Promise<unknown>[] = [];
-    if (metaPuts.length > 0) writes.push(records.bulkPut(metaPuts));
-    if (metaDeletes.length > 0) writes.push(records.bulkDelete(metaDeletes));
+    const writes = this.placeMetas();
     for (const [table, byId] of this.#rows) {
       // Server-side writers may omit the key field; the app table needs it.
       const keyPath = this.db.table(table).schema.primKey.keyPath;
@@ -172,8 +168,26 @@ export class RecordRows {
       if (deletes.length > 0) writes.push(this.db.table(table).bulkDelete(deletes));
       if (puts.length > 0) writes.push(this.db.table(table).bulkPut(puts));
     }
-    this.#metas.clear();
     this.#rows.clear();
+    return writes;
+  }
+
+  /**
+   * Places the meta writes only (one bulk request per kind), synchronously, forgets them, and
+   * returns their promises: for a batch whose rows were written already.
+   */
+  placeMetas(): Promise<unknown>[] {
+    const records = this.db.table<RecordMeta, [string, string]>(SYNCLINE_TABLES.records);
+    const metaPuts: RecordMeta[] = [];
+    const metaDeletes: [string, string][] = [];
+    for (const { key, meta } of this.#metas.values()) {
+      if (meta !== null) metaPuts.push(meta);
+      else metaDeletes.push(key);
+    }
+    this.#metas.clear();
+    const writes: Promise<unknown>[] = [];
+    if (metaPuts.length > 0) writes.push(records.bulkPut(metaPuts));
+    if (metaDeletes.length > 0) writes.push(records.bulkDelete(metaDeletes));
     return writes;
   }
 }

@@ -14,6 +14,7 @@ import {
   answeredOf,
   confirm,
   loadMetas,
+  rewriteSettled,
   withCounters,
   worksOf,
   type SettleReport,
@@ -139,24 +140,7 @@ export async function settleResults(
     ),
   );
   const rows = new RecordRows(db);
-  live.forEach((w, i) => {
-    const meta = w.meta!;
-    const confirmed = w.confirmed!;
-    const count = remaining[i]!.length;
-    if (w.onlyApplied) {
-      if (w.moved || count === 0) rows.meta(meta, confirmed, count);
-      return;
-    }
-    // Nothing to rewrite when the server state these results carry was already confirmed (the
-    // broadcast of this push's own changes usually arrives first) and every answered mutation
-    // is reflected in the confirmed copy: the visible value is the same, and the meta too while
-    // mutations remain pending.
-    if (!w.moved && w.lastAnswered <= meta.includedMid) {
-      if (count === 0) rows.meta(meta, confirmed, 0);
-      return;
-    }
-    rows.record(meta, confirmed, remaining[i] as OutboxEntry[]);
-  });
+  live.forEach((w, i) => rewriteSettled(rows, w, remaining[i]!));
   await Promise.all([
     rows.flush(),
     rejected.length > 0

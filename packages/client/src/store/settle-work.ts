@@ -2,7 +2,7 @@
 // lean one (`lean-settle.ts`) share: which outbox entries each result answers, and the touched
 // records with their confirmed state as the results move it.
 import type { JsonObject, MutationResult, ScopeId } from '@syncline/protocol';
-import { recordKeyOf, type BareMeta } from './record-rows.js';
+import { recordKeyOf, type BareMeta, type RecordRows } from './record-rows.js';
 import type { ConflictEntry, OutboxEntry, RecordMeta } from './schema.js';
 
 /** What one settled batch of push results changed, for status and events. */
@@ -115,6 +115,35 @@ export function confirm(
   w.confirmed = value;
   w.moved = true;
   return true;
+}
+
+/**
+ * Collects in `rows` what settling leaves of a touched record, given its outbox entries still
+ * pending: their mids or how many when every answer was `applied` (the app row stays), the
+ * entries themselves otherwise (the row is rebuilt on the new confirmed value).
+ */
+export function rewriteSettled(
+  rows: RecordRows,
+  w: Work,
+  remaining: readonly (OutboxEntry | number)[] | number,
+): void {
+  const meta = w.meta;
+  const confirmed = w.confirmed;
+  if (meta === undefined || confirmed === undefined) return;
+  const count = typeof remaining === 'number' ? remaining : remaining.length;
+  if (w.onlyApplied) {
+    if (w.moved || count === 0) rows.meta(meta, confirmed, count);
+    return;
+  }
+  // Nothing to rewrite when the server state these results carry was already confirmed (the
+  // broadcast of this push's own changes usually arrives first) and every answered mutation is
+  // reflected in the confirmed copy: the visible value is the same, and the meta too while
+  // mutations remain pending.
+  if (!w.moved && w.lastAnswered <= meta.includedMid) {
+    if (count === 0) rows.meta(meta, confirmed, 0);
+    return;
+  }
+  rows.record(meta, confirmed, remaining as OutboxEntry[]);
 }
 
 /** How many outbox entries a batch's results answered (a coalesced result answers several). */
